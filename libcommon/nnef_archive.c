@@ -113,8 +113,10 @@ walk(struct nnef_model *m, size_t *cap, const char *root, const char *rel, int d
 	return rc;
 }
 
+/* buf != NULL: the archive is those bytes; else path ("-": standard input). */
 static int
-read_archive(struct nnef_model *m, size_t *cap, const char *path, struct qerr *e)
+read_archive(struct nnef_model *m, size_t *cap, const char *path, const void *buf_in,
+    size_t len_in, struct qerr *e)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *ae;
@@ -125,7 +127,9 @@ read_archive(struct nnef_model *m, size_t *cap, const char *path, struct qerr *e
 	archive_read_support_filter_gzip(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
-	if (strcmp(path, "-") == 0)
+	if (buf_in)
+		r = archive_read_open_memory(a, buf_in, len_in);
+	else if (strcmp(path, "-") == 0)
 		r = archive_read_open_fd(a, 0, 1 << 16);
 	else
 		r = archive_read_open_filename(a, path, 1 << 16);
@@ -223,10 +227,29 @@ nnef_model_open(struct nnef_model *m, const char *path, struct qerr *e)
 		m->is_dir = 1;
 		rc = walk(m, &cap, path, "", 0, e);
 	} else {
-		rc = read_archive(m, &cap, path, e);
+		rc = read_archive(m, &cap, path, NULL, 0, e);
 	}
 	if (rc == 0 && nnef_model_find(m, "graph.nnef") == NULL)
 		rc = qerr_set(e, "%s: no graph.nnef at the root", path);
+	if (rc != 0)
+		nnef_model_close(m);
+	return rc;
+}
+
+int
+nnef_model_open_mem(struct nnef_model *m, const void *buf, size_t len, const char *name,
+    struct qerr *e)
+{
+	size_t cap = 0;
+	int rc;
+
+	memset(m, 0, sizeof *m);
+	m->source = strdup(name);
+	if (m->source == NULL)
+		return qerr_set(e, "%s: out of memory", name);
+	rc = read_archive(m, &cap, name, buf ? buf : "", len, e);
+	if (rc == 0 && nnef_model_find(m, "graph.nnef") == NULL)
+		rc = qerr_set(e, "%s: no graph.nnef at the root", name);
 	if (rc != 0)
 		nnef_model_close(m);
 	return rc;

@@ -11,6 +11,7 @@
 #define NNEF_ARCHIVE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "mapfile.h"
 #include "qerr.h"
@@ -31,6 +32,9 @@ struct nnef_model {
 };
 
 int nnef_model_open(struct nnef_model *m, const char *path, struct qerr *e);
+/* An archive already in memory (buf must outlive nothing: entries are copied). */
+int nnef_model_open_mem(struct nnef_model *m, const void *buf, size_t len, const char *name,
+    struct qerr *e);
 void nnef_model_close(struct nnef_model *m);
 const struct nnef_entry *nnef_model_find(const struct nnef_model *m, const char *path);
 
