@@ -20,7 +20,9 @@ run() { # label command...
 	cat "$out.one"
 	if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out.one"; then
 		# crashed or failed without saying which test: that is a failure too
-		echo "FAIL $label: exit $rc: $(tail -c 600 "$out.err" | tr '\n' ' ')" | tee -a "$out"
+		# the first sanitizer or error line says most; then the tail
+		why=$( (grep -m2 -E 'ERROR|runtime error|Assertion|Segmentation' "$out.err"; tail -c 400 "$out.err") | tr '\n' ' ')
+		echo "FAIL $label: exit $rc: $why" | tee -a "$out"
 	fi
 	[ $rc -eq 0 ] || status=1
 }
