@@ -4,8 +4,10 @@
 #include "inspect.h"
 
 extern const struct insp_backend insp_safetensors;
+extern const struct insp_backend insp_gguf;
 
 const struct insp_backend *const insp_backends[] = {
 	&insp_safetensors,
+	&insp_gguf,
 	NULL
 };
