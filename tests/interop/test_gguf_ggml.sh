@@ -37,11 +37,30 @@ same() {
 	fi
 }
 
+# inspect NAME FILE: st-inspect --json shows what ggml reads (same KVs,
+# types, values, tensors with shapes outermost first)
+inspect() {
+	name=$1 f=$2
+	if ! [ -x /usr/bin/python3 ]; then
+		echo "SKIP $name: no /usr/bin/python3"
+	elif ! "$QU_BIN/st-inspect" --json "$f" >"$T/insp.json" 2>"$T/err"; then
+		fail "$name: st-inspect: $(head -c 300 "$T/err")"
+	else
+		"$GGML" "$f" >"$T/ggml"
+		if /usr/bin/python3 tests/interop/gguf_inspect_vs_ggml.py "$T/insp.json" "$T/ggml" >"$T/why"; then
+			echo "PASS $name"
+		else
+			fail "$name: $(head -4 "$T/why" | tr '\n' ' ')"
+		fi
+	fi
+}
+
 # (a) our writer -> ggml
 for a in 0 1 8 64 4096; do
 	"$TOOL" sample "$T/ours-align$a.gguf" "$a" || fail "gguf-ggml-write-align$a: writer failed"
 	same "gguf-ggml-reads-our-writer-align$a" "$T/ours-align$a.gguf"
 done
+inspect gguf-st-inspect-sample "$T/ours-align0.gguf"
 "$TOOL" empty "$T/ours-empty.gguf" || fail "gguf-ggml-write-empty: writer failed"
 same gguf-ggml-reads-our-writer-no-tensors "$T/ours-empty.gguf"
 
@@ -81,6 +100,8 @@ if PYTHONPATH=tests/oracles/llama-src/gguf-py /usr/bin/python3 -c 'import gguf, 
 	if PYTHONPATH=tests/oracles/llama-src/gguf-py /usr/bin/python3 tests/interop/gguf_py_write.py "$T" 2>"$T/pyerr"; then
 		same gguf-ggml-gguf-py-default "$T/gguf-py-default.gguf"
 		same gguf-ggml-gguf-py-align64 "$T/gguf-py-align64.gguf"
+		inspect gguf-st-inspect-gguf-py-default "$T/gguf-py-default.gguf"
+		inspect gguf-st-inspect-gguf-py-align64 "$T/gguf-py-align64.gguf"
 	else
 		fail "gguf-ggml-gguf-py: writer failed: $(tail -c 300 "$T/pyerr" | tr '\n' ' ')"
 	fi
@@ -92,6 +113,7 @@ for f in "$FIX"/llama-cpp-reference/*.gguf "$FIX"/llama-cpp-reference/imatrix/*.
 	[ -f "$f" ] || continue
 	found=1
 	same "gguf-ggml-fixture-$(basename "$f" .gguf)" "$f"
+	inspect "gguf-st-inspect-fixture-$(basename "$f" .gguf)" "$f"
 done
 [ $found -eq 1 ] || echo "SKIP gguf-ggml-fixtures: $FIX/llama-cpp-reference absent"
 exit $fails
