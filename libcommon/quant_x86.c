@@ -753,10 +753,121 @@ iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, con
 		iq4_nl_block(src + g * QK32, qw ? qw + (g % nb) * QK32 : NULL, y + g);
 }
 
-QU_TARGET_AVX2 void
-iq4_nl_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+/* AVX2: the same, 8 blocks at a time; the 16-entry table lookup is two
+ * 8-entry permutes and a blend on bit 3 of the index. */
+T256 __m256
+lookup16_256(__m256i k, __m256 lo8, __m256 hi8)
 {
-	iq4_nl_quantize_ref(x, vy, nrows, n, qw);
+	__m256 sel = _mm256_castsi256_ps(_mm256_slli_epi32(k, 28));	/* bit 3 -> sign */
+
+	return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo8, k), _mm256_permutevar8x32_ps(hi8, k), sel);
+}
+
+T256 __m256i
+iq4nl_index256(__m256 a, __m256 lo8, __m256 hi8)
+{
+	__m256i k = _mm256_setzero_si256(), k1;
+	__m256 lo, hi, pick_lo;
+
+	for (int step = 8; step; step >>= 1) {
+		__m256i cand = _mm256_add_epi32(k, _mm256_set1_epi32(step));
+		__m256 le = _mm256_cmp_ps(lookup16_256(cand, lo8, hi8), a, _CMP_LE_OQ);
+		k = _mm256_blendv_epi8(k, cand, _mm256_castps_si256(le));
+	}
+	k1 = _mm256_add_epi32(k, _mm256_set1_epi32(1));
+	lo = lookup16_256(k, lo8, hi8);
+	hi = lookup16_256(k1, lo8, hi8);	/* k = 15: garbage, fixed by the min */
+	pick_lo = _mm256_cmp_ps(_mm256_sub_ps(a, lo), _mm256_sub_ps(hi, a), _CMP_LT_OQ);
+	k = _mm256_min_epi32(_mm256_blendv_epi8(k1, k, _mm256_castps_si256(pick_lo)), _mm256_set1_epi32(15));
+	return _mm256_blendv_epi8(k, _mm256_set1_epi32(15), _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
+}
+
+T256 void
+iq4nl_sums256(const __m256 *x, const __m256 *w, __m256 id, __m256 lo8, __m256 hi8, __m256 *sqx, __m256 *sq2)
+{
+	__m256 sumqx = _mm256_setzero_ps(), sumq2 = _mm256_setzero_ps();
+
+	for (int j = 0; j < QK32; j++) {
+		__m256 q = lookup16_256(iq4nl_index256(_mm256_mul_ps(id, x[j]), lo8, hi8), lo8, hi8);
+		__m256 wq = _mm256_mul_ps(w[j], q);
+		sumqx = _mm256_add_ps(sumqx, _mm256_mul_ps(wq, x[j]));
+		sumq2 = _mm256_add_ps(sumq2, _mm256_mul_ps(wq, q));
+	}
+	*sqx = sumqx;
+	*sq2 = sumq2;
+}
+
+QU_TARGET_AVX2 void
+iq4_nl_quantize_avx2(const float *src, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_iq4_nl *y = vy;
+	int64_t nb = n / QK32, total = nrows * nb, g = 0;
+	__m256 lo8 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)qk_iq4nl_values)));
+	__m256 hi8 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qk_iq4nl_values + 8))));
+	__m256i lane32 = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
+	__m256 zero = _mm256_setzero_ps(), absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+
+	for (; g + 8 <= total; g += 8) {
+		__m256 x[QK32], w[QK32], sigma2 = zero, amax = zero, max = zero, d, id, best, sumqx, sumq2;
+		__m256 tiny, upd;
+		__m256i qoff = _mm256_setzero_si256();
+		uint8_t bytes[16][8];
+		float df[8];
+
+		if (qw) {
+			int32_t off[8];
+			for (int k = 0; k < 8; k++)
+				off[k] = (int32_t)(((g + k) % nb) * QK32);
+			qoff = _mm256_loadu_si256((const __m256i *)off);
+		}
+		for (int j = 0; j < QK32; j++) {
+			x[j] = _mm256_i32gather_ps(src + g * QK32 + j, lane32, 4);
+			sigma2 = _mm256_add_ps(sigma2, _mm256_mul_ps(x[j], x[j]));
+		}
+		sigma2 = _mm256_mul_ps(sigma2, _mm256_set1_ps(2.0f / QK32));
+		for (int j = 0; j < QK32; j++) {
+			__m256 x2 = _mm256_mul_ps(x[j], x[j]), ax = _mm256_and_ps(x[j], absmask), gt;
+			if (qw)
+				w[j] = _mm256_mul_ps(_mm256_i32gather_ps(qw + j, qoff, 4),
+				    _mm256_sqrt_ps(_mm256_add_ps(sigma2, x2)));
+			else
+				w[j] = x2;
+			gt = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
+			amax = _mm256_blendv_ps(amax, ax, gt);
+			max = _mm256_blendv_ps(max, x[j], gt);
+		}
+		tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
+		d = _mm256_div_ps(_mm256_xor_ps(max, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(-127.0f));
+		id = _mm256_div_ps(_mm256_set1_ps(1.0f), d);
+		iq4nl_sums256(x, w, id, lo8, hi8, &sumqx, &sumq2);
+		d = _mm256_and_ps(_mm256_div_ps(sumqx, sumq2), _mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ));
+		best = _mm256_mul_ps(d, sumqx);
+		for (int t = -7; t <= 7; t++) {
+			id = _mm256_div_ps(_mm256_set1_ps((float)(t - 127)), max);
+			iq4nl_sums256(x, w, id, lo8, hi8, &sumqx, &sumq2);
+			upd = _mm256_and_ps(_mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ),
+			    _mm256_cmp_ps(_mm256_mul_ps(sumqx, sumqx), _mm256_mul_ps(best, sumq2), _CMP_GT_OQ));
+			d = _mm256_blendv_ps(d, _mm256_div_ps(sumqx, sumq2), upd);
+			best = _mm256_blendv_ps(best, _mm256_mul_ps(d, sumqx), upd);
+		}
+		d = _mm256_andnot_ps(tiny, d);
+		id = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d), _mm256_cmp_ps(d, zero, _CMP_NEQ_UQ));
+		for (int j = 0; j < 16; j++) {
+			__m256i lo = iq4nl_index256(_mm256_mul_ps(id, x[j]), lo8, hi8);
+			__m256i hi = iq4nl_index256(_mm256_mul_ps(id, x[j + 16]), lo8, hi8);
+			__m256i b = _mm256_or_si256(lo, _mm256_slli_epi32(hi, 4));	/* 0..255 */
+			__m128i p = narrow_u8_256(b, b);
+			_mm_storel_epi64((__m128i *)bytes[j], p);	/* b0..b7 first */
+		}
+		_mm256_storeu_ps(df, d);
+		for (int k = 0; k < 8; k++) {
+			y[g + k].d = f16_256(df[k]);
+			for (int j = 0; j < 16; j++)
+				y[g + k].qs[j] = bytes[j][k];
+		}
+	}
+	for (; g < total; g++)
+		iq4_nl_block(src + g * QK32, qw ? qw + (g % nb) * QK32 : NULL, y + g);
 }
 
 #endif
