@@ -284,6 +284,17 @@ qk_sum_sq(const float *x, int n)
 	return s;
 }
 
+/* Codes re-derived from a stored scale d and min m: clamp(nearest_int(
+ * (x + m) / d), lo, hi) + off.  The symmetric formats pass m = 0: ggml
+ * computes x / d there, and x + 0.0f equals x except that -0 becomes +0,
+ * which nearest_int maps to the same code. */
+void
+qk_requant_ref(const float *x, int n, float d, float m, int lo, int hi, int off, uint8_t *L)
+{
+	for (int i = 0; i < n; i++)
+		L[i] = (uint8_t)(qk_clampi(qk_nearest_int((x[i] + m) / d), lo, hi) + off);
+}
+
 /* 2-bit codes of 256 elements: byte l of each 128-element half holds
  * elements l, l+32, l+64, l+96 (Q2_K and the low bits of Q3_K). */
 static void
@@ -381,7 +392,7 @@ qk_fit_q2_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 /* Re-derive codes from the stored scales; sub-blocks whose scale is 0 keep
  * the fitter's codes. */
 static void
-requant_q2_K(const float *x, struct blk_q2_K *y, uint8_t *L)
+requant_q2_K(const float *x, struct blk_q2_K *y, uint8_t *L, qk_requant_fn rq)
 {
 	float d = qu_f16_to_f32(y->d), dmin = qu_f16_to_f32(y->dmin);
 
@@ -390,14 +401,13 @@ requant_q2_K(const float *x, struct blk_q2_K *y, uint8_t *L)
 		if (!dj)
 			continue;
 		float mj = dmin * (float)(y->scales[j] >> 4);
-		for (int i = 0; i < 16; i++)
-			L[16 * j + i] = (uint8_t)qk_clampi(qk_nearest_int((x[16 * j + i] + mj) / dj), 0, 3);
+		rq(x + 16 * j, 16, dj, mj, 0, 3, 0, L + 16 * j);
 	}
 	pack_2bit(L, y->qs);
 }
 
 void
-qk_finish_q2_K_ref(const float *x, struct qk_fit *f, void *out)
+qk_finish_q2_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 {
 	struct blk_q2_K *y = out;
 	float max_scale = 0, max_min = 0;
@@ -425,11 +435,11 @@ qk_finish_q2_K_ref(const float *x, struct qk_fit *f, void *out)
 	} else {
 		y->dmin = qu_f32_to_f16(0.f);
 	}
-	requant_q2_K(x, y, f->L);
+	requant_q2_K(x, y, f->L, rq);
 }
 
 void
-qk_finish_q2_K_imatrix(const float *x, struct qk_fit *f, void *out)
+qk_finish_q2_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 {
 	struct blk_q2_K *y = out;
 	uint8_t Ls[16], Lm[16];
@@ -440,7 +450,7 @@ qk_finish_q2_K_imatrix(const float *x, struct qk_fit *f, void *out)
 	y->dmin = qu_f32_to_f16(mm);
 	for (int j = 0; j < 16; j++)
 		y->scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
-	requant_q2_K(x, y, f->L);
+	requant_q2_K(x, y, f->L, rq);
 }
 
 void
@@ -486,7 +496,7 @@ qk_fit_q3_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 }
 
 static void
-requant_q3_K(const float *x, struct blk_q3_K *y, uint8_t *L)
+requant_q3_K(const float *x, struct blk_q3_K *y, uint8_t *L, qk_requant_fn rq)
 {
 	float d = qu_f16_to_f32(y->d);
 
@@ -494,8 +504,7 @@ requant_q3_K(const float *x, struct blk_q3_K *y, uint8_t *L)
 		float dj = d * (float)unpack_scale_q3(j, y->scales);
 		if (!dj)
 			continue;
-		for (int i = 0; i < 16; i++)
-			L[16 * j + i] = (uint8_t)(qk_clampi(qk_nearest_int(x[16 * j + i] / dj), -4, 3) + 4);
+		rq(x + 16 * j, 16, dj, 0.0f, -4, 3, 4, L + 16 * j);
 	}
 	memset(y->hmask, 0, sizeof y->hmask);
 	for (int e = 0; e < QK_K; e++)
@@ -507,7 +516,7 @@ requant_q3_K(const float *x, struct blk_q3_K *y, uint8_t *L)
 }
 
 void
-qk_finish_q3_K_ref(const float *x, struct qk_fit *f, void *out)
+qk_finish_q3_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 {
 	struct blk_q3_K *y = out;
 	float max_scale = 0, amax = 0;
@@ -532,11 +541,11 @@ qk_finish_q3_K_ref(const float *x, struct qk_fit *f, void *out)
 		memset(y->scales, 0, 12);
 		y->d = qu_f32_to_f16(0.f);
 	}
-	requant_q3_K(x, y, f->L);
+	requant_q3_K(x, y, f->L, rq);
 }
 
 void
-qk_finish_q3_K_imatrix(const float *x, struct qk_fit *f, void *out)
+qk_finish_q3_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 {
 	struct blk_q3_K *y = out;
 	int8_t Ls[16];
@@ -547,7 +556,7 @@ qk_finish_q3_K_imatrix(const float *x, struct qk_fit *f, void *out)
 		l[j] = Ls[j];
 	pack_scales_q3(l, y->scales);
 	y->d = qu_f32_to_f16(d_block);
-	requant_q3_K(x, y, f->L);
+	requant_q3_K(x, y, f->L, rq);
 }
 
 void
@@ -656,7 +665,8 @@ scales_k32_imatrix(const struct qk_fit *f, uint8_t *s, uint16_t *d, uint16_t *dm
 }
 
 static void
-requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int nmax, uint8_t *L)
+requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int nmax, uint8_t *L,
+    qk_requant_fn rq)
 {
 	float d = qu_f16_to_f32(d16), dmin = qu_f16_to_f32(dmin16);
 
@@ -667,8 +677,7 @@ requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int
 		if (!dj)
 			continue;
 		float mj = dmin * (float)m;
-		for (int i = 0; i < 32; i++)
-			L[32 * j + i] = (uint8_t)qk_clampi(qk_nearest_int((x[32 * j + i] + mj) / dj), 0, nmax);
+		rq(x + 32 * j, 32, dj, mj, 0, nmax, 0, L + 32 * j);
 	}
 }
 
@@ -700,42 +709,42 @@ pack_q5_K(const uint8_t *L, struct blk_q5_K *y)
 }
 
 void
-qk_finish_q4_K_ref(const float *x, struct qk_fit *f, void *out)
+qk_finish_q4_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 {
 	struct blk_q4_K *y = out;
 
 	scales_k32_ref(f, y->scales, &y->d, &y->dmin);
-	requant_k32(x, y->scales, y->d, y->dmin, 15, f->L);
+	requant_k32(x, y->scales, y->d, y->dmin, 15, f->L, rq);
 	pack_q4_K(f->L, y);
 }
 
 void
-qk_finish_q4_K_imatrix(const float *x, struct qk_fit *f, void *out)
+qk_finish_q4_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 {
 	struct blk_q4_K *y = out;
 
 	scales_k32_imatrix(f, y->scales, &y->d, &y->dmin, 0);
-	requant_k32(x, y->scales, y->d, y->dmin, 15, f->L);
+	requant_k32(x, y->scales, y->d, y->dmin, 15, f->L, rq);
 	pack_q4_K(f->L, y);
 }
 
 void
-qk_finish_q5_K_ref(const float *x, struct qk_fit *f, void *out)
+qk_finish_q5_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 {
 	struct blk_q5_K *y = out;
 
 	scales_k32_ref(f, y->scales, &y->d, &y->dmin);
-	requant_k32(x, y->scales, y->d, y->dmin, 31, f->L);
+	requant_k32(x, y->scales, y->d, y->dmin, 31, f->L, rq);
 	pack_q5_K(f->L, y);
 }
 
 void
-qk_finish_q5_K_imatrix(const float *x, struct qk_fit *f, void *out)
+qk_finish_q5_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 {
 	struct blk_q5_K *y = out;
 
 	scales_k32_imatrix(f, y->scales, &y->d, &y->dmin, 1);
-	requant_k32(x, y->scales, y->d, y->dmin, 31, f->L);
+	requant_k32(x, y->scales, y->d, y->dmin, 31, f->L, rq);
 	pack_q5_K(f->L, y);
 }
 
@@ -796,7 +805,7 @@ qk_fit_q6_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 
 /* Both paths finish alike. */
 void
-qk_finish_q6_K(const float *x, struct qk_fit *f, void *out)
+qk_finish_q6_K(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 {
 	struct blk_q6_K *y = out;
 	float max_scale = 0, max_abs = 0;
@@ -824,8 +833,7 @@ qk_finish_q6_K(const float *x, struct qk_fit *f, void *out)
 		float dj = d * (float)y->scales[j];
 		if (!dj)
 			continue;
-		for (int i = 0; i < 16; i++)
-			L[16 * j + i] = (uint8_t)(qk_clampi(qk_nearest_int(x[16 * j + i] / dj), -32, 31) + 32);
+		rq(x + 16 * j, 16, dj, 0.0f, -32, 31, 32, L + 16 * j);
 	}
 	for (int h = 0; h < 2; h++) {
 		const uint8_t *Lh = L + 128 * h;
@@ -951,12 +959,13 @@ qk_fit_iq4_xs_ref(const float *x, const float *qw, struct qk_fit *f)
 }
 
 void
-qk_finish_iq4_xs(const float *x, struct qk_fit *f, void *out)
+qk_finish_iq4_xs(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 {
 	struct blk_iq4_xs *y = out;
 	float max_scale = 0, amax = 0;
 	uint8_t *L = f->L;
 
+	(void)rq;	/* IQ4_XS re-derives codes through the codebook */
 	for (int ib = 0; ib < 8; ib++) {
 		float a = fabsf(f->scales[ib]);
 		if (a > amax) {
@@ -1042,7 +1051,7 @@ qk_quantize_rows_ref(int fmt, const float *src, void *dst, int64_t nrows,
 				F->fit_imatrix(x, w, &f);
 			else
 				F->fit_ref(x, &f);
-			(w ? F->finish_imatrix : F->finish_ref)(x, &f, out);
+			(w ? F->finish_imatrix : F->finish_ref)(x, &f, out, qk_requant_ref);
 		}
 }
 

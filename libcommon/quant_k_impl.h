@@ -41,7 +41,12 @@ enum { QK_Q2_K, QK_Q3_K, QK_Q4_K, QK_Q5_K, QK_Q6_K, QK_IQ4_XS, QK_NFORMATS };
 
 typedef void (*qk_fit_fn)(const float *x, struct qk_fit *f);
 typedef void (*qk_fit_w_fn)(const float *x, const float *qw, struct qk_fit *f);
-typedef void (*qk_finish_fn)(const float *x, struct qk_fit *f, void *out);
+/* Re-deriving codes from a stored scale (element-wise, so vectorizable in
+ * the natural order): L[i] = clamp(nearest_int((x[i] + m) / d), lo, hi) + off. */
+typedef void (*qk_requant_fn)(const float *x, int n, float d, float m, int lo, int hi, int off,
+    uint8_t *L);
+void qk_requant_ref(const float *x, int n, float d, float m, int lo, int hi, int off, uint8_t *L);
+typedef void (*qk_finish_fn)(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq);
 
 struct qk_format {
 	int block_bytes;

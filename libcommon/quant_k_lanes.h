@@ -243,3 +243,17 @@ K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk,
 		}
 	}
 }
+
+/* qk_requant_ref in the natural element order (n a multiple of VL or
+ * n = 16 with VL = 16). */
+static void
+K(requant)(const float *x, int n, float d, float m, int lo, int hi, int off, uint8_t *L)
+{
+	for (int i = 0; i < n; i += VL) {
+		vf v;
+		memcpy(&v, x + i, sizeof v);
+		vi q = K(clamp)(K(nearest)((v + m) / d), lo, hi) + off;
+		for (int lane = 0; lane < VL; lane++)
+			L[i + lane] = (uint8_t)q[lane];
+	}
+}

@@ -108,6 +108,19 @@ qk_force_variant(const char *name)
 #pragma GCC pop_options
 #endif
 
+static qk_requant_fn
+requant_for(int v)
+{
+#ifdef HAVE_LANES
+	if (v == V_AVX512)
+		return requant_avx512;
+	if (v == V_AVX2)
+		return requant_avx2;
+#endif
+	(void)v;
+	return qk_requant_ref;
+}
+
 typedef void (*fit_blocks_fn)(int fmt, const float *const *xb, const float *const *qw, int nblk,
     struct qk_fit *f);
 
@@ -133,7 +146,9 @@ quantize_rows(int fmt, const float *src, void *dst, int64_t nrows, int64_t n_per
     const float *qw)
 {
 	const struct qk_format *F = &qk_formats[fmt];
-	fit_blocks_fn fit = lanes_for(pick_variant(), fmt, qw);
+	int v = pick_variant();
+	fit_blocks_fn fit = lanes_for(v, fmt, qw);
+	qk_requant_fn rq = requant_for(v);
 	int64_t nb_row = n_per_row / QK_K, total = nrows * nb_row;
 	struct qk_fit f[BATCH];
 	const float *xb[BATCH], *qwb[BATCH];
@@ -151,7 +166,7 @@ quantize_rows(int fmt, const float *src, void *dst, int64_t nrows, int64_t n_per
 		fit(fmt, xb, qwb, nblk, f);
 		for (int b = 0; b < nblk; b++)
 			(qw ? F->finish_imatrix : F->finish_ref)(xb[b], &f[b],
-			    (unsigned char *)dst + (k0 + b) * F->block_bytes);
+			    (unsigned char *)dst + (k0 + b) * F->block_bytes, rq);
 	}
 }
 
