@@ -12,9 +12,10 @@
 
 typedef float vf __attribute__((vector_size(VL * 4), aligned(VL * 4)));
 typedef int32_t vi __attribute__((vector_size(VL * 4), aligned(VL * 4)));
+typedef uint8_t K(vb) __attribute__((vector_size(VL)));
 
-static inline vf K(sel)(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }
-static inline vi K(seli)(vi m, vi a, vi b) { return (m & a) | (~m & b); }
+/* m ? a : b per lane (m all ones or all zeros) */
+static inline vf K(sel)(vi m, vf a, vf b) { return VSEL(m, a, b); }
 static inline vf K(splat)(float s) { return (vf){ 0 } + s; }
 static inline vf K(absf)(vf a) { return (vf)((vi)a & 0x7fffffff); }
 static inline vf K(tof)(vi a) { return __builtin_convertvector(a, vf); }
@@ -30,8 +31,7 @@ K(nearest)(vf a)
 static inline vi
 K(clamp)(vi v, int lo, int hi)
 {
-	v = K(seli)(v < lo, (vi){ 0 } + lo, v);
-	return K(seli)(v > hi, (vi){ 0 } + hi, v);
+	return VMINI(VMAXI(v, (vi){ 0 } + lo), (vi){ 0 } + hi);
 }
 
 /* qk_fit_qkx (make_qkx2/3) in lanes: codes to L[i] (as floats), scale and
@@ -175,18 +175,22 @@ K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk,
 		}
 	for (int s0 = 0; s0 < total; s0 += VL) {
 		vf sig = { 0 };
+		vi xoff, woff = { 0 };
+		/* element offsets from xb[0] (the blocks are consecutive) and
+		 * from qw[0]; lanes past the end repeat the first sub-block */
 		for (int lane = 0; lane < VL; lane++) {
-			int s = s0 + lane < total ? s0 + lane : s0;	/* pad with a copy */
-			const float *src = xb[s / spb] + n * (s % spb);
-			const float *q = qw[0] ? qw[s / spb] + n * (s % spb) : NULL;
-			for (int i = 0; i < n; i++) {
-				x[i][lane] = src[i];
-				if (q)
-					w[i][lane] = q[i];
-			}
-			if (q)
+			int s = s0 + lane < total ? s0 + lane : s0;
+			xoff[lane] = (int)(xb[s / spb] - xb[0]) + n * (s % spb);
+			if (qw[0]) {
+				woff[lane] = (int)(qw[s / spb] - qw[0]) + n * (s % spb);
 				sig[lane] = sigma2[s / spb];
+			}
 		}
+		for (int i = 0; i < n; i++)
+			x[i] = VGATHER(xb[0] + i, xoff);
+		if (qw[0])
+			for (int i = 0; i < n; i++)
+				w[i] = VGATHER(qw[0] + i, woff);
 		vf sw = { 0 };
 		if (qw[0] && fmt != QK_Q6_K) {
 			for (int i = 0; i < n; i++)
@@ -253,7 +257,7 @@ K(requant)(const float *x, int n, float d, float m, int lo, int hi, int off, uin
 		vf v;
 		memcpy(&v, x + i, sizeof v);
 		vi q = K(clamp)(K(nearest)((v + m) / d), lo, hi) + off;
-		for (int lane = 0; lane < VL; lane++)
-			L[i + lane] = (uint8_t)q[lane];
+		K(vb) b = __builtin_convertvector(q, K(vb));
+		memcpy(L + i, &b, VL);
 	}
 }

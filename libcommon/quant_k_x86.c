@@ -81,6 +81,10 @@ qk_force_variant(const char *name)
 #define K(name) name##_avx512
 #define VSQRT(v) ((vf)_mm512_sqrt_ps((__m512)(v)))
 #define VANY(m) (_mm512_test_epi32_mask((__m512i)(m), (__m512i)(m)) != 0)
+#define VGATHER(base, idx) ((vf)_mm512_i32gather_ps((__m512i)(idx), (base), 4))
+#define VSEL(m, a, b) ((vf)_mm512_mask_blend_ps(_mm512_movepi32_mask((__m512i)(m)), (__m512)(b), (__m512)(a)))
+#define VMAXI(a, b) ((vi)_mm512_max_epi32((__m512i)(a), (__m512i)(b)))
+#define VMINI(a, b) ((vi)_mm512_min_epi32((__m512i)(a), (__m512i)(b)))
 #include "quant_k_lanes.h"
 #undef VL
 #undef vf
@@ -88,6 +92,10 @@ qk_force_variant(const char *name)
 #undef K
 #undef VSQRT
 #undef VANY
+#undef VGATHER
+#undef VSEL
+#undef VMAXI
+#undef VMINI
 #pragma GCC pop_options
 
 #pragma GCC push_options
@@ -98,6 +106,10 @@ qk_force_variant(const char *name)
 #define K(name) name##_avx2
 #define VSQRT(v) ((vf)_mm256_sqrt_ps((__m256)(v)))
 #define VANY(m) (_mm256_movemask_ps((__m256)(m)) != 0)
+#define VGATHER(base, idx) ((vf)_mm256_i32gather_ps((base), (__m256i)(idx), 4))
+#define VSEL(m, a, b) ((vf)_mm256_blendv_ps((__m256)(b), (__m256)(a), (__m256)(m)))
+#define VMAXI(a, b) ((vi)_mm256_max_epi32((__m256i)(a), (__m256i)(b)))
+#define VMINI(a, b) ((vi)_mm256_min_epi32((__m256i)(a), (__m256i)(b)))
 #include "quant_k_lanes.h"
 #undef VL
 #undef vf
@@ -105,6 +117,10 @@ qk_force_variant(const char *name)
 #undef K
 #undef VSQRT
 #undef VANY
+#undef VGATHER
+#undef VSEL
+#undef VMAXI
+#undef VMINI
 #pragma GCC pop_options
 #endif
 
