@@ -392,14 +392,17 @@ qk_fit_q2_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 /* Re-derive codes from the stored scales; sub-blocks whose scale is 0 keep
  * the fitter's codes. */
 static void
-requant_q2_K(const float *x, struct blk_q2_K *y, uint8_t *L, qk_requant_fn rq)
+requant_q2_K(const float *x, struct blk_q2_K *y, const struct qk_fit *f, uint8_t *L,
+    qk_requant_fn rq)
 {
 	float d = qu_f16_to_f32(y->d), dmin = qu_f16_to_f32(y->dmin);
 
 	for (int j = 0; j < 16; j++) {
 		float dj = d * (float)(y->scales[j] & 0xF);
-		if (!dj)
+		if (!dj) {
+			qk_fit_codes(f, j, 16, L + 16 * j);
 			continue;
+		}
 		float mj = dmin * (float)(y->scales[j] >> 4);
 		rq(x + 16 * j, 16, dj, mj, 0, 3, 0, L + 16 * j);
 	}
@@ -435,7 +438,7 @@ qk_finish_q2_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq
 	} else {
 		y->dmin = qu_f32_to_f16(0.f);
 	}
-	requant_q2_K(x, y, f->L, rq);
+	requant_q2_K(x, y, f, f->L, rq);
 }
 
 void
@@ -450,7 +453,7 @@ qk_finish_q2_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_f
 	y->dmin = qu_f32_to_f16(mm);
 	for (int j = 0; j < 16; j++)
 		y->scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
-	requant_q2_K(x, y, f->L, rq);
+	requant_q2_K(x, y, f, f->L, rq);
 }
 
 void
@@ -496,14 +499,17 @@ qk_fit_q3_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 }
 
 static void
-requant_q3_K(const float *x, struct blk_q3_K *y, uint8_t *L, qk_requant_fn rq)
+requant_q3_K(const float *x, struct blk_q3_K *y, const struct qk_fit *f, uint8_t *L,
+    qk_requant_fn rq)
 {
 	float d = qu_f16_to_f32(y->d);
 
 	for (int j = 0; j < 16; j++) {
 		float dj = d * (float)unpack_scale_q3(j, y->scales);
-		if (!dj)
+		if (!dj) {
+			qk_fit_codes(f, j, 16, L + 16 * j);
 			continue;
+		}
 		rq(x + 16 * j, 16, dj, 0.0f, -4, 3, 4, L + 16 * j);
 	}
 	memset(y->hmask, 0, sizeof y->hmask);
@@ -541,7 +547,7 @@ qk_finish_q3_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq
 		memset(y->scales, 0, 12);
 		y->d = qu_f32_to_f16(0.f);
 	}
-	requant_q3_K(x, y, f->L, rq);
+	requant_q3_K(x, y, f, f->L, rq);
 }
 
 void
@@ -556,7 +562,7 @@ qk_finish_q3_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_f
 		l[j] = Ls[j];
 	pack_scales_q3(l, y->scales);
 	y->d = qu_f32_to_f16(d_block);
-	requant_q3_K(x, y, f->L, rq);
+	requant_q3_K(x, y, f, f->L, rq);
 }
 
 void
@@ -665,8 +671,8 @@ scales_k32_imatrix(const struct qk_fit *f, uint8_t *s, uint16_t *d, uint16_t *dm
 }
 
 static void
-requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int nmax, uint8_t *L,
-    qk_requant_fn rq)
+requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int nmax,
+    const struct qk_fit *f, uint8_t *L, qk_requant_fn rq)
 {
 	float d = qu_f16_to_f32(d16), dmin = qu_f16_to_f32(dmin16);
 
@@ -674,8 +680,10 @@ requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int
 		uint8_t sc, m;
 		unpack_scale_min_k4(j, s, &sc, &m);
 		float dj = d * (float)sc;
-		if (!dj)
+		if (!dj) {
+			qk_fit_codes(f, j, 32, L + 32 * j);
 			continue;
+		}
 		float mj = dmin * (float)m;
 		rq(x + 32 * j, 32, dj, mj, 0, nmax, 0, L + 32 * j);
 	}
@@ -714,7 +722,7 @@ qk_finish_q4_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq
 	struct blk_q4_K *y = out;
 
 	scales_k32_ref(f, y->scales, &y->d, &y->dmin);
-	requant_k32(x, y->scales, y->d, y->dmin, 15, f->L, rq);
+	requant_k32(x, y->scales, y->d, y->dmin, 15, f, f->L, rq);
 	pack_q4_K(f->L, y);
 }
 
@@ -724,7 +732,7 @@ qk_finish_q4_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_f
 	struct blk_q4_K *y = out;
 
 	scales_k32_imatrix(f, y->scales, &y->d, &y->dmin, 0);
-	requant_k32(x, y->scales, y->d, y->dmin, 15, f->L, rq);
+	requant_k32(x, y->scales, y->d, y->dmin, 15, f, f->L, rq);
 	pack_q4_K(f->L, y);
 }
 
@@ -734,7 +742,7 @@ qk_finish_q5_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq
 	struct blk_q5_K *y = out;
 
 	scales_k32_ref(f, y->scales, &y->d, &y->dmin);
-	requant_k32(x, y->scales, y->d, y->dmin, 31, f->L, rq);
+	requant_k32(x, y->scales, y->d, y->dmin, 31, f, f->L, rq);
 	pack_q5_K(f->L, y);
 }
 
@@ -744,7 +752,7 @@ qk_finish_q5_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_f
 	struct blk_q5_K *y = out;
 
 	scales_k32_imatrix(f, y->scales, &y->d, &y->dmin, 1);
-	requant_k32(x, y->scales, y->d, y->dmin, 31, f->L, rq);
+	requant_k32(x, y->scales, y->d, y->dmin, 31, f, f->L, rq);
 	pack_q5_K(f->L, y);
 }
 
@@ -831,8 +839,10 @@ qk_finish_q6_K(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 	float d = qu_f16_to_f32(y->d);
 	for (int j = 0; j < 16; j++) {
 		float dj = d * (float)y->scales[j];
-		if (!dj)
+		if (!dj) {
+			qk_fit_codes(f, j, 16, L + 16 * j);
 			continue;
+		}
 		rq(x + 16 * j, 16, dj, 0.0f, -32, 31, 32, L + 16 * j);
 	}
 	for (int h = 0; h < 2; h++) {
@@ -1045,6 +1055,7 @@ qk_quantize_rows_ref(int fmt, const float *src, void *dst, int64_t nrows,
 		for (int64_t b = 0; b < nb; b++, out += F->block_bytes) {
 			const float *x = src + r * n_per_row + b * QK_K;
 			const float *w = qw ? qw + b * QK_K : NULL;
+			f.Lt = NULL;
 			if (fmt == QK_IQ4_XS)
 				qk_fit_iq4_xs_ref(x, w, &f);
 			else if (w)

@@ -161,7 +161,8 @@ K(fit_qx)(int n, int nmax, const vf *x, const vf *w, vf *L, vf *scale_out)
 /* The fitting stage of whole super-blocks, VL sub-blocks at a time.  xb[b]
  * and qw[b] (NULL without an importance vector) are block b's inputs. */
 static void
-K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk, struct qk_fit *f)
+K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk, struct qk_fit *f,
+    uint8_t *Lt)
 {
 	const int spb = fmt == QK_Q4_K || fmt == QK_Q5_K ? 8 : 16, n = QK_K / spb;
 	const int total = nblk * spb;
@@ -242,9 +243,17 @@ K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk,
 			f[b].scales[j] = scale[lane];
 			f[b].mins[j] = min[lane];
 			f[b].sw[j] = sw[lane];
-			for (int i = 0; i < n; i++)
-				f[b].L[n * j + i] = (uint8_t)((int)L[i][lane] + off);
 		}
+		/* codes stay transposed (qk_fit_codes) */
+		for (int i = 0; i < n; i++) {
+			K(vb) c = __builtin_convertvector(__builtin_convertvector(L[i], vi) + off, K(vb));
+			memcpy(Lt + (size_t)(s0 / VL) * n * VL + (size_t)i * VL, &c, VL);
+		}
+	}
+	for (int b = 0; b < nblk; b++) {
+		f[b].Lt = Lt;
+		f[b].Lt_first = b * spb;
+		f[b].Lt_vl = VL;
 	}
 }
 

@@ -138,7 +138,7 @@ requant_for(int v)
 }
 
 typedef void (*fit_blocks_fn)(int fmt, const float *const *xb, const float *const *qw, int nblk,
-    struct qk_fit *f);
+    struct qk_fit *f, uint8_t *Lt);
 
 /* The fitting stage of the chosen variant, NULL where the reference runs. */
 static fit_blocks_fn
@@ -167,6 +167,7 @@ quantize_rows(int fmt, const float *src, void *dst, int64_t nrows, int64_t n_per
 	qk_requant_fn rq = requant_for(v);
 	int64_t nb_row = n_per_row / QK_K, total = nrows * nb_row;
 	struct qk_fit f[BATCH];
+	uint8_t Lt[BATCH * QK_K + 16 * 32];	/* transposed codes, see qk_fit */
 	const float *xb[BATCH], *qwb[BATCH];
 
 	if (!fit) {
@@ -179,7 +180,7 @@ quantize_rows(int fmt, const float *src, void *dst, int64_t nrows, int64_t n_per
 			xb[b] = src + (k0 + b) * QK_K;
 			qwb[b] = qw ? qw + ((k0 + b) % nb_row) * QK_K : NULL;
 		}
-		fit(fmt, xb, qwb, nblk, f);
+		fit(fmt, xb, qwb, nblk, f, Lt);
 		for (int b = 0; b < nblk; b++)
 			(qw ? F->finish_imatrix : F->finish_ref)(xb[b], &f[b],
 			    (unsigned char *)dst + (k0 + b) * F->block_bytes, rq);
