@@ -433,7 +433,7 @@ qk_finish_q2_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq
 	if (max_min > 0) {
 		float iscale = 15.f / max_min;
 		for (int j = 0; j < 16; j++)
-			y->scales[j] |= (uint8_t)(qk_nearest_int(iscale * f->mins[j]) << 4);
+			y->scales[j] |= (uint8_t)((unsigned)qk_nearest_int(iscale * f->mins[j]) << 4);
 		y->dmin = qu_f32_to_f16(max_min / 15.f);
 	} else {
 		y->dmin = qu_f32_to_f16(0.f);

@@ -144,6 +144,7 @@ typedef void (*fit_blocks_fn)(int fmt, const float *const *xb, const float *cons
 static fit_blocks_fn
 lanes_for(int v, int fmt, const float *qw)
 {
+	(void)v;
 	if (fmt == QK_IQ4_XS || (fmt == QK_Q3_K && !qw))
 		return NULL;
 #ifdef HAVE_LANES
