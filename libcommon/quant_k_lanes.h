@@ -34,6 +34,66 @@ K(clamp)(vi v, int lo, int hi)
 	return VMINI(VMAXI(v, (vi){ 0 } + lo), (vi){ 0 } + hi);
 }
 
+/* Transpose a VL x VL tile in place (rows become lanes): swap the
+ * off-diagonal half-blocks, then quarter-blocks, and so on. */
+static inline void
+K(transpose)(vf *r)
+{
+#if VL == 16
+	static const int32_t lo_idx[4][16] = {
+		{ 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23 },
+		{ 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27 },
+		{ 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29 },
+		{ 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30 },
+	};
+	static const int32_t hi_idx[4][16] = {
+		{ 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31 },
+		{ 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31 },
+		{ 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31 },
+		{ 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31 },
+	};
+	for (int st = 0, b = 8; b >= 1; st++, b /= 2) {
+		__m512i lo = _mm512_loadu_si512(lo_idx[st]), hi = _mm512_loadu_si512(hi_idx[st]);
+		for (int i = 0; i < 16; i++) {
+			if (i & b)
+				continue;
+			__m512 a = (__m512)r[i], c = (__m512)r[i + b];
+			r[i] = (vf)_mm512_permutex2var_ps(a, lo, c);
+			r[i + b] = (vf)_mm512_permutex2var_ps(a, hi, c);
+		}
+	}
+#else
+	for (int i = 0; i < 4; i++) {
+		__m256 a = (__m256)r[i], c = (__m256)r[i + 4];
+		r[i] = (vf)_mm256_permute2f128_ps(a, c, 0x20);
+		r[i + 4] = (vf)_mm256_permute2f128_ps(a, c, 0x31);
+	}
+	for (int i = 0; i < 8; i++) {
+		if (i & 2)
+			continue;
+		__m256 a = (__m256)r[i], c = (__m256)r[i + 2];
+		r[i] = (vf)_mm256_shuffle_ps(a, c, 0x44);
+		r[i + 2] = (vf)_mm256_shuffle_ps(a, c, 0xEE);
+	}
+	for (int i = 0; i < 8; i += 2) {
+		__m256 a = (__m256)r[i], c = (__m256)r[i + 1];
+		r[i] = (vf)_mm256_blend_ps(a, _mm256_moveldup_ps(c), 0xAA);
+		r[i + 1] = (vf)_mm256_blend_ps(_mm256_movehdup_ps(a), c, 0xAA);
+	}
+#endif
+}
+
+/* x[i] (i < n) = element i of the rows at row[lane]. */
+static inline void
+K(load_transposed)(const float *const *row, int n, vf *x)
+{
+	for (int c = 0; c < n; c += VL) {
+		for (int lane = 0; lane < VL; lane++)
+			memcpy(&x[c + lane], row[lane] + c, sizeof(vf));
+		K(transpose)(x + c);
+	}
+}
+
 /* qk_fit_qkx (make_qkx2/3) in lanes: codes to L[i] (as floats), scale and
  * -min per lane. */
 static void
@@ -169,29 +229,26 @@ K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk,
 	float sigma2[16];
 	vf x[32], w[32], L[32], scale = { 0 }, min = { 0 };
 
-	if (qw[0])
+	if (qw[0] && fmt != QK_Q6_K)	/* Q6_K weighs by qw alone */
 		for (int b = 0; b < nblk; b++) {
 			float s = qk_sum_sq(xb[b], QK_K);
 			sigma2[b] = fmt == QK_Q2_K ? s / QK_K : 2 * s / QK_K;
 		}
 	for (int s0 = 0; s0 < total; s0 += VL) {
 		vf sig = { 0 };
-		vi xoff, woff = { 0 };
-		/* element offsets from xb[0] (the blocks are consecutive) and
-		 * from qw[0]; lanes past the end repeat the first sub-block */
+		const float *xrow[VL], *wrow[VL];
+		/* lanes past the end repeat the first sub-block */
 		for (int lane = 0; lane < VL; lane++) {
 			int s = s0 + lane < total ? s0 + lane : s0;
-			xoff[lane] = (int)(xb[s / spb] - xb[0]) + n * (s % spb);
+			xrow[lane] = xb[s / spb] + n * (s % spb);
 			if (qw[0]) {
-				woff[lane] = (int)(qw[s / spb] - qw[0]) + n * (s % spb);
+				wrow[lane] = qw[s / spb] + n * (s % spb);
 				sig[lane] = sigma2[s / spb];
 			}
 		}
-		for (int i = 0; i < n; i++)
-			x[i] = VGATHER(xb[0] + i, xoff);
+		K(load_transposed)(xrow, n, x);
 		if (qw[0])
-			for (int i = 0; i < n; i++)
-				w[i] = VGATHER(qw[0] + i, woff);
+			K(load_transposed)(wrow, n, w);
 		vf sw = { 0 };
 		if (qw[0] && fmt != QK_Q6_K) {
 			for (int i = 0; i < n; i++)
