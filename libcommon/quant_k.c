@@ -295,6 +295,16 @@ qk_requant_ref(const float *x, int n, float d, float m, int lo, int hi, int off,
 		L[i] = (uint8_t)(qk_clampi(qk_nearest_int((x[i] + m) / d), lo, hi) + off);
 }
 
+/* IQ4 codes of id * x (the codebook's nearest entry). */
+void
+qk_iq4_codes_ref(const float *x, int n, float id, uint8_t *L)
+{
+	for (int i = 0; i < n; i++)
+		L[i] = (uint8_t)qk_iq4_index(id * x[i]);
+}
+
+const struct qk_ops qk_ops_ref = { qk_requant_ref, qk_iq4_codes_ref };
+
 /* 2-bit codes of 256 elements: byte l of each 128-element half holds
  * elements l, l+32, l+64, l+96 (Q2_K and the low bits of Q3_K). */
 static void
@@ -393,7 +403,7 @@ qk_fit_q2_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
  * the fitter's codes. */
 static void
 requant_q2_K(const float *x, struct blk_q2_K *y, const struct qk_fit *f, uint8_t *L,
-    qk_requant_fn rq)
+    const struct qk_ops *ops)
 {
 	float d = qu_f16_to_f32(y->d), dmin = qu_f16_to_f32(y->dmin);
 
@@ -404,13 +414,13 @@ requant_q2_K(const float *x, struct blk_q2_K *y, const struct qk_fit *f, uint8_t
 			continue;
 		}
 		float mj = dmin * (float)(y->scales[j] >> 4);
-		rq(x + 16 * j, 16, dj, mj, 0, 3, 0, L + 16 * j);
+		ops->requant(x + 16 * j, 16, dj, mj, 0, 3, 0, L + 16 * j);
 	}
 	pack_2bit(L, y->qs);
 }
 
 void
-qk_finish_q2_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
+qk_finish_q2_K_ref(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q2_K *y = out;
 	float max_scale = 0, max_min = 0;
@@ -438,11 +448,11 @@ qk_finish_q2_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq
 	} else {
 		y->dmin = qu_f32_to_f16(0.f);
 	}
-	requant_q2_K(x, y, f, f->L, rq);
+	requant_q2_K(x, y, f, f->L, ops);
 }
 
 void
-qk_finish_q2_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
+qk_finish_q2_K_imatrix(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q2_K *y = out;
 	uint8_t Ls[16], Lm[16];
@@ -453,7 +463,7 @@ qk_finish_q2_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_f
 	y->dmin = qu_f32_to_f16(mm);
 	for (int j = 0; j < 16; j++)
 		y->scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
-	requant_q2_K(x, y, f, f->L, rq);
+	requant_q2_K(x, y, f, f->L, ops);
 }
 
 void
@@ -500,7 +510,7 @@ qk_fit_q3_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 
 static void
 requant_q3_K(const float *x, struct blk_q3_K *y, const struct qk_fit *f, uint8_t *L,
-    qk_requant_fn rq)
+    const struct qk_ops *ops)
 {
 	float d = qu_f16_to_f32(y->d);
 
@@ -510,7 +520,7 @@ requant_q3_K(const float *x, struct blk_q3_K *y, const struct qk_fit *f, uint8_t
 			qk_fit_codes(f, j, 16, L + 16 * j);
 			continue;
 		}
-		rq(x + 16 * j, 16, dj, 0.0f, -4, 3, 4, L + 16 * j);
+		ops->requant(x + 16 * j, 16, dj, 0.0f, -4, 3, 4, L + 16 * j);
 	}
 	memset(y->hmask, 0, sizeof y->hmask);
 	for (int e = 0; e < QK_K; e++)
@@ -522,7 +532,7 @@ requant_q3_K(const float *x, struct blk_q3_K *y, const struct qk_fit *f, uint8_t
 }
 
 void
-qk_finish_q3_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
+qk_finish_q3_K_ref(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q3_K *y = out;
 	float max_scale = 0, amax = 0;
@@ -547,11 +557,11 @@ qk_finish_q3_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq
 		memset(y->scales, 0, 12);
 		y->d = qu_f32_to_f16(0.f);
 	}
-	requant_q3_K(x, y, f, f->L, rq);
+	requant_q3_K(x, y, f, f->L, ops);
 }
 
 void
-qk_finish_q3_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
+qk_finish_q3_K_imatrix(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q3_K *y = out;
 	int8_t Ls[16];
@@ -562,7 +572,7 @@ qk_finish_q3_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_f
 		l[j] = Ls[j];
 	pack_scales_q3(l, y->scales);
 	y->d = qu_f32_to_f16(d_block);
-	requant_q3_K(x, y, f, f->L, rq);
+	requant_q3_K(x, y, f, f->L, ops);
 }
 
 void
@@ -672,7 +682,7 @@ scales_k32_imatrix(const struct qk_fit *f, uint8_t *s, uint16_t *d, uint16_t *dm
 
 static void
 requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int nmax,
-    const struct qk_fit *f, uint8_t *L, qk_requant_fn rq)
+    const struct qk_fit *f, uint8_t *L, const struct qk_ops *ops)
 {
 	float d = qu_f16_to_f32(d16), dmin = qu_f16_to_f32(dmin16);
 
@@ -685,7 +695,7 @@ requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int
 			continue;
 		}
 		float mj = dmin * (float)m;
-		rq(x + 32 * j, 32, dj, mj, 0, nmax, 0, L + 32 * j);
+		ops->requant(x + 32 * j, 32, dj, mj, 0, nmax, 0, L + 32 * j);
 	}
 }
 
@@ -717,42 +727,42 @@ pack_q5_K(const uint8_t *L, struct blk_q5_K *y)
 }
 
 void
-qk_finish_q4_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
+qk_finish_q4_K_ref(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q4_K *y = out;
 
 	scales_k32_ref(f, y->scales, &y->d, &y->dmin);
-	requant_k32(x, y->scales, y->d, y->dmin, 15, f, f->L, rq);
+	requant_k32(x, y->scales, y->d, y->dmin, 15, f, f->L, ops);
 	pack_q4_K(f->L, y);
 }
 
 void
-qk_finish_q4_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
+qk_finish_q4_K_imatrix(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q4_K *y = out;
 
 	scales_k32_imatrix(f, y->scales, &y->d, &y->dmin, 0);
-	requant_k32(x, y->scales, y->d, y->dmin, 15, f, f->L, rq);
+	requant_k32(x, y->scales, y->d, y->dmin, 15, f, f->L, ops);
 	pack_q4_K(f->L, y);
 }
 
 void
-qk_finish_q5_K_ref(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
+qk_finish_q5_K_ref(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q5_K *y = out;
 
 	scales_k32_ref(f, y->scales, &y->d, &y->dmin);
-	requant_k32(x, y->scales, y->d, y->dmin, 31, f, f->L, rq);
+	requant_k32(x, y->scales, y->d, y->dmin, 31, f, f->L, ops);
 	pack_q5_K(f->L, y);
 }
 
 void
-qk_finish_q5_K_imatrix(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
+qk_finish_q5_K_imatrix(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q5_K *y = out;
 
 	scales_k32_imatrix(f, y->scales, &y->d, &y->dmin, 1);
-	requant_k32(x, y->scales, y->d, y->dmin, 31, f, f->L, rq);
+	requant_k32(x, y->scales, y->d, y->dmin, 31, f, f->L, ops);
 	pack_q5_K(f->L, y);
 }
 
@@ -813,7 +823,7 @@ qk_fit_q6_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 
 /* Both paths finish alike. */
 void
-qk_finish_q6_K(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
+qk_finish_q6_K(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q6_K *y = out;
 	float max_scale = 0, max_abs = 0;
@@ -843,7 +853,7 @@ qk_finish_q6_K(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 			qk_fit_codes(f, j, 16, L + 16 * j);
 			continue;
 		}
-		rq(x + 16 * j, 16, dj, 0.0f, -32, 31, 32, L + 16 * j);
+		ops->requant(x + 16 * j, 16, dj, 0.0f, -32, 31, 32, L + 16 * j);
 	}
 	for (int h = 0; h < 2; h++) {
 		const uint8_t *Lh = L + 128 * h;
@@ -969,13 +979,12 @@ qk_fit_iq4_xs_ref(const float *x, const float *qw, struct qk_fit *f)
 }
 
 void
-qk_finish_iq4_xs(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
+qk_finish_iq4_xs(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_iq4_xs *y = out;
 	float max_scale = 0, amax = 0;
 	uint8_t *L = f->L;
 
-	(void)rq;	/* IQ4_XS re-derives codes through the codebook */
 	for (int ib = 0; ib < 8; ib++) {
 		float a = fabsf(f->scales[ib]);
 		if (a > amax) {
@@ -992,8 +1001,7 @@ qk_finish_iq4_xs(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq)
 		int l = qk_clampi(qk_nearest_int(id * f->scales[ib]), -32, 31);
 		float dl = d * (float)l;
 		float idl = dl ? 1 / dl : 0.f;
-		for (int j = 0; j < 32; j++)
-			L[32 * ib + j] = (uint8_t)qk_iq4_index(idl * x[32 * ib + j]);
+		ops->iq4_codes(x + 32 * ib, 32, idl, L + 32 * ib);
 		l += 32;
 		y->scales_l[ib / 2] |= (uint8_t)((l & 0xF) << (4 * (ib % 2)));
 		y->scales_h |= (uint16_t)((l >> 4) << (2 * ib));
@@ -1062,7 +1070,7 @@ qk_quantize_rows_ref(int fmt, const float *src, void *dst, int64_t nrows,
 				F->fit_imatrix(x, w, &f);
 			else
 				F->fit_ref(x, &f);
-			(w ? F->finish_imatrix : F->finish_ref)(x, &f, out, qk_requant_ref);
+			(w ? F->finish_imatrix : F->finish_ref)(x, &f, out, &qk_ops_ref);
 		}
 }
 

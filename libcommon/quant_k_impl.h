@@ -64,7 +64,15 @@ typedef void (*qk_fit_w_fn)(const float *x, const float *qw, struct qk_fit *f);
 typedef void (*qk_requant_fn)(const float *x, int n, float d, float m, int lo, int hi, int off,
     uint8_t *L);
 void qk_requant_ref(const float *x, int n, float d, float m, int lo, int hi, int off, uint8_t *L);
-typedef void (*qk_finish_fn)(const float *x, struct qk_fit *f, void *out, qk_requant_fn rq);
+/* The element-wise parts of finishing, vectorizable in the natural order. */
+struct qk_ops {
+	qk_requant_fn requant;
+	/* L[i] = index of the IQ4 codebook entry nearest id * x[i] */
+	void (*iq4_codes)(const float *x, int n, float id, uint8_t *L);
+};
+void qk_iq4_codes_ref(const float *x, int n, float id, uint8_t *L);
+extern const struct qk_ops qk_ops_ref;
+typedef void (*qk_finish_fn)(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops);
 
 struct qk_format {
 	int block_bytes;

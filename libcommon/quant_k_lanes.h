@@ -218,13 +218,106 @@ K(fit_qx)(int n, int nmax, const vf *x, const vf *w, vf *L, vf *scale_out)
 	*scale_out = K(sel)(zero_lane, zero, scale);
 }
 
+/* The IQ4 codebook (spec §4 IQ4_NL) as a lane-indexed table. */
+static inline vf
+K(iq4_lookup)(vi idx)
+{
+	static const float tab[16] = { -127, -104, -83, -65, -49, -35, -22, -10,
+		1, 13, 25, 38, 53, 69, 89, 113 };
+#if VL == 16
+	return (vf)_mm512_permutexvar_ps((__m512i)idx, _mm512_loadu_ps(tab));
+#else
+	__m256 lo = _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab), (__m256i)idx);
+	__m256 hi = _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab + 8), (__m256i)idx);
+	return K(sel)((idx & 8) != 0, (vf)hi, (vf)lo);
+#endif
+}
+
+/* qk_iq4_index per lane (best_index_int8): the largest ml with
+ * tab[ml] <= a by binary lifting (the same ml as ggml's bisection), then
+ * ggml's comparison of the two distances, the two clamps, NaN to 15. */
+static inline vi
+K(iq4_index)(vf a, vf *value)
+{
+	vi ml = { 0 };
+
+	for (int step = 8; step >= 1; step /= 2) {
+		vi c = ml + step;
+		ml = (vi)K(sel)(K(iq4_lookup)(c) <= a, (vf)c, (vf)ml);
+	}
+	vf lo = K(iq4_lookup)(ml), hi = K(iq4_lookup)(ml + 1);
+	vi low = a - lo < hi - a;
+	vi idx = (vi)K(sel)(low, (vf)ml, (vf)(ml + 1));
+	vf v = K(sel)(low, lo, hi);
+	vi first = a <= -127.f, last = (a >= 113.f) | (a != a);
+	idx = (vi)K(sel)(first, (vf)((vi){ 0 }), (vf)idx);
+	v = K(sel)(first, K(splat)(-127.f), v);
+	idx = (vi)K(sel)(last, (vf)((vi){ 0 } + 15), (vf)idx);
+	*value = K(sel)(last, K(splat)(113.f), v);
+	return idx;
+}
+
+static void
+K(iq4_codes)(const float *x, int n, float id, uint8_t *L)
+{
+	for (int i = 0; i < n; i += VL) {
+		vf v, q;
+		memcpy(&v, x + i, sizeof v);
+		K(vb) b = __builtin_convertvector(K(iq4_index)(id * v, &q), K(vb));
+		memcpy(L + i, &b, VL);
+	}
+}
+
+/* qk_fit_iq4_sub in lanes (32 elements): the scale per lane. */
+static void
+K(fit_iq4)(const vf *x, const vf *w, vf *scale_out)
+{
+	vf amax = { 0 }, max = { 0 }, q, wq[32];
+	const vf zero = { 0 };
+
+	for (int i = 0; i < 32; i++) {
+		vf ax = K(absf)(x[i]);
+		vi m = ax > amax;
+		amax = K(sel)(m, ax, amax);
+		max = K(sel)(m, x[i], max);
+	}
+	vi zero_lane = amax < QK_GROUP_EPS;
+	vf d = -max / -127.f;
+	vf id = 1.0f / d;
+	vf sumqx = zero, sumq2 = zero;
+	for (int i = 0; i < 32; i++) {
+		(void)K(iq4_index)(id * x[i], &q);
+		vf t = w[i] * q;
+		sumqx += t * x[i];
+		sumq2 += t * q;
+	}
+	d = K(sel)(sumq2 > 0, sumqx / sumq2, zero);
+	vf best = d * sumqx;
+	for (int t = -7; t <= 7; t++) {
+		id = (float)(t - 127) / max;
+		sumqx = sumq2 = zero;
+		for (int i = 0; i < 32; i++) {
+			(void)K(iq4_index)(id * x[i], &q);
+			wq[i] = w[i] * q;
+			sumqx += wq[i] * x[i];
+			sumq2 += wq[i] * q;
+		}
+		vi take = (sumq2 > 0) & (sumqx * sumqx > best * sumq2);
+		vf s = sumqx / sumq2;
+		d = K(sel)(take, s, d);
+		best = K(sel)(take, s * sumqx, best);
+	}
+	*scale_out = K(sel)(zero_lane, zero, d);
+}
+
 /* The fitting stage of whole super-blocks, VL sub-blocks at a time.  xb[b]
  * and qw[b] (NULL without an importance vector) are block b's inputs. */
 static void
 K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk, struct qk_fit *f,
     uint8_t *Lt)
 {
-	const int spb = fmt == QK_Q4_K || fmt == QK_Q5_K ? 8 : 16, n = QK_K / spb;
+	const int spb = fmt == QK_Q4_K || fmt == QK_Q5_K || fmt == QK_IQ4_XS ? 8 : 16;
+	const int n = QK_K / spb;
 	const int total = nblk * spb;
 	float sigma2[16];
 	vf x[32], w[32], L[32], scale = { 0 }, min = { 0 };
@@ -232,7 +325,8 @@ K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk,
 	if (qw[0] && fmt != QK_Q6_K)	/* Q6_K weighs by qw alone */
 		for (int b = 0; b < nblk; b++) {
 			float s = qk_sum_sq(xb[b], QK_K);
-			sigma2[b] = fmt == QK_Q2_K ? s / QK_K : 2 * s / QK_K;
+			sigma2[b] = fmt == QK_Q2_K ? s / QK_K : fmt == QK_IQ4_XS ? s * (2.f / QK_K) :
+			    2 * s / QK_K;
 		}
 	for (int s0 = 0; s0 < total; s0 += VL) {
 		vf sig = { 0 };
@@ -293,6 +387,14 @@ K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk,
 		case QK_Q6_K:
 			K(fit_qx)(16, 32, x, qw[0] ? w : NULL, L, &scale);
 			off = 32;
+			break;
+		case QK_IQ4_XS:	/* codes come from finishing alone */
+			if (!qw[0])
+				for (int i = 0; i < 32; i++)
+					w[i] = x[i] * x[i];
+			K(fit_iq4)(x, w, &scale);
+			for (int i = 0; i < 32; i++)
+				L[i] = (vf){ 0 };
 			break;
 		}
 		for (int lane = 0; lane < VL && s0 + lane < total; lane++) {

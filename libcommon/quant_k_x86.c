@@ -124,17 +124,22 @@ qk_force_variant(const char *name)
 #pragma GCC pop_options
 #endif
 
-static qk_requant_fn
-requant_for(int v)
+#ifdef HAVE_LANES
+static const struct qk_ops ops_avx512 = { requant_avx512, iq4_codes_avx512 };
+static const struct qk_ops ops_avx2 = { requant_avx2, iq4_codes_avx2 };
+#endif
+
+static const struct qk_ops *
+ops_for(int v)
 {
 #ifdef HAVE_LANES
 	if (v == V_AVX512)
-		return requant_avx512;
+		return &ops_avx512;
 	if (v == V_AVX2)
-		return requant_avx2;
+		return &ops_avx2;
 #endif
 	(void)v;
-	return qk_requant_ref;
+	return &qk_ops_ref;
 }
 
 typedef void (*fit_blocks_fn)(int fmt, const float *const *xb, const float *const *qw, int nblk,
@@ -145,7 +150,7 @@ static fit_blocks_fn
 lanes_for(int v, int fmt, const float *qw)
 {
 	(void)v;
-	if (fmt == QK_IQ4_XS || (fmt == QK_Q3_K && !qw))
+	if (fmt == QK_Q3_K && !qw)
 		return NULL;
 #ifdef HAVE_LANES
 	if (v == V_AVX512)
@@ -165,7 +170,7 @@ quantize_rows(int fmt, const float *src, void *dst, int64_t nrows, int64_t n_per
 	const struct qk_format *F = &qk_formats[fmt];
 	int v = pick_variant();
 	fit_blocks_fn fit = lanes_for(v, fmt, qw);
-	qk_requant_fn rq = requant_for(v);
+	const struct qk_ops *ops = ops_for(v);
 	int64_t nb_row = n_per_row / QK_K, total = nrows * nb_row;
 	struct qk_fit f[BATCH];
 	uint8_t Lt[BATCH * QK_K + 16 * 32];	/* transposed codes, see qk_fit */
@@ -184,7 +189,7 @@ quantize_rows(int fmt, const float *src, void *dst, int64_t nrows, int64_t n_per
 		fit(fmt, xb, qwb, nblk, f, Lt);
 		for (int b = 0; b < nblk; b++)
 			(qw ? F->finish_imatrix : F->finish_ref)(xb[b], &f[b],
-			    (unsigned char *)dst + (k0 + b) * F->block_bytes, rq);
+			    (unsigned char *)dst + (k0 + b) * F->block_bytes, ops);
 	}
 }
 
