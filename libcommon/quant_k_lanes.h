@@ -218,6 +218,56 @@ K(fit_qx)(int n, int nmax, const vf *x, const vf *w, vf *L, vf *scale_out)
 	*scale_out = K(sel)(zero_lane, zero, scale);
 }
 
+/* fit_q3 (make_q3_quants with rmse, nmax 4, 16 elements) in lanes: signed
+ * codes to L[i], the scale per lane.  A lane whose sweep changed nothing
+ * would change nothing in later sweeps either, so all lanes sweep until
+ * none changes. */
+static void
+K(fit_q3)(const vf *x, vf *L, vf *scale_out)
+{
+	const int nmax = 4;
+	vf amax = { 0 }, max = { 0 }, w[16], wx[16];
+	const vf zero = { 0 };
+
+	for (int i = 0; i < 16; i++) {
+		vf ax = K(absf)(x[i]);
+		vi m = ax > amax;
+		amax = K(sel)(m, ax, amax);
+		max = K(sel)(m, x[i], max);
+	}
+	vi zero_lane = amax < QK_GROUP_EPS;
+	vf iscale = (float)-nmax / max;
+	vf sumlx = zero, suml2 = zero;
+	for (int i = 0; i < 16; i++) {
+		vf l = K(tof)(K(clamp)(K(nearest)(iscale * x[i]), -nmax, nmax - 1));
+		L[i] = l;
+		w[i] = x[i] * x[i];
+		wx[i] = w[i] * x[i];
+		sumlx += wx[i] * l;
+		suml2 += w[i] * l * l;
+	}
+	for (int sweep = 0; sweep < 5; sweep++) {
+		vi changed = { 0 };
+		for (int i = 0; i < 16; i++) {
+			vf slx = sumlx - wx[i] * L[i];
+			vf sl2 = suml2 - w[i] * L[i] * L[i];
+			vf nl = K(tof)(K(clamp)(K(nearest)(x[i] * sl2 / slx), -nmax, nmax - 1));
+			vf slx2 = slx + wx[i] * nl, sl22 = sl2 + w[i] * nl * nl;
+			vi take = (slx > 0) & (nl != L[i]) & (sl22 > 0) &
+			    (slx2 * slx2 * suml2 > sumlx * sumlx * sl22);
+			L[i] = K(sel)(take, nl, L[i]);
+			sumlx = K(sel)(take, slx2, sumlx);
+			suml2 = K(sel)(take, sl22, suml2);
+			changed |= take;
+		}
+		if (!VANY(changed))
+			break;
+	}
+	for (int i = 0; i < 16; i++)
+		L[i] = K(sel)(zero_lane, K(splat)((float)-nmax), L[i]);
+	*scale_out = K(sel)(zero_lane | (suml2 <= 0), zero, sumlx / suml2);
+}
+
 /* The IQ4 codebook (spec §4 IQ4_NL) as a lane-indexed table. */
 static inline vf
 K(iq4_lookup)(vi idx)
@@ -380,8 +430,11 @@ K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk,
 			}
 			break;
 		}
-		case QK_Q3_K:	/* imatrix path only */
-			K(fit_qx)(16, 4, x, w, L, &scale);
+		case QK_Q3_K:
+			if (qw[0])
+				K(fit_qx)(16, 4, x, w, L, &scale);
+			else
+				K(fit_q3)(x, L, &scale);
 			off = 4;
 			break;
 		case QK_Q6_K:

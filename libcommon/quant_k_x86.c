@@ -147,11 +147,9 @@ typedef void (*fit_blocks_fn)(int fmt, const float *const *xb, const float *cons
 
 /* The fitting stage of the chosen variant, NULL where the reference runs. */
 static fit_blocks_fn
-lanes_for(int v, int fmt, const float *qw)
+lanes_for(int v)
 {
 	(void)v;
-	if (fmt == QK_Q3_K && !qw)
-		return NULL;
 #ifdef HAVE_LANES
 	if (v == V_AVX512)
 		return fit_blocks_avx512;
@@ -169,7 +167,7 @@ quantize_rows(int fmt, const float *src, void *dst, int64_t nrows, int64_t n_per
 {
 	const struct qk_format *F = &qk_formats[fmt];
 	int v = pick_variant();
-	fit_blocks_fn fit = lanes_for(v, fmt, qw);
+	fit_blocks_fn fit = lanes_for(v);
 	const struct qk_ops *ops = ops_for(v);
 	int64_t nb_row = n_per_row / QK_K, total = nrows * nb_row;
 	struct qk_fit f[BATCH];
