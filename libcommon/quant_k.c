@@ -522,12 +522,16 @@ requant_q3_K(const float *x, struct blk_q3_K *y, const struct qk_fit *f, uint8_t
 		}
 		ops->requant(x + 16 * j, 16, dj, 0.0f, -4, 3, 4, L + 16 * j);
 	}
-	memset(y->hmask, 0, sizeof y->hmask);
-	for (int e = 0; e < QK_K; e++)
-		if (L[e] > 3) {
-			y->hmask[e % 32] |= (uint8_t)(1 << (e / 32));
-			L[e] -= 4;
+	/* codes are 0..7: bit 2 of element e goes to bit e/32 of hmask[e%32]
+	 * and the code keeps its low two bits (ggml: if (L > 3) L -= 4) */
+	for (int m = 0; m < 32; m++) {
+		unsigned h = 0;
+		for (int k = 0; k < 8; k++) {
+			h |= (unsigned)(L[32 * k + m] >> 2) << k;
+			L[32 * k + m] &= 3;
 		}
+		y->hmask[m] = (uint8_t)h;
+	}
 	pack_2bit(L, y->qs);
 }
 
