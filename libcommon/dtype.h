@@ -48,8 +48,8 @@ qu_f16_to_f32(uint16_t h)
 {
 	uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
 
-	if (exp == 0x1f)
-		return qu_bits_f32(sign | 0x7f800000 | (man << 13));
+	if (exp == 0x1f)	/* NaNs come out quiet, as with F16C and ggml */
+		return qu_bits_f32(sign | 0x7f800000 | (man << 13) | (man ? 0x400000 : 0));
 	if (exp == 0) {
 		if (man == 0)
 			return qu_bits_f32(sign);
