@@ -10,7 +10,7 @@
  *   requant_driver imatrix MODEL.gguf OUT.gguf [--dat] [--seed S]
  *       an importance matrix for MODEL's blk.* weights, in the GGUF form
  *       (written by ggml's writer) or the legacy .dat form.
- *   requant_driver quantize IN OUT FTYPE_ID [--pure] [--leave-output]
+ *   requant_driver quantize IN OUT FTYPE_ID [--pure] [--leave-output-tensor]
  *       [--tensor-type PATTERN=TYPE]... [--output-tensor-type TYPE]
  *       [--token-embedding-type TYPE] [--imatrix FILE] [-j N]
  *       calls llama_model_quantize with the parameters llama-quantize
@@ -562,7 +562,7 @@ quantize(int argc, char **argv)
 	p.nthread = 1;
 	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--pure")) p.pure = true;
-		else if (!strcmp(argv[i], "--leave-output")) p.quantize_output_tensor = false;
+		else if (!strcmp(argv[i], "--leave-output-tensor")) p.quantize_output_tensor = false;
 		else if (!strcmp(argv[i], "--allow-requantize")) p.allow_requantize = true;
 		else if (!strcmp(argv[i], "-j")) p.nthread = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--output-tensor-type")) p.output_tensor_type = type_id(argv[++i]);
