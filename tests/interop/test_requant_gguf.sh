@@ -23,8 +23,8 @@ if ! "$D" gen "$T/probe.gguf" --layers 1 --embd 32 --ff 32 --vocab 8 --heads 1 -
 	echo "SKIP requant: $(cat "$T/why")"; exit 0
 fi
 
-"$D" gen "$T/m8.gguf" --layers 8 --embd 256 --ff 512 --vocab 256 --heads 8 --kv-heads 8 --seed 1
-"$D" gen "$T/m12.gguf" --layers 12 --embd 256 --ff 768 --vocab 256 --heads 8 --kv-heads 2 \
+"$D" gen "$T/m8.gguf" --layers 8 --embd 256 --ff 256 --vocab 256 --heads 8 --kv-heads 8 --seed 1
+"$D" gen "$T/m12.gguf" --layers 12 --embd 256 --ff 512 --vocab 256 --heads 8 --kv-heads 2 \
 	--dtype bf16 --tied --seed 2
 "$D" gen "$T/m64.gguf" --layers 4 --embd 64 --ff 80 --vocab 96 --heads 4 --kv-heads 4 --dtype f32 --seed 3
 "$D" imatrix "$T/m8.gguf" "$T/im8.gguf"
@@ -52,17 +52,17 @@ case_() {
 	fi
 }
 
-for p in "Q8_0 7" "Q4_0 2" "Q4_1 3" "Q5_0 8" "Q5_1 9" "Q2_K 10" "Q3_K_S 11" "Q3_K_M 12" \
-	"Q3_K_L 13" "Q4_K_S 14" "Q4_K_M 15" "Q5_K_S 16" "Q5_K_M 17" "Q6_K 18" "IQ4_NL 25" \
-	"IQ4_XS 30" "F16 1" "BF16 32" "F32 0"; do
+# (every preset's per-tensor types are also checked in tests/unit/test_ftype.c)
+for p in "Q8_0 7" "Q4_0 2" "Q4_1 3" "Q5_0 8" "Q2_K 10" "Q3_K_M 12" "Q3_K_L 13" "Q4_K_S 14" \
+	"Q4_K_M 15" "Q5_K_M 17" "Q6_K 18" "IQ4_NL 25" "IQ4_XS 30" "F16 1" "BF16 32"; do
 	set -- $p
 	case_ "m8-$1" "$T/m8.gguf" "$1" "$2"
 done
-for p in "Q8_0 7" "Q2_K 10" "Q3_K_M 12" "Q4_K_M 15" "IQ4_NL 25" "Q6_K 18"; do
+for p in "Q8_0 7" "Q2_K 10" "Q3_K_M 12" "Q4_K_M 15" "IQ4_NL 25"; do
 	set -- $p
 	case_ "m12-gqa4-tied-bf16-$1" "$T/m12.gguf" "$1" "$2"
 done
-for p in "Q8_0 7" "Q4_0 2" "Q2_K 10" "Q4_K_M 15" "Q5_K_M 17" "Q6_K 18" "IQ4_XS 30"; do
+for p in "Q8_0 7" "Q4_0 2" "Q2_K 10" "Q4_K_M 15" "Q6_K 18" "IQ4_XS 30"; do
 	set -- $p
 	case_ "m64-fallbacks-f32-$1" "$T/m64.gguf" "$1" "$2"
 done
@@ -87,7 +87,7 @@ case_ m12-Q4_K_M-imatrix "$T/m12.gguf" Q4_K_M 15 --imatrix "$T/im12.gguf"
 # llama.cpp's own converter output and llama-imatrix output, when present
 F=${QUTILS_FIXTURES:-../shared/fixtures}/llama-cpp-reference
 if [ -f "$F/hfconv-f16.gguf" ]; then
-	for p in "Q8_0 7" "Q4_0 2" "Q4_K_M 15" "Q6_K 18" "Q3_K_M 12"; do
+	for p in "Q8_0 7" "Q4_K_M 15" "Q3_K_M 12"; do
 		set -- $p
 		case_ "hfconv-f16-$1" "$F/hfconv-f16.gguf" "$1" "$2"
 	done
