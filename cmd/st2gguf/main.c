@@ -56,11 +56,12 @@ ggml_type_arg(const char *opt, const char *name)
 	int t = qfmt_from_name(name);
 
 	if (t < 0 || !qfmt_table[t].is_ggml)
-		cli_usage_error("%s: unknown ggml type '%s' (see --list-types)", opt, name);
+		cli_die("%s: unknown ggml type '%s' (see --list-types)", opt, name);
 	return t;
 }
 
-/* -t: a preset as llama-quantize names it, else a ggml type, which we take
+/* Type names are data, not syntax: an unknown one is bad input (exit 1).
+ * -t: a preset as llama-quantize names it, else a ggml type, which we take
  * as --pure with the file type whose tensors start from that type. */
 static void
 set_type(struct st2gguf_opts *o, const char *name)
@@ -76,7 +77,7 @@ set_type(struct st2gguf_opts *o, const char *name)
 	}
 	t = qfmt_from_name(name);
 	if (t < 0 || !qfmt_table[t].is_ggml)
-		cli_usage_error("-t: unknown type '%s' (see --list-types)", name);
+		cli_die("-t: unknown type '%s' (see --list-types)", name);
 	for (size_t i = 0; i < ftype_npresets; i++)
 		if (ftype_presets[i].type == t) {
 			o->ftype = ftype_presets[i].ftype;
@@ -84,7 +85,7 @@ set_type(struct st2gguf_opts *o, const char *name)
 			o->pure = 1;
 			return;
 		}
-	cli_usage_error("-t: %s is a ggml type no llama.cpp file type uses", name);
+	cli_die("-t: %s is a ggml type no llama.cpp file type uses (see --list-types)", name);
 }
 
 static void

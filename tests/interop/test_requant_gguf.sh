@@ -84,6 +84,11 @@ case_ m8-Q5_K_M-imatrix-dat "$T/m8.gguf" Q5_K_M 17 --imatrix "$T/im8.dat"
 case_ m8-Q3_K_M-imatrix-dat "$T/m8.gguf" Q3_K_M 12 --imatrix "$T/im8.dat"
 case_ m12-Q4_K_M-imatrix "$T/m12.gguf" Q4_K_M 15 --imatrix "$T/im12.gguf"
 
+# requantizing a Q8_0 file (dequantized to F32 first, as llama does)
+if "$ST" -q -t Q8_0 "$T/m8.gguf" -o "$T/m8-q8_0.gguf"; then
+	case_ m8-q8_0-to-Q4_K_M-allow-requantize "$T/m8-q8_0.gguf" Q4_K_M 15 --allow-requantize
+fi
+
 # llama.cpp's own converter output and llama-imatrix output, when present
 F=${QUTILS_FIXTURES:-../shared/fixtures}/llama-cpp-reference
 if [ -f "$F/hfconv-f16.gguf" ]; then
