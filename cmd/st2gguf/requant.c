@@ -22,6 +22,7 @@
 #include "quant.h"
 #include "st2gguf.h"
 #include "threads.h"
+#include "widen.h"
 
 #define SLAB_BYTES	(32u << 20)	/* output bytes per slab */
 #define CHUNK_FLOATS	(32u << 10)	/* floats per thread chunk (128 KiB) */
@@ -148,9 +149,11 @@ to_f32(int type, const unsigned char *src, float *dst, int64_t nrows, int64_t ne
 		memcpy(dst, src, (size_t)(nrows * ne0) * sizeof *dst);
 		return 0;
 	case QF_F16:
-		return qdtype_to_f32(QD_F16, src, dst, (size_t)(nrows * ne0));
+		widen_f16(src, dst, (size_t)(nrows * ne0));
+		return 0;
 	case QF_BF16:
-		return qdtype_to_f32(QD_BF16, src, dst, (size_t)(nrows * ne0));
+		widen_bf16(src, dst, (size_t)(nrows * ne0));
+		return 0;
 	default:
 		return qfmt_dequantize(type, src, dst, nrows, ne0, 1);
 	}
