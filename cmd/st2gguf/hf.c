@@ -9,7 +9,6 @@
  *    (F32 scratch of at most a few MiB per chunk, whole heads for the Q/K
  *    permutation), so memory does not grow with the model. */
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "ckpt.h"
 #include "cli.h"
 #include "dtype.h"
+#include "ftype.h"
 #include "gguf.h"
 #include "mapfile.h"
 #include "quant.h"
@@ -191,116 +191,90 @@ set_arch_kvs(struct gguf_writer *w, const struct arch_def *a, const cJSON *cfg,
 	}
 }
 
-/* ---- type selection (spec/gguf.md §5, as llama-quantize) ---- */
+/* ---- type selection: the ftype module, as llama-quantize ---- */
 
 static int
-use_more_bits(int i, int n)
+cmp_by_llama_order(const void *x, const void *y)
 {
-	return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+	const struct out_tensor *const *a = x, *const *b = y;
+
+	return ftype_tensor_cmp((*a)->name, (*b)->name);
 }
 
+/* What the reference converter would have written (the input llama-quantize
+ * sees): F32 for 1-D tensors, norms and the MoE router, else the float
+ * type asked for (F16 when a quantized preset is asked for). */
 static int
-is_float_type(int t)
+converter_type(const struct out_tensor *t, int def)
 {
-	return t == QF_F32 || t == QF_F16 || t == QF_BF16;
-}
-
-static int
-fallback_type(int t, uint64_t ne0)
-{
-	if (ne0 % (uint64_t)qfmt_table[t].block == 0)
-		return t;
-	switch (t) {
-	case QF_Q2_K: case QF_Q3_K: case QF_TQ1_0: case QF_TQ2_0: case QF_Q2_0:
-		t = QF_Q4_0; break;
-	case QF_Q4_K: t = QF_Q5_0; break;
-	case QF_Q5_K: t = QF_Q5_1; break;
-	case QF_Q6_K: t = QF_Q8_0; break;
-	default:
-		t = qfmt_table[t].block == 256 ? QF_IQ4_NL : QF_F16;
-	}
-	return ne0 % (uint64_t)qfmt_table[t].block == 0 ? t : QF_F16;
-}
-
-static int
-choose_type(const struct st2gguf_opts *o, const struct out_tensor *t, int has_output,
-    const struct hparams *h)
-{
-	/* llama.cpp file type ids of the K-quant presets */
-	enum { FT_Q2_K = 10, FT_Q3_K_S = 11, FT_Q3_K_M = 12, FT_Q3_K_L = 13, FT_Q4_K_S = 14,
-	    FT_Q4_K_M = 15, FT_Q5_K_S = 16, FT_Q5_K_M = 17 };
-	int def = o->default_type, ft = o->ftype, ty, i;
-	const char *n = t->name;
-
-	/* never quantized: 1-D, biases, norms, the MoE router */
 	if (t->n_dims < 2 || t->is_bias || t->role == AR_NORM || t->role == AR_QNORM ||
-	    t->role == AR_KNORM || strstr(n, "ffn_gate_inp"))
+	    t->role == AR_KNORM || strstr(t->name, "ffn_gate_inp"))
 		return QF_F32;
-	for (i = 0; i < o->n_rules; i++) {
-		regex_t re;
-		int m;
-
-		if (regcomp(&re, o->rules[i].pattern, REG_EXTENDED | REG_NOSUB) != 0)
-			cli_die("--tensor-type: bad pattern '%s'", o->rules[i].pattern);
-		m = regexec(&re, n, 0, NULL, 0) == 0;
-		regfree(&re);
-		if (m)
-			return fallback_type(o->rules[i].type, t->ne[0]);
-	}
-	if (t->role == AR_OUTPUT && o->output_tensor_type >= 0)
-		return fallback_type(o->output_tensor_type, t->ne[0]);
-	if (t->role == AR_EMBED && o->token_embedding_type >= 0)
-		return fallback_type(o->token_embedding_type, t->ne[0]);
-	ty = def;
-	if (is_float_type(def)) {
-		/* the converter's float outputs: every matrix in that type */
+	if (def == QF_F32 || def == QF_BF16)
 		return def;
-	}
-	if (!o->pure) {
-		int layer = t->layer, nl = (int)h->n_layer;
+	if (def == QF_Q8_0 && t->ne[0] % 32 == 0)
+		return QF_Q8_0;
+	return QF_F16;
+}
 
-		if (t->role == AR_OUTPUT || (t->role == AR_EMBED && !has_output)) {
-			if (t->ne[0] % (uint64_t)qfmt_table[def].block)
-				ty = QF_Q8_0;
-			else if (def != QF_Q8_0)
-				ty = QF_Q6_K;
-		} else if (strstr(n, "attn_v.") || strstr(n, "attn_qkv.")) {
-			if (strstr(n, "attn_qkv.")) {
-				if (ft == FT_Q4_K_M) ty = QF_Q5_K;
-				else if (ft == FT_Q5_K_M) ty = QF_Q6_K;
-				else if (ft == FT_Q3_K_M || ft == FT_Q3_K_L) ty = QF_Q4_K;
-			} else if (ft == FT_Q2_K) {
-				ty = h->n_head / h->n_head_kv >= 4 ? QF_Q4_K : QF_Q3_K;
-			} else if (ft == FT_Q3_K_M) {
-				ty = layer < 2 ? QF_Q5_K : QF_Q4_K;
-			} else if (ft == FT_Q3_K_L) {
-				ty = QF_Q5_K;
-			} else if (ft == FT_Q4_K_S && layer < 4) {
-				ty = QF_Q5_K;
-			} else if ((ft == FT_Q4_K_M || ft == FT_Q5_K_M) && use_more_bits(layer, nl)) {
-				ty = QF_Q6_K;
-			} else if ((def == QF_IQ4_NL || def == QF_IQ4_XS) &&
-			    h->n_head / h->n_head_kv >= 4) {
-				ty = QF_Q5_K;
-			}
-			if (h->n_expert == 8 && !is_float_type(ty))
-				ty = QF_Q8_0;
-		} else if (strstr(n, "ffn_down")) {
-			if (ft == FT_Q2_K) ty = QF_Q3_K;
-			else if (ft == FT_Q3_K_M) ty = layer < nl / 16 ? QF_Q5_K : QF_Q4_K;
-			else if (ft == FT_Q3_K_L) ty = QF_Q5_K;
-			else if ((ft == FT_Q4_K_M || ft == FT_Q5_K_M) && use_more_bits(layer, nl))
-				ty = QF_Q6_K;
-			else if (ft == FT_Q4_K_S && layer < nl / 8) ty = QF_Q5_K;
-			else if (o->imatrix && layer < nl / 8 && def == QF_Q4_0) ty = QF_Q4_1;
-			else if (o->imatrix && layer < nl / 8 && def == QF_Q5_0) ty = QF_Q5_1;
-		} else if (strstr(n, "attn_output")) {
-			if (ft == FT_Q2_K) ty = QF_Q3_K;
-			else if (ft == FT_Q3_K_M) ty = QF_Q4_K;
-			else if (ft == FT_Q3_K_L) ty = QF_Q5_K;
-		}
+static void
+choose_types(struct plan *p, const struct st2gguf_opts *o, int def, const struct arch_def *a,
+    const struct hparams *h, const char *path)
+{
+	struct ftype_model m = { a->gguf_arch, (int)h->n_layer, (int)h->n_head, (int)h->n_head_kv,
+		(int)h->n_expert };
+	struct ftype_chooser ch;
+	struct ftype_rule rules[MAX_TENSOR_TYPES];
+	struct out_tensor **order = malloc((p->n + 1) * sizeof *order);
+	const char **names = malloc((p->n + 1) * sizeof *names);
+	struct qerr e;
+	size_t i;
+	int k;
+
+	if (!order || !names)
+		cli_die("out of memory");
+	for (k = 0; k < o->n_rules; k++)
+		if (ftype_rule_compile(&rules[k], o->rules[k].pattern, o->rules[k].type, &e) != 0)
+			cli_die("--tensor-type: %s", e.msg);
+	for (i = 0; i < p->n; i++) {
+		order[i] = &p->t[i];
+		names[i] = p->t[i].name;
 	}
-	return fallback_type(ty, t->ne[0]);
+	qsort(order, p->n, sizeof *order, cmp_by_llama_order);
+	memset(&ch, 0, sizeof ch);
+	ftype_chooser_init(&ch, &m, names, p->n);
+	ch.ftype = o->ftype >= 0 ? o->ftype : 1;
+	ch.default_type = def;
+	ch.pure = o->pure;
+	ch.has_imatrix = o->imatrix != NULL;
+	ch.output_tensor_type = o->output_tensor_type;
+	ch.token_embedding_type = o->token_embedding_type;
+	ch.rules = rules;
+	ch.n_rules = o->n_rules;
+	for (i = 0; i < p->n; i++) {
+		struct out_tensor *t = order[i];
+		int64_t ne[4] = { (int64_t)t->ne[0], (int64_t)t->ne[1], (int64_t)t->ne[2],
+			(int64_t)t->ne[3] };
+		int cur = converter_type(t, def);
+
+		if (cur == QF_F32 || def == QF_F32 || def == QF_F16 || def == QF_BF16 ||
+		    (def == QF_Q8_0 && o->n_rules == 0 && o->output_tensor_type < 0 &&
+		    o->token_embedding_type < 0)) {
+			/* what convert_hf_to_gguf.py writes for these outtypes */
+			t->type = cur;
+			continue;
+		}
+		t->type = ftype_choose(&ch, t->name, ftype_ggml_n_dims(ne), ne, cur, &e);
+		if (t->type < 0)
+			cli_die("%s: %s", path, e.msg);
+		if (ftype_requires_imatrix(t->name, t->type, ch.ftype) && !o->imatrix)
+			cli_die("%s: %s: type %s needs an importance matrix (--imatrix)", path,
+			    t->name, qfmt_table[t->type].name);
+	}
+	for (k = 0; k < o->n_rules; k++)
+		ftype_rule_free(&rules[k]);
+	free(order);
+	free(names);
 }
 
 /* ---- the plan ---- */
@@ -703,7 +677,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	struct plan p = { NULL, 0, 0 };
 	struct vocab v;
 	const char *path = o->input, *slash;
-	int has_output = 0, default_type = o->default_type;
+	int default_type = o->default_type;
 	size_t i;
 	uint64_t largest = 0, total;
 	char label[256];
@@ -728,11 +702,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 
 		oo.default_type = default_type;
 		build_plan(&p, &c, a, &h, path);
-		for (i = 0; i < p.n; i++)
-			if (p.t[i].role == AR_OUTPUT)
-				has_output = 1;
-		for (i = 0; i < p.n; i++)
-			p.t[i].type = choose_type(&oo, &p.t[i], has_output, &h);
+		choose_types(&p, &oo, default_type, a, &h, path);
 	}
 
 	/* vocabulary first: a bad tokenizer should fail before any work */
