@@ -215,7 +215,7 @@ const struct arch_def arch_table[] = {
 	  ARCH_NORM_PLUS_ONE | ARCH_TIED_DEFAULT | ARCH_GELU | ARCH_QSCALE_QNORM,
 	  { kv_decoder, kv_rms, kv_gemma, kv_gemma3 },
 	  { t_common, t_gemma2, t_glu, t_qknorm } },
-	{ "phi3", "Phi3ForCausalLM", "phi3", 0,
+	{ "phi3", "Phi3ForCausalLM", "phi3", ARCH_FUSED_GATE_UP,
 	  { kv_decoder, kv_rms, kv_phi3 }, { t_phi3 } },
 	{ "olmo2", "Olmo2ForCausalLM", "olmo2", 0,
 	  { kv_decoder, kv_rms }, { t_common, t_olmo2, t_glu } },

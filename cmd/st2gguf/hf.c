@@ -300,7 +300,8 @@ plan_get(struct plan *p, const char *name)
 
 /* Checks a tensor's GGUF shape against what config.json implies. */
 static void
-check_shape(const struct out_tensor *t, const struct hparams *h, const char *path)
+check_shape(const struct out_tensor *t, const struct arch_def *a, const struct hparams *h,
+    const char *path)
 {
 	/* base name (after "blk.N.") -> expected ne for weights */
 	static const struct {
@@ -333,7 +334,8 @@ check_shape(const struct out_tensor *t, const struct hparams *h, const char *pat
 			switch (k ? shapes[i].d1 : shapes[i].d0) {
 			case 'E': want[k] = h->n_embd; break;
 			case 'V': want[k] = h->n_vocab; break;
-			case 'F': want[k] = h->n_ff; break;
+			case 'F': want[k] = h->n_ff * ((a->flags & ARCH_FUSED_GATE_UP) &&
+			    strcmp(b, "ffn_up") == 0 ? 2 : 1); break;
 			case 'Q': want[k] = h->n_head * h->head_dim; break;
 			case 'K': want[k] = h->n_head_kv * h->head_dim; break;
 			default: want[k] = -1;
@@ -456,7 +458,7 @@ build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
 		for (k = 0; k < p->t[i].n_src; k++)
 			if (!p->t[i].src[k])
 				cli_die("%s: %s: expert %d missing", path, p->t[i].name, k);
-		check_shape(&p->t[i], h, path);
+		check_shape(&p->t[i], a, h, path);
 	}
 }
 
