@@ -31,11 +31,12 @@ quiet_log(enum ggml_log_level level, const char *text, void *ud)
 }
 
 static struct llama_model *
-load(const char *path)
+load(const char *path, int vocab_only)
 {
 	struct llama_model_params mp = llama_model_default_params();
 	struct llama_model *m;
 
+	mp.vocab_only = vocab_only;
 	llama_log_set(quiet_log, NULL);
 	ggml_backend_load_all_from_path(LLAMA_LIB_DIR);
 	m = llama_model_load_from_file(path, mp);
@@ -155,7 +156,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	llama_backend_init();
-	m = load(argv[2]);
+	m = load(argv[2], strcmp(argv[1], "tokenize") == 0);
 	rc = strcmp(argv[1], "logits") == 0 ? run_logits(m) : run_tokenize(m);
 	llama_model_free(m);
 	return rc;
