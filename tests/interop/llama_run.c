@@ -5,6 +5,8 @@
  *                                 prints, per line, one line of logits per
  *                                 position (F32 KV cache, no flash attention,
  *                                 so the numbers are not blurred by F16);
+ *   llama_run quantize IN OUT FTYPE  llama_model_quantize (llama-quantize's
+ *                                 engine, one thread) to file type FTYPE;
  *   llama_run tokenize MODEL.gguf reads NUL-separated texts on stdin and
  *                                 prints one line of token ids per text
  *                                 (no BOS/EOS added, special tokens parsed).
@@ -151,6 +153,14 @@ main(int argc, char **argv)
 	struct llama_model *m;
 	int rc;
 
+	if (argc == 5 && strcmp(argv[1], "quantize") == 0) {
+		struct llama_model_quantize_params qp = llama_model_quantize_default_params();
+
+		llama_log_set(quiet_log, NULL);
+		qp.nthread = 1;
+		qp.ftype = (enum llama_ftype)atoi(argv[4]);
+		return llama_model_quantize(argv[2], argv[3], &qp) == 0 ? 0 : 1;
+	}
 	if (argc != 3 || (strcmp(argv[1], "logits") && strcmp(argv[1], "tokenize"))) {
 		fprintf(stderr, "usage: llama_run logits|tokenize MODEL.gguf < input\n");
 		return 2;
