@@ -319,8 +319,10 @@ vocab_parse_spm(struct vocab *v, const unsigned char *buf, size_t len, uint64_t 
 		return qerr_set(e, "%s: no pieces: not a SentencePiece model", name);
 	if (n_vocab == 0)
 		n_vocab = n_pieces;
-	if (alloc_tokens(v, (size_t)n_vocab, 1, -10000.0f, e) != 0)
+	if (alloc_tokens(v, (size_t)n_vocab, 1, -10000.0f, e) != 0) {
+		vocab_free(v);
 		return qerr_prefix(e, "%s", name);
+	}
 	strcpy(v->model, "llama");
 	strcpy(v->pre, "default");
 	/* pass 2: the pieces */
@@ -339,8 +341,10 @@ vocab_parse_spm(struct vocab *v, const unsigned char *buf, size_t len, uint64_t 
 		while (pb.p < pb.end) {
 			struct pb s2;
 
-			if (pb_field(&pb, &field, &wt, &val, &s2) != 0)
-				return qerr_set(e, "%s: piece %zu: malformed protobuf", name, id);
+			if (pb_field(&pb, &field, &wt, &val, &s2) != 0) {
+				qerr_set(e, "%s: piece %zu: malformed protobuf", name, id);
+				goto fail;
+			}
 			if (field == 1 && wt == 2) {
 				piece = s2.p;
 				piece_len = (size_t)(s2.end - s2.p);
@@ -352,14 +356,20 @@ vocab_parse_spm(struct vocab *v, const unsigned char *buf, size_t len, uint64_t 
 				type = val;
 			}
 		}
-		if (!piece)
-			return qerr_set(e, "%s: piece %zu has no text", name, id);
-		if (memchr(piece, 0, piece_len))
-			return qerr_set(e, "%s: piece %zu contains a NUL byte", name, id);
+		if (!piece) {
+			qerr_set(e, "%s: piece %zu has no text", name, id);
+			goto fail;
+		}
+		if (memchr(piece, 0, piece_len)) {
+			qerr_set(e, "%s: piece %zu contains a NUL byte", name, id);
+			goto fail;
+		}
 		if (id >= v->n)
 			break;	/* the converter ignores pieces beyond vocab_size */
-		if (set_token(v, id, (const char *)piece, piece_len) != 0)
-			return qerr_set(e, "out of memory");
+		if (set_token(v, id, (const char *)piece, piece_len) != 0) {
+			qerr_set(e, "out of memory");
+			goto fail;
+		}
 		v->scores[id] = score;
 		/* as the converter: unknown, control, unused, byte keep their
 		 * type; normal and user-defined pieces are NORMAL */
@@ -368,6 +378,9 @@ vocab_parse_spm(struct vocab *v, const unsigned char *buf, size_t len, uint64_t 
 		id++;
 	}
 	return 0;
+fail:
+	vocab_free(v);
+	return -1;
 }
 
 /* ---- tokenizer.json ---- */
