@@ -294,7 +294,12 @@ plan_get(struct plan *p, const char *name)
 			cli_die("out of memory");
 	}
 	memset(&p->t[p->n], 0, sizeof p->t[p->n]);
-	snprintf(p->t[p->n].name, sizeof p->t[p->n].name, "%s", name);
+	{
+		size_t n = strnlen(name, sizeof p->t[p->n].name - 1);	/* checked by the caller */
+
+		memcpy(p->t[p->n].name, name, n);
+		p->t[p->n].name[n] = 0;
+	}
 	return &p->t[p->n++];
 }
 
