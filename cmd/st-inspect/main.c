@@ -110,8 +110,9 @@ shape_text(const struct insp_tensor *t, char *buf, size_t cap)
 
 /* ---- opening ---- */
 
-static int
-open_model(struct insp_model *m, const char *path, struct qerr *e)
+/* The backend that claims path most strongly, or NULL with e set. */
+static const struct insp_backend *
+pick_backend(const char *path, struct qerr *e)
 {
 	unsigned char head[16];
 	size_t len = 0;
@@ -119,10 +120,11 @@ open_model(struct insp_model *m, const char *path, struct qerr *e)
 	const struct insp_backend *pick = NULL;
 	struct stat st;
 
-	memset(m, 0, sizeof *m);
 	if (strcmp(path, "-") != 0) {
-		if (stat(path, &st) != 0)
-			return qerr_set(e, "%s: %s", path, strerror(errno));
+		if (stat(path, &st) != 0) {
+			qerr_set(e, "%s: %s", path, strerror(errno));
+			return NULL;
+		}
 		is_dir = S_ISDIR(st.st_mode);
 		if (!is_dir && (fd = open(path, O_RDONLY)) >= 0) {
 			ssize_t r = read(fd, head, sizeof head);
@@ -140,12 +142,20 @@ open_model(struct insp_model *m, const char *path, struct qerr *e)
 		}
 	}
 	if (pick == NULL)
-		return qerr_set(e, "%s: not a format st-inspect reads", path);
-	m->be = pick;
+		qerr_set(e, "%s: not a format st-inspect reads", path);
+	return pick;
+}
+
+static int
+open_model(struct insp_model *m, const char *path, struct qerr *e)
+{
+	memset(m, 0, sizeof *m);
+	if ((m->be = pick_backend(path, e)) == NULL)
+		return -1;
 	if ((m->path = strdup(path)) == NULL)
 		return qerr_set(e, "%s: out of memory", path);
-	if (pick->open(m, path, e) < 0) {
-		pick->close(m);
+	if (m->be->open(m, path, e) < 0) {
+		m->be->close(m);
 		insp_model_free(m);
 		return -1;
 	}
@@ -919,19 +929,21 @@ print_problem(void *ctx, const char *msg)
 static int
 check(const char *path)
 {
+	const struct insp_backend *be;
 	struct insp_model m;
 	struct qerr e;
-	size_t n;
+	size_t n = 0;
 
-	if (open_model(&m, path, &e) < 0 && (m.be == NULL || m.be->check == NULL)) {
+	if ((be = pick_backend(path, &e)) == NULL) {
+		print_problem(NULL, e.msg);
+		n = 1;
+	} else if (be->check) {
+		n = be->check(path, print_problem, NULL);
+	} else if (open_model(&m, path, &e) < 0) {
 		print_problem(NULL, e.msg);
 		n = 1;
 	} else {
-		const struct insp_backend *be = m.be;
-
-		if (m.path)	/* opened: the checker reads on its own */
-			close_model(&m);
-		n = be->check(path, print_problem, NULL);
+		close_model(&m);
 	}
 	if (n)
 		printf("%s: %zu problem%s\n", path, n, n == 1 ? "" : "s");
