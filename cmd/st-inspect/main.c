@@ -616,20 +616,25 @@ print_stats(const struct insp_model *m)
 	struct cli_progress prog;
 	uint64_t total = 0;
 	size_t k = 0;
-	int status = 0;
+	int status = 0, w = 4;
 	char name[256];
 
 	p.buf_a = worker_buffers(opt.jobs);
 	for (size_t i = 0; i < m->n_tensors; i++)
-		if (selected(m->tensors[i].name))
+		if (selected(m->tensors[i].name)) {
 			total += m->tensors[i].nbytes;
+			if ((int)strlen(m->tensors[i].name) > w)
+				w = (int)strlen(m->tensors[i].name);
+		}
+	if (w > 60)
+		w = 60;
 	cli_progress_start(&prog, "stats", total, opt.quiet);
 	if (opt.json) {
 		json_head(m);
 		printf(",\n  \"tensors\": [");
 	} else {
 		printf("%s: %s, %zu tensors\n", m->path, m->format, m->n_tensors);
-		printf("%-40s %-8s %12s %12s %12s %12s %12s %12s %10s %8s %8s\n", "NAME", "DTYPE",
+		printf("%-*s %-8s %12s %12s %12s %12s %12s %12s %10s %8s %8s\n", w, "NAME", "DTYPE",
 		    "ELEMENTS", "MIN", "MAX", "MEAN", "STD", "ABSMAX", "ZEROS", "NAN", "INF");
 	}
 	for (size_t i = 0; i < m->n_tensors; i++) {
@@ -669,8 +674,8 @@ print_stats(const struct insp_model *m)
 			printf(", \"zeros\": %llu, \"nan\": %llu, \"inf\": %llu}}", (unsigned long long)s.zeros,
 			    (unsigned long long)s.nan, (unsigned long long)s.inf);
 		} else {
-			printf("%-40s %-8s %12llu %12.6g %12.6g %12.6g %12.6g %12.6g %10llu %8llu %8llu\n",
-			    clean(t->name, name, sizeof name), t->dtype, (unsigned long long)t->nelem,
+			printf("%-*s %-8s %12llu %12.6g %12.6g %12.6g %12.6g %12.6g %10llu %8llu %8llu\n",
+			    w, clean(t->name, name, sizeof name), t->dtype, (unsigned long long)t->nelem,
 			    s.min, s.max, s.mean, sd, s.absmax, (unsigned long long)s.zeros,
 			    (unsigned long long)s.nan, (unsigned long long)s.inf);
 		}
