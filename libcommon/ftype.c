@@ -497,7 +497,8 @@ ftype_choose(struct ftype_chooser *c, const char *name, int n_dims,
 	enum category cat = category_of(name);
 	int t = c->default_type, manual = 0;
 
-	if (!ftype_allows_quantization(name, n_dims))
+	if (!ftype_allows_quantization(name, n_dims) ||
+	    (c->leave_output && strcmp(name, "output.weight") == 0))
 		return cur_type;
 	/* per_layer_token_embd may be named by a --tensor-type instead */
 	if (c->token_embedding_type >= 0 && cat == C_TOKEN_EMBD) {

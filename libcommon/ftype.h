@@ -55,6 +55,7 @@ struct ftype_chooser {
 	int ftype;		/* file type id */
 	int default_type;
 	int pure;
+	int leave_output;	/* --leave-output-tensor: output.weight as stored */
 	int has_imatrix;
 	int output_tensor_type;		/* -1: none */
 	int token_embedding_type;	/* -1: none */

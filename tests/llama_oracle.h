@@ -64,6 +64,13 @@ struct llama_oracle {
 	void *(*ggml_set_name)(void *t, const char *name);
 	size_t (*ggml_quantize_chunk)(int type, const float *src, void *dst, int64_t start,
 	    int64_t nrows, int64_t n_per_row, const float *imatrix);
+	void *(*ggml_get_first_tensor)(const void *ctx);
+	void *(*ggml_get_next_tensor)(const void *ctx, void *t);
+	void *(*ggml_get_tensor)(const void *ctx, const char *name);
+	const char *(*ggml_get_name)(const void *t);
+	int64_t (*ggml_nrows)(const void *t);
+	int64_t (*ggml_nelements)(const void *t);
+	float *(*ggml_get_data_f32)(const void *t);
 };
 
 static void
@@ -118,6 +125,13 @@ lo_load(struct llama_oracle *o, char *why, size_t whylen)
 	LO_SYM(base, ggml_new_tensor, "ggml_new_tensor");
 	LO_SYM(base, ggml_set_name, "ggml_set_name");
 	LO_SYM(base, ggml_quantize_chunk, "ggml_quantize_chunk");
+	LO_SYM(base, ggml_get_first_tensor, "ggml_get_first_tensor");
+	LO_SYM(base, ggml_get_next_tensor, "ggml_get_next_tensor");
+	LO_SYM(base, ggml_get_tensor, "ggml_get_tensor");
+	LO_SYM(base, ggml_get_name, "ggml_get_name");
+	LO_SYM(base, ggml_nrows, "ggml_nrows");
+	LO_SYM(base, ggml_nelements, "ggml_nelements");
+	LO_SYM(base, ggml_get_data_f32, "ggml_get_data_f32");
 #undef LO_SYM
 	o->log_set(lo_quiet_log, NULL);
 	return 0;

@@ -257,6 +257,10 @@ choose_types(struct plan *p, const struct st2gguf_opts *o, int def, const struct
 			(int64_t)t->ne[3] };
 		int cur = converter_type(t, def);
 
+		if (t->role == AR_OUTPUT && !o->quantize_output_tensor) {
+			t->type = cur;	/* --leave-output-tensor */
+			continue;
+		}
 		if (cur == QF_F32 || def == QF_F32 || def == QF_F16 || def == QF_BF16 ||
 		    (def == QF_Q8_0 && o->n_rules == 0 && o->output_tensor_type < 0 &&
 		    o->token_embedding_type < 0)) {
