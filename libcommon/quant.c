@@ -1,9 +1,9 @@
 #include <strings.h>
 
 #include "quant.h"
-#include "quant_impl.h"
 #include "quant_k.h"
 #include "threads.h"
+#include "quant_impl.h"
 
 /* Sizes from spec/gguf.md §2.  One line per format; K(name) fills the
  * three kernel slots from the functions named name_quantize_ref,

@@ -68,6 +68,10 @@ float qk_fit_symmetric(int n, int nmax, const float *x, int8_t *L, const float *
 float qk_fit_asymmetric(int n, int nmax, const float *x, const float *weights,
     uint8_t *L, float *neg_min, uint8_t *Laux, float rmin, float rdelta, int nstep);
 
+/* One IQ4_NL block (qw: the block's 32 importance weights or NULL), for
+ * the vector variants' leftovers. */
+void iq4_nl_block(const float *x, const float *qw, struct blk_iq4_nl *y);
+
 /* The best variant at or below the running level (cpu.h). */
 static inline qfmt_quantize_fn
 qfmt_pick(const qfmt_quantize_fn variants[QCPU_NLEVELS])

@@ -599,7 +599,7 @@ iq4nl_index(float x)
 
 /* weights: x² without an imatrix, else qw·sqrt(σ² + x²) with the block's
  * own σ² = 2Σx²/32 (not the row's, unlike Q4_0). */
-static void
+void
 iq4_nl_block(const float *x, const float *qw, struct blk_iq4_nl *y)
 {
 	const int8_t *v = qk_iq4nl_values;

@@ -31,6 +31,8 @@ usage(FILE *f)
 	    "      --imatrix FILE     importance matrix (GGUF or legacy .dat)\n"
 	    "      --allow-requantize quantize tensors that are already quantized\n"
 	    "      --list-types       print the file types and ggml types, then exit\n"
+	    "      --vocab auto|none  (folders) none: no tokenizer, evaluate by token ids\n"
+	    "      --plan             (folders) print tensors, types, bytes; write nothing\n"
 	    "  -j, --jobs N       threads (default: all cores)\n"
 	    "  -q, --quiet        no progress\n"
 	    "      --help, --version\n", cli_prog());
@@ -105,7 +107,7 @@ add_tensor_type(struct st2gguf_opts *o, char *arg)
 
 enum {
 	OPT_PURE = 256, OPT_TENSOR_TYPE, OPT_OUTPUT_TYPE, OPT_EMBD_TYPE, OPT_IMATRIX,
-	OPT_LEAVE_OUTPUT, OPT_ALLOW_REQUANT, OPT_LIST, OPT_HELP, OPT_VERSION
+	OPT_LEAVE_OUTPUT, OPT_ALLOW_REQUANT, OPT_LIST, OPT_HELP, OPT_VERSION, OPT_VOCAB, OPT_PLAN
 };
 
 static const struct option longopts[] = {
@@ -121,6 +123,8 @@ static const struct option longopts[] = {
 	{ "imatrix", required_argument, NULL, OPT_IMATRIX },
 	{ "allow-requantize", no_argument, NULL, OPT_ALLOW_REQUANT },
 	{ "list-types", no_argument, NULL, OPT_LIST },
+	{ "vocab", required_argument, NULL, OPT_VOCAB },
+	{ "plan", no_argument, NULL, OPT_PLAN },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -155,6 +159,12 @@ main(int argc, char **argv)
 		case OPT_IMATRIX: o.imatrix = optarg; break;
 		case OPT_ALLOW_REQUANT: o.allow_requantize = 1; break;
 		case OPT_LIST: list_types(); cli_close_stdout(); return 0;
+		case OPT_VOCAB:
+			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "none") != 0)
+				cli_usage_error("--vocab: expected auto or none, got '%s'", optarg);
+			o.vocab = optarg;
+			break;
+		case OPT_PLAN: o.plan = 1; break;
 		case OPT_HELP: usage(stdout); cli_close_stdout(); return 0;
 		case OPT_VERSION: cli_version();
 		default: cli_usage_error("unknown option");
@@ -165,10 +175,11 @@ main(int argc, char **argv)
 	o.input = argv[optind];
 	if (o.ftype < 0)
 		cli_usage_error("-t TYPE is required");
-	if (!o.output)
+	if (!o.output && !o.plan)
 		cli_usage_error("-o OUTPUT is required");
 	if (stat(o.input, &st) == 0 && S_ISDIR(st.st_mode))
-		/* MERGE: replace with `return st2gguf_from_hf(&o);` when hf.c lands */
-		cli_die("%s: Hugging Face folders are not supported by this build yet", o.input);
+		return st2gguf_from_hf(&o);
+	if (o.plan || o.vocab)
+		cli_usage_error("--plan and --vocab apply to Hugging Face folders");
 	return st2gguf_requant(&o);
 }
