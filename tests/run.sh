@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 B=$1; shift
 export QU_BIN="$PWD/$B"
-export PATH="$QU_BIN:$PATH"
+export PATH="$QU_BIN:$QU_BIN/tools:$PATH"	# tools/: mkmodel and other test helpers
 export QUTILS_NO_PROGRESS=1
 out=$(mktemp)
 status=0
