@@ -121,4 +121,12 @@ int ql_is_marker(const struct ql_config *c, const char *name, enum qdtype dt, si
 int ql_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
     float **out, int64_t *rows, int64_t *cols, struct qerr *e);
 
+/* Only out and in, from the packed tensor (cheap; for planning). */
+int ql_unpack_shape(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    int64_t *rows, int64_t *cols, struct qerr *e);
+
+/* Suffixes of the tensors that belong to a packed module (dropped when it
+ * is unpacked to P.weight). */
+int ql_is_part_suffix(const char *suffix);
+
 #endif

@@ -169,7 +169,7 @@ check_scales(const char *prefix, const float *sc, int64_t n, struct qerr *e)
 
 static int
 unpack_gptq(const struct ql_config *c, const struct src *s, float **outp, int64_t *rows,
-    int64_t *cols, struct qerr *e)
+    int64_t *cols, int shape_only, struct qerr *e)
 {
 	struct ql_tensor qw, qz, sc, gi;
 	int bits = linq_bits(c->s.fmt), k = 32 / bits;
@@ -191,6 +191,10 @@ unpack_gptq(const struct ql_config *c, const struct src *s, float **outp, int64_
 		return -1;
 	if ((no_gidx = fetch(s, "g_idx", QD_I32, 1, in, 0, &gi, 1, e)) < 0)
 		return -1;
+	*rows = (int64_t)out;
+	*cols = (int64_t)in;
+	if (shape_only)
+		return 0;
 	for (uint64_t i = 0; !no_gidx && i < in; i++) {
 		uint32_t v = get_u32(&gi, i);
 
@@ -218,9 +222,9 @@ unpack_gptq(const struct ql_config *c, const struct src *s, float **outp, int64_
 	return 0;
 }
 
-int
-ql_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
-    float **outp, int64_t *rows, int64_t *cols, struct qerr *e)
+static int
+unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    float **outp, int64_t *rows, int64_t *cols, int shape_only, struct qerr *e)
 {
 	struct src s = { prefix, find, ctx };
 	struct qscheme sch = c->s;
@@ -234,7 +238,7 @@ ql_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *
 
 	*outp = NULL;
 	if (c->layout == QL_GPTQ)
-		return unpack_gptq(c, &s, outp, rows, cols, e);
+		return unpack_gptq(c, &s, outp, rows, cols, shape_only, e);
 
 	/* 1. the weight tensor gives out and in */
 	switch (c->layout) {
@@ -303,6 +307,10 @@ ql_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *
 	if (out == 0 || in == 0 || in > LIMIT / out)
 		return qerr_set(e, "%s: weight [%llu, %llu] is empty or too large", prefix,
 		    (unsigned long long)out, (unsigned long long)in);
+	*rows = (int64_t)out;
+	*cols = (int64_t)in;
+	if (shape_only)
+		return 0;
 	if (c->layout == QL_AWQ && sch.gran == QG_CHANNEL) {
 		sch.gran = QG_GROUP;	/* one group over all of in */
 		sch.group = (int64_t)in;
@@ -466,4 +474,35 @@ done:
 	free(scale);
 	free(z);
 	return rc;
+}
+
+int
+ql_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    float **out, int64_t *rows, int64_t *cols, struct qerr *e)
+{
+	return unpack(c, prefix, find, ctx, out, rows, cols, 0, e);
+}
+
+int
+ql_unpack_shape(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    int64_t *rows, int64_t *cols, struct qerr *e)
+{
+	float *unused = NULL;
+
+	return unpack(c, prefix, find, ctx, &unused, rows, cols, 1, e);
+}
+
+int
+ql_is_part_suffix(const char *suffix)
+{
+	static const char *const parts[] = { "weight", "qweight", "qzeros", "scales", "g_idx",
+		"weight_packed", "weight_scale", "weight_zero_point", "weight_shape",
+		"weight_scale_inv", "weight_g_idx", "weight_global_scale", "weight_scale_2",
+		"input_scale", "input_zero_point", "input_global_scale", "output_scale",
+		"output_zero_point", "pre_quant_scale" };
+
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		if (strcmp(suffix, parts[i]) == 0)
+			return 1;
+	return 0;
 }
