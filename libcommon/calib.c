@@ -127,10 +127,10 @@ choose_cell(const struct qscheme *s, const struct calib_opts *o, float *v, size_
 	calib_from_range(s->fmt, s->sym, lo, hi, scale, zp);
 	if (o->method == CALIB_MSE && o->grid > 1) {
 		double best = cell_sse(s->fmt, v, n, *scale, *zp, INFINITY);
-		double step = (1.0 - o->shrink_min) / (o->grid - 1);
-
 		for (int k = 1; k < o->grid && best > 0; k++) {
-			float a = (float)(1.0 - k * step), sc;
+			/* denser near 1, where 8-bit formats find their optimum */
+			double t = (double)k / (o->grid - 1);
+			float a = (float)(1.0 - (1.0 - o->shrink_min) * t * t), sc;
 			int32_t z;
 			double sse;
 

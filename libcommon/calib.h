@@ -5,9 +5,10 @@
  *   minmax      symmetric: scale = max|x| / qmax (127, 7; 448 or 57344 for
  *               FP8), so nothing clips; asymmetric: the range [min(x,0),
  *               max(x,0)] mapped onto [qmin, qmax], zero point rounded.
- *   mse         the minmax range shrunk by factors 1, ..., shrink_min (grid
- *               steps, both ends by the same factor), keeping the factor with
- *               the least squared error of the fake-quantized cell.  Factor
+ *   mse         the minmax range shrunk by factors from 1 down to shrink_min
+ *               (grid steps, denser near 1; both ends by the same factor),
+ *               keeping the factor with the least squared error of the
+ *               fake-quantized cell (torch_to_nnef's idea).  Factor
  *               1 is a candidate, so a cell's error is never above minmax's.
  *   percentile  the range clipped at the p-th percentile of |x| (symmetric)
  *               or at the (100-p)-th and p-th percentiles of x.
