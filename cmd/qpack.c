@@ -12,6 +12,7 @@
 
 #include "calib.h"
 #include "ckpt.h"
+#include "gptq.h"
 #include "cli.h"
 #include "layout.h"
 #include "qparams.h"
@@ -24,6 +25,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: qpack [-f format] [-g size | --per-channel | --per-tensor | --block RxC]\n"
 	    "             [--sym | --asym] [-m method] [-p qparams] [--layout layout]\n"
+	    "             [--captures file] [--damp f]\n"
 	    "             [--pack-method reorder|order] [--include pattern] [--exclude pattern]\n"
 	    "             [--max-shard-size size] [-j jobs] [-q] input -o outdir\n"
 	    "       qpack --dequant [--dtype F32|BF16|F16] [-j jobs] [-q] input -o output\n"
@@ -36,7 +38,9 @@ usage(FILE *f)
 	    "                   4-bit; 8-bit and fp8 default to per channel / per tensor)\n"
 	    "  --per-channel, --per-tensor, --block RxC   other granularities\n"
 	    "  --sym, --asym    symmetric or with zero points (awq: asym by default)\n"
-	    "  -m method        scales: minmax (default), mse, percentile\n"
+	    "  -m method        scales: minmax (default), mse, percentile; or gptq\n"
+	    "  --captures file  gptq: sampled inputs, W.input F32 [n, in] per weight W\n"
+	    "  --damp f         gptq: damping, a fraction of the mean diagonal (0.01)\n"
 	    "  -p qparams       use the scales of a qcalib file; quantize its tensors only\n"
 	    "  --pack-method    quark's int4 nibble order: reorder (default) or order\n"
 	    "  --include PAT    quantize matching tensors even if excluded by default\n"
@@ -51,7 +55,7 @@ usage(FILE *f)
 }
 
 enum { OPT_SYM = 256, OPT_ASYM, OPT_PCH, OPT_PT, OPT_BLOCK, OPT_LAYOUT, OPT_PACK, OPT_INC,
-	OPT_EXC, OPT_SHARD, OPT_DEQ, OPT_DTYPE, OPT_HELP, OPT_VERSION };
+	OPT_EXC, OPT_SHARD, OPT_DEQ, OPT_DTYPE, OPT_CAPT, OPT_DAMP, OPT_HELP, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "sym", no_argument, NULL, OPT_SYM }, { "asym", no_argument, NULL, OPT_ASYM },
@@ -62,6 +66,7 @@ static const struct option longopts[] = {
 	{ "include", required_argument, NULL, OPT_INC }, { "exclude", required_argument, NULL, OPT_EXC },
 	{ "max-shard-size", required_argument, NULL, OPT_SHARD },
 	{ "dequant", no_argument, NULL, OPT_DEQ }, { "dtype", required_argument, NULL, OPT_DTYPE },
+	{ "captures", required_argument, NULL, OPT_CAPT }, { "damp", required_argument, NULL, OPT_DAMP },
 	{ "help", no_argument, NULL, OPT_HELP }, { "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -74,8 +79,11 @@ static struct {
 	struct wsel sel;
 	const char *qparams, *out;
 	uint64_t shard_max;
-	int jobs, quiet, dequant;
+	int jobs, quiet, dequant, gptq;
 	enum qdtype dtype;
+	const char *captures;
+	struct st_file capt;
+	double damp;
 } opt;
 
 /* One tensor of the output: a copy of an input tensor, a part of a packed
@@ -320,6 +328,35 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 	q = malloc(n * sizeof *q);
 	if (scale == NULL || q == NULL || (!j->s.sym && zp == NULL))
 		cli_die("out of memory");
+	if (opt.gptq) {
+		char cname[1100];
+		const struct st_tensor *ct;
+
+		snprintf(cname, sizeof cname, "%s.input", j->t->name);
+		ct = st_find(&opt.capt, cname);
+		if (ct == NULL || ct->dtype != QD_F32 || ct->ndim != 2 ||
+		    ct->shape[1] != (uint64_t)j->g.cols || ct->shape[0] == 0)
+			cli_die("%s: %s: F32 [n, %lld] expected%s", opt.captures, cname,
+			    (long long)j->g.cols, ct ? "" : ", absent");
+		{
+			float *xin = malloc((size_t)ct->nelem * sizeof *xin);
+
+			if (xin == NULL)
+				cli_die("out of memory");
+			memcpy(xin, ct->data, (size_t)ct->nelem * sizeof *xin);	/* aligned copy */
+			if (gptq_quantize(&j->s, &j->g, x, xin, (int64_t)ct->shape[0], opt.damp, &opt.co,
+			    &opt.lo, scale, zp, q, opt.jobs, &e) < 0)
+				cli_die("%s: %s: %s", input, j->t->name, e.msg);
+			free(xin);
+		}
+		if (ql_pack(&opt.lo, &j->s, &j->g, q, scale, zp, pk, &e) < 0)
+			cli_die("%s: %s: %s", input, j->t->name, e.msg);
+		free(x);
+		free(scale);
+		free(zp);
+		free(q);
+		return;
+	}
 	if (j->qe) {
 		memcpy(scale, j->qe->scale, nc * sizeof *scale);
 		if (zp)
@@ -694,6 +731,7 @@ main(int argc, char **argv)
 	opt.shard_max = 4000000000ULL;
 	opt.jobs = qpool_ncpu();
 	opt.dtype = QD_F32;
+	opt.damp = 0.01;
 	opt.lo.layout = QL_CT;
 	calib_defaults(&opt.co);
 	while ((c = getopt_long(argc, argv, "f:g:m:p:o:j:q", longopts, NULL)) != -1) {
@@ -732,11 +770,23 @@ main(int argc, char **argv)
 		case OPT_SYM: opt.s.sym = 1; break;
 		case OPT_ASYM: opt.s.sym = 0; break;
 		case 'm':
+			opt.gptq = strcmp(optarg, "gptq") == 0;
+			if (opt.gptq)
+				break;
 			if ((c = calib_method_from_name(optarg)) < 0)
-				cli_usage_error("-m %s: methods are minmax, mse, percentile", optarg);
+				cli_usage_error("-m %s: methods are minmax, mse, percentile, gptq", optarg);
 			opt.co.method = (enum calib_method)c;
 			break;
 		case 'p': opt.qparams = optarg; break;
+		case OPT_CAPT: opt.captures = optarg; break;
+		case OPT_DAMP: {
+			char *end;
+
+			opt.damp = strtod(optarg, &end);
+			if (*optarg == 0 || *end || !(opt.damp >= 0 && opt.damp <= 10))
+				cli_usage_error("--damp %s: expected a number in [0, 10]", optarg);
+			break;
+		}
 		case OPT_LAYOUT:
 			if ((c = qlayout_from_name(optarg)) < 0)
 				cli_usage_error("--layout %s: layouts are compressed-tensors, awq, gptq, fp8, quark", optarg);
@@ -782,8 +832,18 @@ main(int argc, char **argv)
 	} else {
 		if (strcmp(opt.out, "-") == 0)
 			cli_usage_error("a packed checkpoint is a folder (config.json and safetensors): -o folder");
+		struct qerr e;
+
 		default_scheme();
+		if (opt.gptq && (opt.captures == NULL || opt.qparams))
+			cli_usage_error("-m gptq needs --captures, and takes no -p");
+		if (!opt.gptq && opt.captures)
+			cli_usage_error("--captures is for -m gptq");
+		if (opt.captures && st_open(&opt.capt, opt.captures, &e) < 0)
+			cli_die_err(&e);
 		pack(argv[optind]);
+		if (opt.captures)
+			st_close(&opt.capt);
 	}
 	cli_close_stdout();
 	return 0;
