@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "calib.h"
 #include "ckpt.h"
 #include "cli.h"
@@ -22,6 +23,7 @@ usage(FILE *f)
 	    "              --block RxC] [--sym | --asym] [--percentile P] [--grid N]\n"
 	    "              [--shrink-min F] [--include pattern] [--exclude pattern]\n"
 	    "              [--report] [--json] [-j jobs] [-q] input [-o qparams]\n"
+	    "       qcalib --bits-budget bits --formats list [-m method] [options] input [-o qparams]\n"
 	    "\n"
 	    "input: a .safetensors file, a checkpoint folder (one file or shards), or -.\n"
 	    "\n"
@@ -38,6 +40,10 @@ usage(FILE *f)
 	    "  --shrink-min F   ... from 1 down to F (0.2)\n"
 	    "  --include PAT    quantize tensors matching PAT even if excluded by default\n"
 	    "  --exclude PAT    leave tensors matching PAT alone (lm_head, embed, norm are)\n"
+	    "  --bits-budget B  mixed precision: per-tensor formats from --formats with\n"
+	    "                   at most B bits per weight on average and the least error\n"
+	    "  --formats list   e.g. int4-g128,int8,none (FORMAT[-gN|-ch|-t|-bRxC][-sym|-asym];\n"
+	    "                   none keeps the tensor in float)\n"
 	    "  --report         per-tensor SQNR, RMSE and max error beside min-max\n"
 	    "  --json           the report as JSON\n"
 	    "  -o file          the qparams file (- for standard output)\n"
@@ -47,7 +53,7 @@ usage(FILE *f)
 }
 
 enum { OPT_SYM = 256, OPT_ASYM, OPT_PCH, OPT_PT, OPT_BLOCK, OPT_PCT, OPT_GRID, OPT_SHRINK,
-	OPT_INC, OPT_EXC, OPT_REPORT, OPT_JSON, OPT_HELP, OPT_VERSION };
+	OPT_INC, OPT_EXC, OPT_REPORT, OPT_JSON, OPT_BUDGET, OPT_FORMATS, OPT_HELP, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "sym", no_argument, NULL, OPT_SYM }, { "asym", no_argument, NULL, OPT_ASYM },
@@ -58,6 +64,8 @@ static const struct option longopts[] = {
 	{ "shrink-min", required_argument, NULL, OPT_SHRINK },
 	{ "include", required_argument, NULL, OPT_INC }, { "exclude", required_argument, NULL, OPT_EXC },
 	{ "report", no_argument, NULL, OPT_REPORT }, { "json", no_argument, NULL, OPT_JSON },
+	{ "bits-budget", required_argument, NULL, OPT_BUDGET },
+	{ "formats", required_argument, NULL, OPT_FORMATS },
 	{ "help", no_argument, NULL, OPT_HELP }, { "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -158,6 +166,225 @@ report(FILE *f, int json, const char *method, const struct row *rows, size_t n)
 	    calib_rmse(&tc), calib_rmse(&tm), tc.max_abs, tm.max_abs);
 }
 
+/* ---- mixed precision under a bit budget ---- */
+
+#define MAX_CANDS 8
+
+struct cand {
+	char label[48];
+	struct qscheme s;
+	int none;		/* keep in float */
+};
+
+/* FORMAT[-gN|-ch|-t|-bRxC][-sym|-asym], or none. */
+static int
+parse_cands(const char *list, struct cand *c)
+{
+	char buf[512], *save = NULL, *tok;
+	int n = 0;
+
+	snprintf(buf, sizeof buf, "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char part[48], *ps = NULL, *t;
+		struct cand *k = &c[n];
+		int f;
+
+		if (n == MAX_CANDS)
+			cli_usage_error("--formats: at most %d formats", MAX_CANDS);
+		memset(k, 0, sizeof *k);
+		snprintf(k->label, sizeof k->label, "%s", tok);
+		if (strcmp(tok, "none") == 0) {
+			k->none = 1;
+			n++;
+			continue;
+		}
+		snprintf(part, sizeof part, "%s", tok);
+		t = strtok_r(part, "-", &ps);
+		if (t == NULL || (f = linq_fmt_from_name(t)) < 0)
+			cli_usage_error("--formats %s: unknown format", tok);
+		k->s.fmt = (enum qfmt)f;
+		k->s.sym = linq_is_float(k->s.fmt) || !(f == QF_UINT4 || f == QF_UINT8);
+		k->s.gran = linq_is_float(k->s.fmt) ? QG_TENSOR : QG_CHANNEL;
+		while ((t = strtok_r(NULL, "-", &ps)) != NULL) {
+			long long a, b;
+			char x;
+
+			if (t[0] == 'g' && sscanf(t + 1, "%lld%c", &a, &x) == 1 && a > 0)
+				k->s.gran = QG_GROUP, k->s.group = a;
+			else if (strcmp(t, "ch") == 0)
+				k->s.gran = QG_CHANNEL, k->s.axis = 0;
+			else if (strcmp(t, "t") == 0)
+				k->s.gran = QG_TENSOR;
+			else if (t[0] == 'b' && sscanf(t + 1, "%lldx%lld", &a, &b) == 2 && a > 0 && b > 0)
+				k->s.gran = QG_BLOCK, k->s.block[0] = a, k->s.block[1] = b;
+			else if (strcmp(t, "sym") == 0)
+				k->s.sym = 1;
+			else if (strcmp(t, "asym") == 0 && !linq_is_float(k->s.fmt))
+				k->s.sym = 0;
+			else
+				cli_usage_error("--formats %s: what is \"%s\"?", tok, t);
+		}
+		n++;
+	}
+	if (n == 0)
+		cli_usage_error("--formats: empty list");
+	return n;
+}
+
+/* Bits per element of a scheme: codes, a 16-bit scale per cell, and a zero
+ * point per cell when asymmetric (as the layouts store them). */
+static double
+cand_bits(const struct cand *c, const struct st_tensor *t, const struct qgrid *g)
+{
+	int b;
+
+	if (c->none)
+		return qdtype_table[t->dtype].bits;
+	b = linq_bits(c->s.fmt);
+	return b + (16.0 + (c->s.sym ? 0 : b)) * (double)linq_ncells(g) / (double)t->nelem;
+}
+
+static void
+budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co, double budget,
+    const char *formats, const char *out, int jobs, int quiet, const char *input)
+{
+	struct cand c[MAX_CANDS];
+	int k = parse_cands(formats, c), *choice;
+	size_t n = 0, cap = ck->n_tensors;
+	size_t *idx = calloc(cap + 1, sizeof *idx);
+	double *bits = calloc((cap + 1) * (size_t)k, sizeof *bits), *err = calloc((cap + 1) * (size_t)k, sizeof *err);
+	double *nelem = calloc(cap + 1, sizeof *nelem), *x2 = calloc(cap + 1, sizeof *x2);
+	double tot_b = 0, tot_n = 0, tot_e = 0, tot_x2 = 0;
+	struct qparams qp = { 0 };
+	struct qerr e;
+	struct cli_progress prog;
+	FILE *rep = out && strcmp(out, "-") == 0 ? stderr : stdout;
+	cJSON *plan, *fl;
+
+	choice = calloc(cap + 1, sizeof *choice);
+	if (!idx || !bits || !err || !nelem || !x2 || !choice)
+		cli_die("out of memory");
+	cli_progress_start(&prog, "measuring", ck->n_tensors, quiet);
+	for (size_t i = 0; i < ck->n_tensors; i++) {
+		const struct st_tensor *t = ck->tensors[i].t;
+		int64_t rows, cols;
+		float *x, *xq;
+
+		cli_progress_add(&prog, 1);
+		if (!wsel_pick(sel, t->name, t->dtype, t->ndim))
+			continue;
+		if (qparams_matrix(t->ndim, t->shape, &rows, &cols, &e) < 0)
+			cli_die("%s: %s: %s", input, t->name, e.msg);
+		if (wsel_load_f32(t, &x, &e) < 0)
+			cli_die("%s: %s", input, e.msg);
+		if ((xq = malloc((size_t)t->nelem * sizeof *xq)) == NULL)
+			cli_die("out of memory");
+		idx[n] = i;
+		nelem[n] = (double)t->nelem;
+		for (int j = 0; j < k; j++) {
+			struct qgrid g = { 0 };
+			struct calib_err r;
+			float *sc;
+			int32_t *zp;
+
+			if (c[j].none) {
+				bits[n * (size_t)k + j] = cand_bits(&c[j], t, &g);
+				err[n * (size_t)k + j] = 0;
+				continue;
+			}
+			if (linq_grid(&c[j].s, rows, cols, &g, &e) < 0 ||
+			    (c[j].s.gran == QG_GROUP && cols % c[j].s.group)) {
+				err[n * (size_t)k + j] = INFINITY;
+				continue;
+			}
+			sc = malloc((size_t)linq_ncells(&g) * sizeof *sc);
+			zp = malloc((size_t)linq_ncells(&g) * sizeof *zp);
+			if (sc == NULL || zp == NULL)
+				cli_die("out of memory");
+			if (calib_choose(&c[j].s, &g, x, co, sc, zp, jobs, &e) < 0)
+				cli_die("%s: %s: %s", input, t->name, e.msg);
+			linq_fakequant(&c[j].s, &g, x, sc, c[j].s.sym ? NULL : zp, xq, jobs);
+			calib_measure(x, xq, (size_t)t->nelem, &r);
+			err[n * (size_t)k + j] = r.sum_e2;
+			x2[n] = r.sum_x2;
+			bits[n * (size_t)k + j] = cand_bits(&c[j], t, &g);
+			free(sc);
+			free(zp);
+		}
+		free(x);
+		free(xq);
+		n++;
+	}
+	cli_progress_end(&prog);
+	if (n == 0)
+		cli_die("%s: no tensor to calibrate", input);
+	if (budget_choose(n, k, bits, err, nelem, budget, choice, &e) < 0)
+		cli_die("--bits-budget: %s", e.msg);
+
+	/* the chosen schemes' scales, computed again (deterministic) */
+	plan = cJSON_CreateObject();
+	cJSON_AddNumberToObject(plan, "bits_budget", budget);
+	cJSON_AddStringToObject(plan, "formats", formats);
+	fl = cJSON_AddArrayToObject(plan, "float");
+	fprintf(rep, "%-44s %-16s %8s %9s\n", "tensor", "format", "bits", "SQNR/dB");
+	for (size_t m = 0; m < n; m++) {
+		const struct st_tensor *t = ck->tensors[idx[m]].t;
+		const struct cand *cc = &c[choice[m]];
+		double em = err[m * (size_t)k + choice[m]];
+
+		tot_b += bits[m * (size_t)k + choice[m]] * nelem[m];
+		tot_n += nelem[m];
+		tot_e += em;
+		tot_x2 += x2[m];
+		fprintf(rep, "%-44s %-16s %8.3f %9.2f\n", t->name, cc->label, bits[m * (size_t)k + choice[m]],
+		    em > 0 ? 10 * log10(x2[m] / em) : INFINITY);
+		if (cc->none) {
+			cJSON_AddItemToArray(fl, cJSON_CreateString(t->name));
+		} else {
+			struct qp_entry *w = qparams_add(&qp, t->name, &cc->s, t->ndim, t->shape, &e);
+			float *x;
+
+			if (w == NULL || wsel_load_f32(t, &x, &e) < 0 ||
+			    calib_choose(&cc->s, &w->g, x, co, w->scale, w->zp, jobs, &e) < 0)
+				cli_die("%s: %s", input, e.msg);
+			snprintf(w->method, sizeof w->method, "%s", calib_method_names[co->method]);
+			w->sqnr_db = em > 0 ? 10 * log10(x2[m] / em) : NAN;
+			free(x);
+		}
+	}
+	cJSON_AddNumberToObject(plan, "bits", tot_b / tot_n);
+	qp.plan = cJSON_PrintUnformatted(plan);
+	cJSON_Delete(plan);
+	fprintf(rep, "%-44s %-16s %8.3f %9.2f\n", "plan", "", tot_b / tot_n, 10 * log10(tot_x2 / tot_e));
+	for (int j = 0; j < k; j++) {	/* the uniform choices, for comparison */
+		double b = 0, r = 0;
+		int ok = 1;
+
+		for (size_t m = 0; m < n; m++) {
+			ok &= !isinf(err[m * (size_t)k + j]);
+			b += bits[m * (size_t)k + j] * nelem[m];
+			r += err[m * (size_t)k + j];
+		}
+		if (ok)
+			fprintf(rep, "%-44s %-16s %8.3f %9.2f\n", "uniform", c[j].label, b / tot_n,
+			    r > 0 ? 10 * log10(tot_x2 / r) : INFINITY);
+		else
+			fprintf(rep, "%-44s %-16s %8s %9s\n", "uniform", c[j].label, "-", "n/a");
+	}
+	if (out) {
+		struct cli_out o;
+
+		cli_out_open(&o, out, 1);
+		if (qparams_write(&qp, o.f, &e) < 0) {
+			cli_out_abort(&o);
+			cli_die("%s: %s", out, e.msg);
+		}
+		cli_out_commit(&o);
+	}
+	qparams_free(&qp);
+	free(idx), free(bits), free(err), free(nelem), free(x2), free(choice);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -173,6 +400,8 @@ main(int argc, char **argv)
 	size_t nrows = 0;
 	struct cli_progress prog;
 	uint64_t total = 0;
+	double budget = 0;
+	const char *formats = NULL;
 
 	cli_init(argv[0]);
 	calib_defaults(&co);
@@ -219,6 +448,8 @@ main(int argc, char **argv)
 			if (wsel_add(sel.exclude, &sel.n_exclude, optarg) < 0)
 				cli_usage_error("--exclude: at most %d patterns", WSEL_MAX);
 			break;
+		case OPT_BUDGET: budget = num_arg("--bits-budget", optarg, 0.01, 64); break;
+		case OPT_FORMATS: formats = optarg; break;
 		case OPT_REPORT: want_report = 1; break;
 		case OPT_JSON: want_report = json = 1; break;
 		case 'o': out = optarg; break;
@@ -231,7 +462,9 @@ main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		cli_usage_error(optind == argc ? "no input" : "one input only");
-	if (out == NULL && !want_report)
+	if ((budget > 0) != (formats != NULL))
+		cli_usage_error("--bits-budget and --formats go together");
+	if (out == NULL && !want_report && !formats)
 		cli_usage_error("no output: give -o file, or --report");
 	if (s.sym < 0)
 		s.sym = !(s.fmt == QF_UINT8 || s.fmt == QF_UINT4);
@@ -240,6 +473,12 @@ main(int argc, char **argv)
 
 	if (ckpt_open(&ck, argv[optind], &e) < 0)
 		cli_die_err(&e);
+	if (formats) {
+		budget_plan(&ck, &sel, &co, budget, formats, out, jobs, quiet, argv[optind]);
+		ckpt_close(&ck);
+		cli_close_stdout();
+		return 0;
+	}
 	rows = calloc(ck.n_tensors + 1, sizeof *rows);
 	if (rows == NULL)
 		cli_die("out of memory");

@@ -7,7 +7,7 @@
 #include "safetensors.h"
 
 /* Metadata keys that are not tensor schemes. */
-static const char *const reserved_keys[] = { "format", "version", "producer" };
+static const char *const reserved_keys[] = { "format", "version", "producer", "plan" };
 
 static int
 is_reserved(const char *k)
@@ -54,6 +54,7 @@ qparams_free(struct qparams *qp)
 	}
 	free(qp->w);
 	free(qp->a);
+	free(qp->plan);
 	memset(qp, 0, sizeof *qp);
 }
 
@@ -441,6 +442,16 @@ from_st(struct qparams *qp, const struct st_file *f, struct qerr *e)
 	if (ver == NULL || strcmp(ver, QP_VERSION) != 0)
 		return qerr_set(e, "__metadata__ \"version\" is %s, this reader knows %s",
 		    ver ? ver : "missing", QP_VERSION);
+	if (st_meta_get(f, "plan")) {
+		cJSON *p = cJSON_Parse(st_meta_get(f, "plan"));
+		int ok = cJSON_IsObject(p);
+
+		cJSON_Delete(p);
+		if (!ok)
+			return qerr_set(e, "__metadata__ \"plan\" is not a JSON object");
+		if ((qp->plan = strdup(st_meta_get(f, "plan"))) == NULL)
+			return qerr_set(e, "out of memory");
+	}
 	for (size_t i = 0; i < f->n_meta; i++) {
 		struct qp_entry *w;
 
@@ -532,7 +543,8 @@ qparams_write(const struct qparams *qp, FILE *out, struct qerr *e)
 		goto out;
 	}
 	if (st_writer_meta(wr, "format", "qparams", e) < 0 ||
-	    st_writer_meta(wr, "version", QP_VERSION, e) < 0)
+	    st_writer_meta(wr, "version", QP_VERSION, e) < 0 ||
+	    (qp->plan && st_writer_meta(wr, "plan", qp->plan, e) < 0))
 		goto out;
 	for (size_t i = 0; i < qp->n_w; i++) {
 		const struct qp_entry *w = &qp->w[i];

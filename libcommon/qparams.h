@@ -12,6 +12,8 @@
  *    "symmetric": true, "shape": [4096, 4096], "method": "mse",
  *    "sqnr_db": 24.1, "rmse": 0.0012, "max_error": 0.009}
  * granularity "channel" has "axis" (0 or 1), "block" has "block": [b0, b1].
+ * A mixed-precision plan (qcalib --bits-budget) adds "plan": a JSON object
+ * with the budget, the bits reached and the tensors left in float.
  * "shape" is W's shape in its checkpoint (any rank; the matrix view is
  * [prod(shape[:-1]), shape[-1]]).  Method and error figures are optional.
  *
@@ -51,6 +53,7 @@ struct qp_range {
 };
 
 struct qparams {
+	char *plan;			/* metadata "plan" (a JSON object), or NULL */
 	struct qp_entry *w;
 	size_t n_w;
 	struct qp_range *a;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "calib.h"
 #include "gptq.h"
 #include "harness.h"
@@ -1206,6 +1207,88 @@ TEST(gptq_edges)
 		CHECK(q[r * 8 + 3] == 0);
 }
 
+/* ---- mixed precision under a budget ---- */
+
+/* Brute force over every assignment: the greedy must stay within budget and
+ * reach the optimum on these small convex cases. */
+TEST(budget_meets_budget)
+{
+	/* 3 tensors x 3 options: bits, error */
+	double bits[9] = { 4, 5, 8, 4, 5, 8, 4, 5, 8 };
+	double err[9] = { 10, 6, 1, 100, 20, 2, 5, 4.5, 4 };
+	double nel[3] = { 100, 100, 200 };
+	int choice[3];
+	struct qerr e;
+	double best = INFINITY;
+
+	CHECK(budget_choose(3, 3, bits, err, nel, 5.0, choice, &e) == 0);
+	{
+		double b = 0, r = 0;
+
+		for (int i = 0; i < 3; i++)
+			b += bits[i * 3 + choice[i]] * nel[i], r += err[i * 3 + choice[i]];
+		CHECKF(b <= 5.0 * 400, "bits %g over budget", b / 400);
+		for (int a = 0; a < 27; a++) {
+			int c0 = a % 3, c1 = a / 3 % 3, c2 = a / 9;
+			double bb = bits[c0] * 100 + bits[3 + c1] * 100 + bits[6 + c2] * 200;
+
+			if (bb <= 5.0 * 400 && err[c0] + err[3 + c1] + err[6 + c2] < best)
+				best = err[c0] + err[3 + c1] + err[6 + c2];
+		}
+		CHECKF(r == best, "greedy error %g, optimum %g", r, best);
+	}
+	CHECK(budget_choose(3, 3, bits, err, nel, 3.0, choice, &e) < 0 && strstr(e.msg, "below"));
+}
+
+/* Tensors differ in how they take 4 bits: with the same average size as
+ * uniform int4-g32, a plan mixing int4-g128 and int8 has less error. */
+TEST(budget_beats_uniform_of_same_size)
+{
+	struct qscheme opts[3] = {
+		{ QF_INT4, 1, QG_GROUP, 0, 128, { 0, 0 } },
+		{ QF_INT4, 1, QG_GROUP, 0, 32, { 0, 0 } },
+		{ QF_INT8, 1, QG_CHANNEL, 0, 0, { 0, 0 } },
+	};
+	enum { NT = 12, R = 64, C = 256 };
+	double bits[NT * 3], err[NT * 3], nel[NT], x2 = 0, plan = 0, uni = 0, pb = 0;
+	int choice[NT];
+	float *x = malloc(R * C * 4), *xq = malloc(R * C * 4), sc[R * 8];
+	int32_t zp[R * 8];
+	struct qerr e;
+	struct calib_opts co;
+
+	calib_defaults(&co);
+	co.method = CALIB_MSE;
+	for (int t = 0; t < NT; t++) {
+		for (int i = 0; i < R * C; i++)	/* tensor 0 carries heavy outliers */
+			x[i] = gauss() * 0.02f * ((t == 0 && i % 53 == 0) ? 30.0f : 1.0f);
+		nel[t] = R * C;
+		for (int j = 0; j < 3; j++) {
+			struct qgrid g;
+			struct calib_err r;
+
+			linq_grid(&opts[j], R, C, &g, &e);
+			calib_choose(&opts[j], &g, x, &co, sc, zp, 2, &e);
+			linq_fakequant(&opts[j], &g, x, sc, NULL, xq, 2);
+			calib_measure(x, xq, R * C, &r);
+			err[t * 3 + j] = r.sum_e2;
+			bits[t * 3 + j] = linq_bits(opts[j].fmt) + 16.0 * (double)linq_ncells(&g) / (R * C);
+			if (j == 0)
+				x2 += r.sum_x2;
+		}
+		uni += err[t * 3 + 1];
+	}
+	CHECK(budget_choose(NT, 3, bits, err, nel, bits[1], choice, &e) == 0);
+	for (int t = 0; t < NT; t++)
+		plan += err[t * 3 + choice[t]], pb += bits[t * 3 + choice[t]] / NT;
+	printf("# budget %.3f bits: plan %.3f bits %.2f dB; uniform int4-g32 %.2f dB\n", bits[1], pb,
+	    10 * log10(x2 / plan), 10 * log10(x2 / uni));
+	CHECK(pb <= bits[1] + 1e-9);
+	CHECKF(plan < uni * 0.9, "plan %g vs uniform %g", plan, uni);
+	free(x);
+	free(xq);
+}
+
 int
 main(void)
 {
@@ -1235,5 +1318,7 @@ main(void)
 	RUN(unpack_rejects_mismatched_parts);
 	RUN(gptq_beats_round_to_nearest);
 	RUN(gptq_edges);
+	RUN(budget_meets_budget);
+	RUN(budget_beats_uniform_of_same_size);
 	return t_done();
 }
