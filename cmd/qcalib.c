@@ -313,6 +313,7 @@ budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co
 		}
 		free(x);
 		free(xq);
+		wsel_release(ck->tensors[i].file, t);
 		n++;
 	}
 	cli_progress_end(&prog);
@@ -534,6 +535,7 @@ main(int argc, char **argv)
 			free(sc);
 			free(zp);
 		}
+		wsel_release(ck.tensors[i].file, t);
 		snprintf(w->method, sizeof w->method, "%s", calib_method_names[co.method]);
 		w->sqnr_db = calib_sqnr_db(&r->chosen);
 		w->rmse = calib_rmse(&r->chosen);

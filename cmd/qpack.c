@@ -411,6 +411,7 @@ write_shard(const struct plan *p, const struct ckpt *ck, const struct packjob *j
 		if (it->part == -1) {
 			if (st_writer_data(w, f, t->data, (size_t)it->bytes, &e) < 0)
 				cli_die("%s: %s", path, e.msg);
+			wsel_release(ck->tensors[it->src].file, t);
 			cli_progress_add(prog, it->bytes);
 			i++;
 		} else if (it->part == -2) {
@@ -430,6 +431,7 @@ write_shard(const struct plan *p, const struct ckpt *ck, const struct packjob *j
 				cli_progress_add(prog, pk.part[m].bytes);
 			}
 			ql_packed_free(&pk);
+			wsel_release(ck->tensors[it->src].file, t);
 		}
 	}
 	if (st_writer_finish(w, &e) < 0)

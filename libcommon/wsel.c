@@ -80,3 +80,10 @@ wsel_load_f32(const struct st_tensor *t, float **out, struct qerr *e)
 	*out = x;
 	return 0;
 }
+
+void
+wsel_release(const struct st_file *f, const struct st_tensor *t)
+{
+	if (f && f->map.mapped && t->end > t->begin)
+		qmap_dontneed(&f->map, (size_t)(f->data_start + t->begin), (size_t)(t->end - t->begin));
+}

@@ -38,4 +38,8 @@ int wsel_add(const char **list, size_t *n, const char *pattern);	/* -1 when full
  * conversion. */
 int wsel_load_f32(const struct st_tensor *t, float **out, struct qerr *e);
 
+/* Done with a tensor's bytes: let the kernel drop their pages, so that a
+ * mapped checkpoint does not pile up in the resident set. */
+void wsel_release(const struct st_file *f, const struct st_tensor *t);
+
 #endif
