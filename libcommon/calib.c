@@ -70,6 +70,19 @@ cell_sse(enum qfmt f, const float *v, size_t n, float scale, int32_t zp, double 
 {
 	double sse = 0;
 
+	if (!linq_is_float(f)) {
+		int32_t qmin, qmax;
+
+		linq_qrange(f, &qmin, &qmax);
+		for (size_t i = 0; i < n; i++) {
+			double d = (double)v[i] - (float)(linq_qint(v[i], scale, zp, qmin, qmax) - zp) * scale;
+
+			sse += d * d;
+			if ((i & 63) == 63 && sse > limit)
+				break;
+		}
+		return sse;
+	}
 	for (size_t i = 0; i < n; i++) {
 		double d = (double)v[i] - linq_dequant1(f, linq_quant1(f, v[i], scale, zp), scale, zp);
 

@@ -201,7 +201,7 @@ linq_quant1(enum qfmt f, float x, float scale, int32_t zp)
 		return qmin;
 	if (r > (float)(qmax - zp))
 		return qmax;
-	return (int32_t)r + zp;
+	return (int32_t)r + zp;	/* the reference; linq_qint is the same, faster */
 }
 
 float
@@ -230,9 +230,11 @@ rows_body(void *vctx, size_t b, size_t end, int worker)
 	const struct rows_ctx *c = vctx;
 	const struct qgrid *g = c->g;
 	enum qfmt f = c->s->fmt;
-	int32_t zsym = linq_sym_zero(f);
+	int32_t zsym = linq_sym_zero(f), qmin, qmax;
+	int fl = linq_is_float(f);
 
 	(void)worker;
+	linq_qrange(f, &qmin, &qmax);
 	for (size_t r = b; r < end; r++) {
 		int64_t cellrow = (int64_t)r / g->br * g->gcols;
 		size_t base = r * (size_t)g->cols;
@@ -244,22 +246,30 @@ rows_body(void *vctx, size_t b, size_t end, int worker)
 
 			if (c1 > g->cols)
 				c1 = g->cols;
-			for (int64_t k = c0; k < c1; k++) {
-				size_t i = base + (size_t)k;
-				int32_t q;
+			if (fl) {
+				for (int64_t k = c0; k < c1; k++) {
+					size_t i = base + (size_t)k;
 
-				switch (c->mode) {
-				case 0:
-					c->q[i] = linq_quant1(f, c->x[i], sc, z);
-					break;
-				case 1:
-					c->out[i] = linq_dequant1(f, c->qin[i], sc, z);
-					break;
-				default:
-					q = linq_quant1(f, c->x[i], sc, z);
-					c->out[i] = linq_dequant1(f, q, sc, z);
+					if (c->mode == 0)
+						c->q[i] = linq_quant1(f, c->x[i], sc, z);
+					else if (c->mode == 1)
+						c->out[i] = linq_dequant1(f, c->qin[i], sc, z);
+					else
+						c->out[i] = linq_dequant1(f, linq_quant1(f, c->x[i], sc, z), sc, z);
 				}
+				continue;
 			}
+			/* integers: one loop per mode, nothing looked up per element */
+			if (c->mode == 0)
+				for (int64_t k = c0; k < c1; k++)
+					c->q[base + (size_t)k] = linq_qint(c->x[base + (size_t)k], sc, z, qmin, qmax);
+			else if (c->mode == 1)
+				for (int64_t k = c0; k < c1; k++)
+					c->out[base + (size_t)k] = (float)(c->qin[base + (size_t)k] - z) * sc;
+			else
+				for (int64_t k = c0; k < c1; k++)
+					c->out[base + (size_t)k] =
+					    (float)(linq_qint(c->x[base + (size_t)k], sc, z, qmin, qmax) - z) * sc;
 		}
 	}
 }

@@ -69,6 +69,25 @@ int linq_scale_shape(const struct qscheme *s, const struct qgrid *g, uint64_t sh
 uint8_t linq_fp8_encode(float x, int e4m3);
 float linq_fp8_decode(uint8_t code, int e4m3);
 
+/* An integer code, the hot path of linq_quant1 for integer formats (same
+ * result): round half to even by adding and removing 1.5 * 2^23, exact
+ * for |r| <= 2^22 and r is clamped to that first (the final clamp to
+ * [qmin, qmax] makes the two orders agree).  NaN gives the zero point. */
+static inline int32_t
+linq_qint(float x, float scale, int32_t zp, int32_t qmin, int32_t qmax)
+{
+	float r = x / scale;
+	int32_t q;
+
+	if (!(r >= -4194304.0f))
+		r = r != r ? 0.0f : -4194304.0f;
+	else if (r > 4194304.0f)
+		r = 4194304.0f;
+	r = (r + 0x1.8p23f) - 0x1.8p23f;
+	q = (int32_t)r + zp;
+	return q < qmin ? qmin : q > qmax ? qmax : q;
+}
+
 /* One element. */
 int32_t linq_quant1(enum qfmt f, float x, float scale, int32_t zp);
 float linq_dequant1(enum qfmt f, int32_t q, float scale, int32_t zp);

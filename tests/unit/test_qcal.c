@@ -121,6 +121,38 @@ TEST(linq_codes_by_hand)
 	CHECK(linq_quant1(QF_INT8, 1e30f, 1e-30f, 0) == 127);
 }
 
+/* The fast integer path gives the reference's codes: ties, huge values,
+ * infinities, NaN, subnormals, every integer format. */
+TEST(linq_fast_path_equals_reference)
+{
+	static const enum qfmt fmts[] = { QF_INT8, QF_UINT8, QF_INT4, QF_UINT4 };
+	static const float special[] = { 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 7.5f, -8.5f, 127.5f,
+		-128.5f, 4194303.5f, 4194304.5f, -4194304.5f, 8388609.0f, 1e30f, -1e30f, INFINITY,
+		-INFINITY, NAN, 1e-45f, -1e-45f, 0.0f, -0.0f };
+	static const float scales[] = { 1.0f, 0.5f, 0.001f, 3.0f, 1e-30f, 1e30f };
+	long bad = 0, n = 0;
+
+	for (size_t f = 0; f < 4; f++) {
+		int32_t qmin, qmax;
+
+		linq_qrange(fmts[f], &qmin, &qmax);
+		for (int32_t z = qmin; z <= qmax; z += (qmax - qmin) / 3) {
+			for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++) {
+				for (size_t i = 0; i < sizeof special / sizeof special[0]; i++, n++)
+					bad += linq_qint(special[i] * scales[k], scales[k], z, qmin, qmax) !=
+					    linq_quant1(fmts[f], special[i] * scales[k], scales[k], z);
+				for (int i = 0; i < 20000; i++, n++) {
+					float x = frand() * 300.0f * scales[k];
+
+					bad += linq_qint(x, scales[k], z, qmin, qmax) !=
+					    linq_quant1(fmts[f], x, scales[k], z);
+				}
+			}
+		}
+	}
+	CHECKF(bad == 0, "%ld of %ld codes differ", bad, n);
+}
+
 TEST(linq_grid_shapes)
 {
 	struct qscheme s = { QF_INT4, 1, QG_GROUP, 0, 32, { 0, 0 } };
@@ -1296,6 +1328,7 @@ main(void)
 	RUN(fp8_decode_matches_definition);
 	RUN(fp8_encode_rounds_to_even_and_saturates);
 	RUN(linq_codes_by_hand);
+	RUN(linq_fast_path_equals_reference);
 	RUN(linq_grid_shapes);
 	RUN(calib_minmax_by_hand);
 	RUN(calib_mse_never_worse_than_minmax);
