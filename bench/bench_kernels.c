@@ -4,7 +4,8 @@
  * Runs at the SIMD level of the process (QUTILS_SIMD); scripts/
  * bench-kernels.sh runs it once per level.  Not a test.
  *
- *   bench_kernels [-m MB] [-g] TYPE...     (-g: also time ggml) */
+ *   bench_kernels [-m MB] [-g] TYPE[:im]...
+ * -g also times ggml; TYPE:im quantizes with an importance matrix. */
 #include <dlfcn.h>
 #include <math.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@ struct job {
 	unsigned char *dst;
 	int64_t row0, nrows;
 	ggml_quantize_chunk_fn ggml;
+	const float *imatrix;
 };
 
 static void *
@@ -47,18 +49,18 @@ run_part(void *arg)
 	uint64_t rs = qfmt_row_size(j->f, ROW);
 
 	if (j->kind == 1)
-		j->ggml((int)j->f, j->src, j->dst, j->row0 * ROW, j->nrows, ROW, NULL);
+		j->ggml((int)j->f, j->src, j->dst, j->row0 * ROW, j->nrows, ROW, j->imatrix);
 	else if (j->kind == 2)
 		memcpy(j->dst + j->row0 * ROW * 4, j->src + j->row0 * ROW, (size_t)(j->nrows * ROW * 4));
 	else
-		qfmt_quantize(j->f, j->src + j->row0 * ROW, j->dst + j->row0 * rs, j->nrows, ROW, NULL, 1);
+		qfmt_quantize(j->f, j->src + j->row0 * ROW, j->dst + j->row0 * rs, j->nrows, ROW, j->imatrix, 1);
 	return NULL;
 }
 
 /* best of 3, GB/s of input */
 static double
 measure(int kind, enum qfmt f, const float *src, unsigned char *dst, int64_t nrows, int jobs,
-    ggml_quantize_chunk_fn ggml)
+    ggml_quantize_chunk_fn ggml, const float *imatrix)
 {
 	double best = 1e30;
 
@@ -69,11 +71,11 @@ measure(int kind, enum qfmt f, const float *src, unsigned char *dst, int64_t nro
 
 		if (kind == 0 && jobs > 1) {
 			/* our own threading: qfmt_quantize with -j */
-			qfmt_quantize(f, src, dst, nrows, ROW, NULL, jobs);
+			qfmt_quantize(f, src, dst, nrows, ROW, imatrix, jobs);
 		} else {
 			for (int k = 0; k < jobs; k++) {
 				j[k] = (struct job){ kind, f, src, dst, nrows * k / jobs,
-					nrows * (k + 1) / jobs - nrows * k / jobs, ggml };
+					nrows * (k + 1) / jobs - nrows * k / jobs, ggml, imatrix };
 				pthread_create(&th[k], NULL, run_part, &j[k]);
 			}
 			for (int k = 0; k < jobs; k++)
@@ -90,7 +92,7 @@ main(int argc, char **argv)
 {
 	int mb = 256, with_ggml = 0, opt;
 	int64_t nrows;
-	float *src;
+	float *src, imatrix[ROW];
 	unsigned char *dst;
 	ggml_quantize_chunk_fn ggml = NULL;
 	const char *mode = qcpu_level_name(qcpu_level());
@@ -128,20 +130,34 @@ main(int argc, char **argv)
 		src[i] = v * 0.05f;
 	}
 	memset(dst, 1, (size_t)(nrows * ROW) * 4);
-	printf("%-8s %-7s %8.2f %8.2f\n", "memcpy", "-", measure(2, QF_F32, src, dst, nrows, 1, NULL),
-	    measure(2, QF_F32, src, dst, nrows, 2, NULL));
+	printf("%-10s %-7s %8.2f %8.2f\n", "memcpy", "-", measure(2, QF_F32, src, dst, nrows, 1, NULL, NULL),
+	    measure(2, QF_F32, src, dst, nrows, 2, NULL, NULL));
+	for (int k = 0; k < ROW; k++) {
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		imatrix[k] = (float)(s >> 40) * 0x1p-23f;
+	}
 	for (int i = optind; i < argc; i++) {
-		int f = qfmt_from_name(argv[i]);
+		char name[32], *colon;
+		const float *im = NULL;
+		int f;
+
+		snprintf(name, sizeof name, "%s", argv[i]);
+		if ((colon = strchr(name, ':')) && strcmp(colon, ":im") == 0) {
+			*colon = 0;
+			im = imatrix;
+		}
+		f = qfmt_from_name(name);
 		if (f < 0 || !qfmt_table[f].quantize) {
 			fprintf(stderr, "bench_kernels: %s: no quantizer\n", argv[i]);
 			continue;
 		}
-		printf("%-8s %-7s %8.2f %8.2f", qfmt_table[f].name, mode,
-		    measure(0, (enum qfmt)f, src, dst, nrows, 1, NULL),
-		    measure(0, (enum qfmt)f, src, dst, nrows, 2, NULL));
+		snprintf(name, sizeof name, "%s%s", qfmt_table[f].name, im ? ":im" : "");
+		printf("%-10s %-7s %8.2f %8.2f", name, mode,
+		    measure(0, (enum qfmt)f, src, dst, nrows, 1, NULL, im),
+		    measure(0, (enum qfmt)f, src, dst, nrows, 2, NULL, im));
 		if (ggml && f < QF_GGML_COUNT)
-			printf(" %8.2f %8.2f", measure(1, (enum qfmt)f, src, dst, nrows, 1, ggml),
-			    measure(1, (enum qfmt)f, src, dst, nrows, 2, ggml));
+			printf(" %8.2f %8.2f", measure(1, (enum qfmt)f, src, dst, nrows, 1, ggml, im),
+			    measure(1, (enum qfmt)f, src, dst, nrows, 2, ggml, im));
 		printf("\n");
 		fflush(stdout);
 	}

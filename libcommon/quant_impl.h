@@ -68,6 +68,9 @@ float qk_fit_symmetric(int n, int nmax, const float *x, int8_t *L, const float *
 float qk_fit_asymmetric(int n, int nmax, const float *x, const float *weights,
     uint8_t *L, float *neg_min, uint8_t *Laux, float rmin, float rdelta, int nstep);
 
+/* Σx²/n over a row in order: σ² of the imatrix weights of Q4_0..Q5_1. */
+float qk_row_sigma2(const float *x, int64_t n);
+
 /* One IQ4_NL block (qw: the block's 32 importance weights or NULL), for
  * the vector variants' leftovers. */
 void iq4_nl_block(const float *x, const float *qw, struct blk_iq4_nl *y);

@@ -234,8 +234,8 @@ bf16_dequantize(const void *vx, float *y, int64_t n)
 /* ---- shared pieces of the 32-element types ---- */
 
 /* Σx² over the row, then /n: the σ² of the imatrix weights (§6.4). */
-static float
-row_sigma2(const float *x, int64_t n)
+float
+qk_row_sigma2(const float *x, int64_t n)
 {
 	float sum = 0;
 
@@ -309,7 +309,7 @@ pack_5bit(const uint8_t *q, uint8_t *qs, uint8_t *qhp)
 	int64_t nb_ = (n) / QK32; \
 	for (int64_t r_ = 0; r_ < (nrows); r_++) { \
 		const float *row_ = (x) + r_ * (n); \
-		float sigma2_ = (qw) ? row_sigma2(row_, (n)) : 0; \
+		float sigma2_ = (qw) ? qk_row_sigma2(row_, (n)) : 0; \
 		for (int64_t b_ = 0; b_ < nb_; b_++) { \
 			const float *xb = row_ + b_ * QK32; \
 			blk_t *yb = y_ + r_ * nb_ + b_; \

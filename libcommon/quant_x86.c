@@ -14,8 +14,9 @@
  *     the value already fits);
  *   - roundf (half away from zero) is truncation plus a correction when
  *     the exact remainder is at least one half;
- *   - the imatrix paths (a per-block least-squares search) stay scalar:
- *     these variants call the reference for them.
+ *   - the searches of IQ4_NL and of the imatrix paths sum in order inside
+ *     a block, so there each vector lane runs one block (AVX-512: 16
+ *     blocks at a time; the AVX2 imatrix paths call the reference).
  * NaN inputs: amax/min/max skip NaNs as the reference does, except Q8_0,
  * whose reference lets a NaN reset its running maximum; that case is
  * replayed exactly too. */
@@ -31,6 +32,10 @@
 /* ------------------------------------------------------------------ */
 
 #define T512 QU_TARGET_AVX512 static inline
+
+enum imatrix_kind { IM_Q4_0, IM_Q4_1, IM_Q5_0, IM_Q5_1 };
+QU_TARGET_AVX512 static void imatrix_lanes512(enum imatrix_kind kind, const float *src,
+    unsigned char *dst, int64_t nrows, int64_t n, const float *qw);
 
 T512 __m512 abs512(__m512 v) { return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff))); }
 
@@ -110,7 +115,7 @@ q4_0_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const f
 	struct blk_q4_0 *y = vy;
 
 	if (qw) {
-		q4_0_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes512(IM_Q4_0, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -132,7 +137,7 @@ q5_0_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const f
 	struct blk_q5_0 *y = vy;
 
 	if (qw) {
-		q5_0_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes512(IM_Q5_0, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -154,7 +159,7 @@ q4_1_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const f
 	struct blk_q4_1 *y = vy;
 
 	if (qw) {
-		q4_1_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes512(IM_Q4_1, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -182,7 +187,7 @@ q5_1_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const f
 	struct blk_q5_1 *y = vy;
 
 	if (qw) {
-		q5_1_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes512(IM_Q5_1, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -630,6 +635,231 @@ bf16_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 		    _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xd8));
 	}
 	bf16_quantize_ref(x + i, y + i, 1, total - i, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Imatrix paths of Q4_0, Q4_1, Q5_0, Q5_1: lanes are blocks           */
+/* ------------------------------------------------------------------ */
+
+/* The imatrix fitters (qk_fit_symmetric / qk_fit_asymmetric) search 19 or
+ * 38 scales per block with ordered sums, so as for IQ4_NL each lane runs
+ * one block through the scalar algorithm, step for step. */
+
+T512 __m512i
+nearest_int512(__m512 v)
+{
+	__m512i bits = _mm512_castps_si512(_mm512_add_ps(v, _mm512_set1_ps(12582912.0f)));
+
+	return _mm512_sub_epi32(_mm512_and_si512(bits, _mm512_set1_epi32(0x7fffff)), _mm512_set1_epi32(0x400000));
+}
+
+T512 __m512i
+clamp512(__m512i l, int lo, int hi)
+{
+	return _mm512_min_epi32(_mm512_max_epi32(l, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
+}
+
+/* qk_fit_symmetric (make_qx_quants, weights given) on 16 blocks */
+T512 __m512
+fit_symmetric512(const __m512 *x, const __m512 *w, int nmax, __m512i *L)
+{
+	__m512 amax = _mm512_setzero_ps(), max = _mm512_setzero_ps(), zero = _mm512_setzero_ps();
+	__m512 iscale, sumlx = zero, suml2 = zero, scale, best;
+	__m512i off = _mm512_set1_epi32(nmax);
+	__mmask16 tiny;
+
+	for (int i = 0; i < QK32; i++) {
+		__mmask16 gt = _mm512_cmp_ps_mask(abs512(x[i]), amax, _CMP_GT_OQ);
+		amax = _mm512_mask_mov_ps(amax, gt, abs512(x[i]));
+		max = _mm512_mask_mov_ps(max, gt, x[i]);
+	}
+	tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(1e-15f), _CMP_LT_OQ);
+	iscale = _mm512_div_ps(_mm512_set1_ps((float)-nmax), max);
+	for (int i = 0; i < QK32; i++) {
+		__m512i l = clamp512(nearest_int512(_mm512_mul_ps(iscale, x[i])), -nmax, nmax - 1);
+		__m512 fl = _mm512_cvtepi32_ps(l);
+		L[i] = _mm512_add_epi32(l, off);
+		sumlx = _mm512_add_ps(sumlx, _mm512_mul_ps(_mm512_mul_ps(w[i], x[i]), fl));
+		suml2 = _mm512_add_ps(suml2, _mm512_mul_ps(_mm512_mul_ps(w[i], fl), fl));
+	}
+	/* "suml2 ? sumlx/suml2 : 0": NaN counts as true */
+	scale = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(suml2, zero, _CMP_NEQ_UQ), sumlx, suml2);
+	best = _mm512_mul_ps(scale, sumlx);
+	for (int is = -9; is <= 9; is++) {
+		__m512i l[QK32];
+		__mmask16 take;
+
+		if (is == 0)
+			continue;
+		iscale = _mm512_div_ps(_mm512_set1_ps(-((float)nmax + 0.1f * (float)is)), max);
+		sumlx = suml2 = zero;
+		for (int i = 0; i < QK32; i++) {
+			__m512 fl;
+			l[i] = clamp512(nearest_int512(_mm512_mul_ps(iscale, x[i])), -nmax, nmax - 1);
+			fl = _mm512_cvtepi32_ps(l[i]);
+			sumlx = _mm512_add_ps(sumlx, _mm512_mul_ps(_mm512_mul_ps(w[i], x[i]), fl));
+			suml2 = _mm512_add_ps(suml2, _mm512_mul_ps(_mm512_mul_ps(w[i], fl), fl));
+		}
+		take = _mm512_cmp_ps_mask(suml2, zero, _CMP_GT_OQ) &
+		    _mm512_cmp_ps_mask(_mm512_mul_ps(sumlx, sumlx), _mm512_mul_ps(best, suml2), _CMP_GT_OQ);
+		if (!take)
+			continue;
+		for (int i = 0; i < QK32; i++)
+			L[i] = _mm512_mask_add_epi32(L[i], take, l[i], off);
+		scale = _mm512_mask_div_ps(scale, take, sumlx, suml2);
+		best = _mm512_mask_mul_ps(best, take, scale, sumlx);
+	}
+	for (int i = 0; i < QK32; i++)
+		L[i] = _mm512_mask_mov_epi32(L[i], tiny, _mm512_setzero_si512());
+	return _mm512_mask_mov_ps(scale, tiny, zero);
+}
+
+/* qk_fit_asymmetric (make_qkx3_quants, squared error, weights given) on
+ * 16 blocks; *minp gets the fitted min (≤ 0), i.e. −neg_min */
+T512 __m512
+fit_asymmetric512(const __m512 *x, const __m512 *w, int nmax, float rmin, float rdelta, int nstep,
+    __m512i *L, __m512 *minp)
+{
+	__m512 min = x[0], max = x[0], sum_w = w[0], sum_x = _mm512_mul_ps(w[0], x[0]);
+	__m512 zero = _mm512_setzero_ps(), iscale, scale, best_err = zero;
+	__mmask16 flat;
+
+	for (int i = 1; i < QK32; i++) {
+		min = _mm512_mask_mov_ps(min, _mm512_cmp_ps_mask(x[i], min, _CMP_LT_OQ), x[i]);
+		max = _mm512_mask_mov_ps(max, _mm512_cmp_ps_mask(x[i], max, _CMP_GT_OQ), x[i]);
+		sum_w = _mm512_add_ps(sum_w, w[i]);
+		sum_x = _mm512_add_ps(sum_x, _mm512_mul_ps(w[i], x[i]));
+	}
+	min = _mm512_mask_mov_ps(min, _mm512_cmp_ps_mask(min, zero, _CMP_GT_OQ), zero);
+	flat = _mm512_cmp_ps_mask(max, min, _CMP_LE_OQ);
+	iscale = _mm512_div_ps(_mm512_set1_ps((float)nmax), _mm512_sub_ps(max, min));
+	scale = _mm512_div_ps(_mm512_set1_ps(1.0f), iscale);
+	for (int i = 0; i < QK32; i++) {
+		__m512 diff;
+		L[i] = clamp512(nearest_int512(_mm512_mul_ps(iscale, _mm512_sub_ps(x[i], min))), 0, nmax);
+		diff = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(L[i])), min), x[i]);
+		best_err = _mm512_add_ps(best_err, _mm512_mul_ps(w[i], _mm512_mul_ps(diff, diff)));
+	}
+	for (int is = 0; is <= nstep; is++) {
+		__m512i l[QK32];
+		__m512 sum_l = zero, sum_l2 = zero, sum_xl = zero, D, this_scale, this_min, err = zero;
+		__mmask16 pos_min, take;
+
+		/* min moves when a trial wins, and later trials start from it */
+		iscale = _mm512_div_ps(_mm512_set1_ps(rmin + rdelta * (float)is + (float)nmax), _mm512_sub_ps(max, min));
+		for (int i = 0; i < QK32; i++) {
+			__m512 fl, wl;
+			l[i] = clamp512(nearest_int512(_mm512_mul_ps(iscale, _mm512_sub_ps(x[i], min))), 0, nmax);
+			fl = _mm512_cvtepi32_ps(l[i]);
+			wl = _mm512_mul_ps(w[i], fl);
+			sum_l = _mm512_add_ps(sum_l, wl);
+			sum_l2 = _mm512_add_ps(sum_l2, _mm512_mul_ps(wl, fl));
+			sum_xl = _mm512_add_ps(sum_xl, _mm512_mul_ps(wl, x[i]));
+		}
+		D = _mm512_sub_ps(_mm512_mul_ps(sum_w, sum_l2), _mm512_mul_ps(sum_l, sum_l));
+		this_scale = _mm512_div_ps(_mm512_sub_ps(_mm512_mul_ps(sum_w, sum_xl), _mm512_mul_ps(sum_x, sum_l)), D);
+		this_min = _mm512_div_ps(_mm512_sub_ps(_mm512_mul_ps(sum_l2, sum_x), _mm512_mul_ps(sum_l, sum_xl)), D);
+		pos_min = _mm512_cmp_ps_mask(this_min, zero, _CMP_GT_OQ);
+		this_min = _mm512_mask_mov_ps(this_min, pos_min, zero);
+		this_scale = _mm512_mask_div_ps(this_scale, pos_min, sum_xl, sum_l2);
+		for (int i = 0; i < QK32; i++) {
+			__m512 diff = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(this_scale, _mm512_cvtepi32_ps(l[i])),
+			    this_min), x[i]);
+			err = _mm512_add_ps(err, _mm512_mul_ps(w[i], _mm512_mul_ps(diff, diff)));
+		}
+		take = _mm512_cmp_ps_mask(D, zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(err, best_err, _CMP_LT_OQ);
+		if (!take)
+			continue;
+		for (int i = 0; i < QK32; i++)
+			L[i] = _mm512_mask_mov_epi32(L[i], take, l[i]);
+		best_err = _mm512_mask_mov_ps(best_err, take, err);
+		scale = _mm512_mask_mov_ps(scale, take, this_scale);
+		min = _mm512_mask_mov_ps(min, take, this_min);
+	}
+	for (int i = 0; i < QK32; i++)
+		L[i] = _mm512_mask_mov_epi32(L[i], flat, _mm512_setzero_si512());
+	*minp = min;
+	return _mm512_mask_mov_ps(scale, flat, zero);
+}
+
+/* 16 blocks g..g+15 of the flattened rows (fewer at the end: the missing
+ * lanes read zeros and are not written) */
+QU_TARGET_AVX512 static void
+imatrix_lanes512(enum imatrix_kind kind, const float *src, unsigned char *dst, int64_t nrows,
+    int64_t n, const float *qw)
+{
+	static const int block_bytes[] = { 18, 20, 22, 24 };
+	int64_t nb = n / QK32, total = nrows * nb, cached_row = -1;
+	float cached_sigma2 = 0;
+	__m512i lane32 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+	    _mm512_set1_epi32(QK32));
+
+	for (int64_t g = 0; g < total; g += 16) {
+		int lanes = total - g < 16 ? (int)(total - g) : 16;
+		__mmask16 live = (__mmask16)((1u << lanes) - 1);
+		__m512 x[QK32], w[QK32], sigma2, d, min = _mm512_setzero_ps();
+		__m512i L[QK32], qoff;
+		int32_t off[16] = { 0 };
+		float sig[16] = { 0 };
+		uint16_t dh[16], mh[16];
+		uint32_t qh[16];
+		uint8_t bytes[16][16];
+
+		for (int k = 0; k < lanes; k++) {
+			int64_t row = (g + k) / nb;
+			if (row != cached_row) {
+				cached_row = row;
+				cached_sigma2 = qk_row_sigma2(src + row * n, n);
+			}
+			sig[k] = cached_sigma2;
+			off[k] = (int32_t)(((g + k) % nb) * QK32);
+		}
+		sigma2 = _mm512_loadu_ps(sig);
+		qoff = _mm512_loadu_si512(off);
+		for (int j = 0; j < QK32; j++) {
+			x[j] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, lane32, src + g * QK32 + j, 4);
+			w[j] = _mm512_mul_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, qoff, qw + j, 4),
+			    _mm512_sqrt_ps(_mm512_add_ps(sigma2, _mm512_mul_ps(x[j], x[j]))));
+		}
+		switch (kind) {
+		case IM_Q4_0: d = fit_symmetric512(x, w, 8, L); break;
+		case IM_Q5_0: d = fit_symmetric512(x, w, 16, L); break;
+		case IM_Q4_1: d = fit_asymmetric512(x, w, 15, -0.9f, 0.05f, 36, L, &min); break;
+		default: d = fit_asymmetric512(x, w, 31, -0.9f, 0.05f, 36, L, &min); break;
+		}
+		_mm256_storeu_si256((__m256i *)dh, _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+		_mm256_storeu_si256((__m256i *)mh, _mm512_cvtps_ph(min, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+		{
+			__m512i h = _mm512_setzero_si512(), lo4 = _mm512_set1_epi32(0x0f);
+			for (int j = 0; j < QK32; j++)
+				h = _mm512_or_si512(h, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(L[j], 4),
+				    _mm512_set1_epi32(1)), (unsigned)j));
+			_mm512_storeu_si512(qh, h);
+			for (int j = 0; j < 16; j++)
+				_mm_storeu_si128((__m128i *)bytes[j], _mm512_cvtepi32_epi8(_mm512_or_si512(
+				    _mm512_and_si512(L[j], lo4), _mm512_slli_epi32(_mm512_and_si512(L[j + 16], lo4), 4))));
+		}
+		{
+			float df[16], mf[16];
+			_mm512_storeu_ps(df, d);
+			_mm512_storeu_ps(mf, min);
+			for (int k = 0; k < lanes; k++) {
+				unsigned char *b = dst + (g + k) * block_bytes[kind];
+				uint16_t dk = df[k] == df[k] ? dh[k] : qu_f32_to_f16(df[k]);
+				uint16_t mk = mf[k] == mf[k] ? mh[k] : qu_f32_to_f16(mf[k]);
+				uint8_t qs[16];
+				for (int j = 0; j < 16; j++)
+					qs[j] = bytes[j][k];
+				memcpy(b, &dk, 2);
+				switch (kind) {
+				case IM_Q4_0: memcpy(b + 2, qs, 16); break;
+				case IM_Q4_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, qs, 16); break;
+				case IM_Q5_0: memcpy(b + 2, &qh[k], 4); memcpy(b + 6, qs, 16); break;
+				case IM_Q5_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, &qh[k], 4); memcpy(b + 8, qs, 16); break;
+				}
+			}
+		}
+	}
 }
 
 /* ------------------------------------------------------------------ */
