@@ -1,6 +1,7 @@
 #include <strings.h>
 
 #include "quant.h"
+#include "quant_k.h"
 #include "threads.h"
 #include "quant_impl.h"
 
@@ -17,11 +18,11 @@ const struct qfmt_traits qfmt_table[QF_COUNT] = {
 	[QF_Q5_1] = { "Q5_1", 1, 32, 24, K(q5_1), 0 },
 	[QF_Q8_0] = { "Q8_0", 1, 32, 34, K(q8_0), 0 },
 	[QF_Q8_1] = { "Q8_1", 1, 32, 36, NULL, NULL, NULL, 0 },
-	[QF_Q2_K] = { "Q2_K", 1, 256, 84, NULL, NULL, NULL, 0 },
-	[QF_Q3_K] = { "Q3_K", 1, 256, 110, NULL, NULL, NULL, 0 },
-	[QF_Q4_K] = { "Q4_K", 1, 256, 144, NULL, NULL, NULL, 0 },
-	[QF_Q5_K] = { "Q5_K", 1, 256, 176, NULL, NULL, NULL, 0 },
-	[QF_Q6_K] = { "Q6_K", 1, 256, 210, NULL, NULL, NULL, 0 },
+	[QF_Q2_K] = { "Q2_K", 1, 256, 84, qk_quantize_q2_K_ref, qk_quantize_q2_K, qk_dequantize_q2_K, 0 },
+	[QF_Q3_K] = { "Q3_K", 1, 256, 110, qk_quantize_q3_K_ref, qk_quantize_q3_K, qk_dequantize_q3_K, 0 },
+	[QF_Q4_K] = { "Q4_K", 1, 256, 144, qk_quantize_q4_K_ref, qk_quantize_q4_K, qk_dequantize_q4_K, 0 },
+	[QF_Q5_K] = { "Q5_K", 1, 256, 176, qk_quantize_q5_K_ref, qk_quantize_q5_K, qk_dequantize_q5_K, 0 },
+	[QF_Q6_K] = { "Q6_K", 1, 256, 210, qk_quantize_q6_K_ref, qk_quantize_q6_K, qk_dequantize_q6_K, 0 },
 	[QF_Q8_K] = { "Q8_K", 1, 256, 292, NULL, NULL, NULL, 0 },
 	[QF_IQ2_XXS] = { "IQ2_XXS", 1, 256, 66, NULL, NULL, NULL, 1 },
 	[QF_IQ2_XS] = { "IQ2_XS", 1, 256, 74, NULL, NULL, NULL, 1 },
@@ -30,7 +31,7 @@ const struct qfmt_traits qfmt_table[QF_COUNT] = {
 	[QF_IQ4_NL] = { "IQ4_NL", 1, 32, 18, K(iq4_nl), 0 },
 	[QF_IQ3_S] = { "IQ3_S", 1, 256, 110, NULL, NULL, NULL, 0 },
 	[QF_IQ2_S] = { "IQ2_S", 1, 256, 82, NULL, NULL, NULL, 1 },
-	[QF_IQ4_XS] = { "IQ4_XS", 1, 256, 136, NULL, NULL, NULL, 0 },
+	[QF_IQ4_XS] = { "IQ4_XS", 1, 256, 136, qk_quantize_iq4_xs_ref, qk_quantize_iq4_xs, qk_dequantize_iq4_xs, 0 },
 	[QF_I8] = { "I8", 1, 1, 1, NULL, NULL, NULL, 0 },
 	[QF_I16] = { "I16", 1, 1, 2, NULL, NULL, NULL, 0 },
 	[QF_I32] = { "I32", 1, 1, 4, NULL, NULL, NULL, 0 },

@@ -430,55 +430,6 @@ static const struct mcase {
 	{ "truncated_kv_value", c_truncated_kv_value, "key 'general.k': u64 value runs past the end" },
 };
 
-static unsigned char *write_to_memory(struct gguf_writer *w, const void *const *data, size_t *len,
-    struct qerr *e);
-static void set_every_type(struct gguf_writer *w);
-
-/* Valid seeds too, so the fuzzer starts from files that get far. */
-static void
-write_valid_seeds(const char *dir)
-{
-	static const uint32_t aligns[] = { 32, 1, 64 };
-
-	for (size_t a = 0; a < sizeof aligns / sizeof *aligns; a++) {
-		struct gguf_writer *w = gguf_writer_new();
-		uint64_t ne1[] = { 32, 2 }, ne2[] = { 3 };
-		unsigned char d1[36] = { 1, 2, 3 }, d2[12] = { 4, 5, 6 };
-		const void *data[] = { d1, d2, NULL };
-		struct qerr e;
-		unsigned char *buf;
-		size_t len;
-		char path[4096];
-
-		set_every_type(w);
-		if (a)
-			gguf_w_set(w, "general.alignment", GGUF_T_UINT32, &aligns[a]);
-		gguf_w_add_tensor(w, "blk.0.w", QF_Q4_0, 2, ne1, &e);
-		gguf_w_add_tensor(w, "norm", QF_F32, 1, ne2, &e);
-		if ((buf = write_to_memory(w, data, &len, &e)) != NULL) {
-			snprintf(path, sizeof path, "%s/valid_align%u.gguf", dir, aligns[a]);
-			t_write_file(path, buf, len);
-		}
-		free(buf);
-		gguf_writer_free(w);
-	}
-}
-
-static void
-write_corpus(const char *dir)
-{
-	write_valid_seeds(dir);
-	for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
-		struct bb b = { 0 };
-		char path[4096];
-
-		malformed[i].build(&b);
-		snprintf(path, sizeof path, "%s/%s.gguf", dir, malformed[i].name);
-		t_write_file(path, b.p ? b.p : (unsigned char *)"", b.n);
-		free(b.p);
-	}
-}
-
 TEST(malformed_files_are_refused_with_a_clear_message)
 {
 	for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
@@ -527,24 +478,59 @@ parse_ok(struct bb *b, struct gguf_file *g)
 	return rc;
 }
 
+/* version 2, n_dims 0 (a scalar), a bool stored as 2, no padding after
+ * the last tensor */
+static void
+odd_v2_scalar_bool2_unpadded(struct bb *b)
+{
+	uint64_t ne[] = { 7 };
+
+	bb_head(b, 2, 2, 1);
+	bb_str(b, "general.flag");
+	bb_u32(b, GGUF_T_BOOL);
+	bb_le(b, 2, 1);
+	bb_tinfo(b, "s", 0, NULL, QF_F32, 0);
+	bb_tinfo(b, "v", 1, ne, QF_F32, 32);
+	bb_pad(b, 32);
+	bb_le(b, 0x3f800000, 4);
+	bb_zeros(b, 28);
+	bb_zeros(b, 28);
+}
+
+/* alignment 1: no padding anywhere */
+static void
+odd_align1(struct bb *b)
+{
+	bb_head(b, 3, 2, 1);
+	bb_kv_u32(b, "general.alignment", 1);
+	bb_tinfo(b, "a", 1, (uint64_t[]){ 3 }, QF_I8, 0);
+	bb_tinfo(b, "b", 1, (uint64_t[]){ 2 }, QF_I16, 3);
+	bb_put(b, "\1\2\3\4\0\5\0", 7);
+}
+
+/* a tensor-less file ends right after its KVs */
+static void
+odd_no_tensors_unpadded(struct bb *b)
+{
+	bb_head(b, 3, 0, 1);
+	bb_kv_u32(b, "general.k", 7);
+}
+
+static const struct {
+	const char *name;
+	void (*build)(struct bb *);
+} oddities[] = {
+	{ "odd_v2_scalar_bool2_unpadded", odd_v2_scalar_bool2_unpadded },
+	{ "odd_align1", odd_align1 },
+	{ "odd_no_tensors_unpadded", odd_no_tensors_unpadded },
+};
+
 TEST(accepts_what_ggml_accepts)
 {
 	struct gguf_file g;
 	struct bb b = { 0 };
-	uint64_t ne[] = { 7 };
 
-	/* version 2, n_dims 0 (a scalar), a bool stored as 2, no padding after
-	 * the last tensor */
-	bb_head(&b, 2, 2, 1);
-	bb_str(&b, "general.flag");
-	bb_u32(&b, GGUF_T_BOOL);
-	bb_le(&b, 2, 1);
-	bb_tinfo(&b, "s", 0, NULL, QF_F32, 0);
-	bb_tinfo(&b, "v", 1, ne, QF_F32, 32);
-	bb_pad(&b, 32);
-	bb_le(&b, 0x3f800000, 4);
-	bb_zeros(&b, 28);
-	bb_zeros(&b, 28);
+	odd_v2_scalar_bool2_unpadded(&b);
 	if (parse_ok(&b, &g) == 0) {
 		CHECK_EQ_INT(g.version, 2);
 		CHECK_EQ_INT(g.n_tensors, 2);
@@ -557,14 +543,8 @@ TEST(accepts_what_ggml_accepts)
 		gguf_close(&g);
 	}
 	free(b.p);
-
-	/* alignment 1: no padding anywhere; a tensor-less file ends after its KVs */
 	memset(&b, 0, sizeof b);
-	bb_head(&b, 3, 2, 1);
-	bb_kv_u32(&b, "general.alignment", 1);
-	bb_tinfo(&b, "a", 1, (uint64_t[]){ 3 }, QF_I8, 0);
-	bb_tinfo(&b, "b", 1, (uint64_t[]){ 2 }, QF_I16, 3);
-	bb_put(&b, "\1\2\3\4\0\5\0", 7);
+	odd_align1(&b);
 	if (parse_ok(&b, &g) == 0) {
 		CHECK_EQ_INT(g.alignment, 1);
 		CHECK_EQ_INT(g.tensors[1].data[0], 4);
@@ -573,8 +553,7 @@ TEST(accepts_what_ggml_accepts)
 	}
 	free(b.p);
 	memset(&b, 0, sizeof b);
-	bb_head(&b, 3, 0, 1);
-	bb_kv_u32(&b, "general.k", 7);
+	odd_no_tensors_unpadded(&b);
 	if (parse_ok(&b, &g) == 0) {
 		CHECK_EQ_INT(g.data_start, b.n);
 		gguf_close(&g);
@@ -962,6 +941,64 @@ TEST(reads_llama_cpp_fixtures)
 	}
 	if (seen == 0)
 		t_skip("fixtures absent");
+}
+
+static unsigned char *write_to_memory(struct gguf_writer *w, const void *const *data, size_t *len,
+    struct qerr *e);
+static void set_every_type(struct gguf_writer *w);
+
+/* Valid seeds too, so the fuzzer starts from files that get far. */
+static void
+write_valid_seeds(const char *dir)
+{
+	static const uint32_t aligns[] = { 32, 1, 64 };
+
+	for (size_t a = 0; a < sizeof aligns / sizeof *aligns; a++) {
+		struct gguf_writer *w = gguf_writer_new();
+		uint64_t ne1[] = { 32, 2 }, ne2[] = { 3 };
+		unsigned char d1[36] = { 1, 2, 3 }, d2[12] = { 4, 5, 6 };
+		const void *data[] = { d1, d2, NULL };
+		struct qerr e;
+		unsigned char *buf;
+		size_t len;
+		char path[4096];
+
+		set_every_type(w);
+		if (a)
+			gguf_w_set(w, "general.alignment", GGUF_T_UINT32, &aligns[a]);
+		gguf_w_add_tensor(w, "blk.0.w", QF_Q4_0, 2, ne1, &e);
+		gguf_w_add_tensor(w, "norm", QF_F32, 1, ne2, &e);
+		if ((buf = write_to_memory(w, data, &len, &e)) != NULL) {
+			snprintf(path, sizeof path, "%s/valid_align%u.gguf", dir, aligns[a]);
+			t_write_file(path, buf, len);
+		}
+		free(buf);
+		gguf_writer_free(w);
+	}
+}
+
+static void
+write_corpus(const char *dir)
+{
+	write_valid_seeds(dir);
+	for (size_t i = 0; i < sizeof oddities / sizeof *oddities; i++) {
+		struct bb b = { 0 };
+		char path[4096];
+
+		oddities[i].build(&b);
+		snprintf(path, sizeof path, "%s/%s.gguf", dir, oddities[i].name);
+		t_write_file(path, b.p, b.n);
+		free(b.p);
+	}
+	for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+		struct bb b = { 0 };
+		char path[4096];
+
+		malformed[i].build(&b);
+		snprintf(path, sizeof path, "%s/%s.gguf", dir, malformed[i].name);
+		t_write_file(path, b.p ? b.p : (unsigned char *)"", b.n);
+		free(b.p);
+	}
 }
 
 int
