@@ -369,12 +369,15 @@ TEST(test_real_weights)
  * every kind, odd block counts (vector tails), no ggml needed. */
 TEST(test_vector_equals_reference)
 {
-	enum { ROWS = 64, N = 32 * 37 };
 	const struct qfmt_traits *t = &qfmt_table[cur];
-	size_t size = (size_t)qfmt_row_size(cur, N) * ROWS;
-	float *x = malloc(sizeof(float) * ROWS * N), *qw = malloc(sizeof(float) * N);
+	/* rows of 37 32-blocks (vector tails), or 5 blocks of the larger types */
+	const int64_t N = t->block <= 32 ? 32 * 37 : (int64_t)t->block * 5, ROWS = quick ? 8 : 64;
+	size_t size = (size_t)qfmt_row_size(cur, N) * (size_t)ROWS;
+	float *x = malloc(sizeof(float) * (size_t)(ROWS * N)), *qw = malloc(sizeof(float) * (size_t)N);
 	unsigned char *a = malloc(size), *b = malloc(size);
 
+	if (!CHECK(size > 0))
+		goto out;
 	rng_state = 1234 + cur;
 	for (int round = 0; round < (quick ? 1 : 4); round++) {
 		for (int r = 0; r < ROWS; r++)
@@ -389,6 +392,7 @@ TEST(test_vector_equals_reference)
 				break;
 		}
 	}
+out:
 	free(x);
 	free(qw);
 	free(a);
