@@ -81,90 +81,6 @@ qk_fit_symmetric(int n, int nmax, const float *x, int8_t *L, const float *weight
 	return scale;
 }
 
-float
-qk_fit_asymmetric(int n, int nmax, const float *x, const float *weights,
-    uint8_t *L, float *neg_min, uint8_t *Laux, float rmin, float rdelta, int nstep)
-{
-	float min = x[0], max = x[0];
-	float sum_w = weights ? weights[0] : x[0] * x[0];
-	float sum_x = sum_w * x[0];
-	float iscale, scale, best_err;
-
-	for (int i = 1; i < n; i++) {
-		float w = weights ? weights[i] : x[i] * x[i];
-		if (x[i] < min)
-			min = x[i];
-		if (x[i] > max)
-			max = x[i];
-		sum_w += w;
-		sum_x += w * x[i];
-	}
-	if (min > 0)
-		min = 0;
-	if (max <= min) {
-		memset(L, 0, (size_t)n);
-		*neg_min = -min;
-		return 0.0f;
-	}
-	iscale = (float)nmax / (max - min);
-	scale = 1 / iscale;
-	best_err = 0;
-	for (int i = 0; i < n; i++) {
-		int l = qk_nearest_int(iscale * (x[i] - min));
-		float diff, w;
-
-		L[i] = (uint8_t)(l < 0 ? 0 : l > nmax ? nmax : l);
-		diff = scale * (float)L[i] + min - x[i];
-		diff = diff * diff;
-		w = weights ? weights[i] : x[i] * x[i];
-		best_err += w * diff;
-	}
-	if (nstep < 1) {
-		*neg_min = -min;
-		return scale;
-	}
-	for (int is = 0; is <= nstep; is++) {
-		float sum_l = 0, sum_l2 = 0, sum_xl = 0, D;
-
-		iscale = (rmin + rdelta * (float)is + (float)nmax) / (max - min);
-		for (int i = 0; i < n; i++) {
-			int l = qk_nearest_int(iscale * (x[i] - min));
-			float w = weights ? weights[i] : x[i] * x[i];
-
-			l = l < 0 ? 0 : l > nmax ? nmax : l;
-			Laux[i] = (uint8_t)l;
-			sum_l += w * (float)l;
-			sum_l2 += w * (float)l * (float)l;
-			sum_xl += w * (float)l * x[i];
-		}
-		D = sum_w * sum_l2 - sum_l * sum_l;
-		if (D > 0) {
-			float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-			float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-			float err = 0;
-
-			if (this_min > 0) {
-				this_min = 0;
-				this_scale = sum_xl / sum_l2;
-			}
-			for (int i = 0; i < n; i++) {
-				float diff = this_scale * (float)Laux[i] + this_min - x[i];
-				float w = weights ? weights[i] : x[i] * x[i];
-				diff = diff * diff;
-				err += w * diff;
-			}
-			if (err < best_err) {
-				memcpy(L, Laux, (size_t)n);
-				best_err = err;
-				scale = this_scale;
-				min = this_min;
-			}
-		}
-	}
-	*neg_min = -min;
-	return scale;
-}
-
 /* ---- plain floats ---- */
 
 void
@@ -392,10 +308,10 @@ q4_1_block(const float *x, struct blk_q4_1 *y)
 static void
 q4_1_block_imatrix(const float *x, const float *w, struct blk_q4_1 *y)
 {
-	uint8_t L[QK32], Laux[QK32];
+	uint8_t L[QK32];
 	float neg_min, d;
 
-	d = qk_fit_asymmetric(QK32, 15, x, w, L, &neg_min, Laux, -0.9f, 0.05f, 36);
+	d = qk_fit_qkx(QK32, 15, x, w, L, &neg_min, -0.9f, 0.05f, 36, 0);
 	y->d = qu_f32_to_f16(d);
 	y->m = qu_f32_to_f16(-neg_min);
 	pack_nibbles(L, y->qs);
@@ -501,10 +417,10 @@ q5_1_block(const float *x, struct blk_q5_1 *y)
 static void
 q5_1_block_imatrix(const float *x, const float *w, struct blk_q5_1 *y)
 {
-	uint8_t L[QK32], Laux[QK32];
+	uint8_t L[QK32];
 	float neg_min, d;
 
-	d = qk_fit_asymmetric(QK32, 31, x, w, L, &neg_min, Laux, -0.9f, 0.05f, 36);
+	d = qk_fit_qkx(QK32, 31, x, w, L, &neg_min, -0.9f, 0.05f, 36, 0);
 	y->d = qu_f32_to_f16(d);
 	y->m = qu_f32_to_f16(-neg_min);
 	pack_5bit(L, y->qs, y->qh);
@@ -575,35 +491,12 @@ q8_0_dequantize(const void *vx, float *y, int64_t n)
 
 /* ---- IQ4_NL: ggml_quantize_chunk's path (quantize_iq4_nl, 7 tries) ---- */
 
-/* Nearest codebook entry; between neighbours lo < hi the lower one only
- * when x − lo < hi − x (both differences rounded in binary32). */
-static int
-iq4nl_index(float x)
-{
-	const int8_t *v = qk_iq4nl_values;
-	int lo = 0, hi = 15;
-
-	if (x <= v[0])
-		return 0;
-	if (x >= v[15])
-		return 15;
-	while (hi - lo > 1) {
-		int mid = (lo + hi) / 2;
-		if (x < v[mid])
-			hi = mid;
-		else
-			lo = mid;
-	}
-	return x - v[hi - 1] < v[hi] - x ? hi - 1 : hi;
-}
-
 /* weights: x² without an imatrix, else qw·sqrt(σ² + x²) with the block's
- * own σ² = 2Σx²/32 (not the row's, unlike Q4_0). */
+ * own σ² = 2Σx²/32 (not the row's, unlike Q4_0) */
 void
 iq4_nl_block(const float *x, const float *qw, struct blk_iq4_nl *y)
 {
-	const int8_t *v = qk_iq4nl_values;
-	float w[QK32], sigma2 = 0, amax = 0, max = 0, d, id, sumqx, sumq2, best;
+	float w[QK32], sigma2 = 0, d, id;
 	uint8_t L[QK32];
 
 	for (int j = 0; j < QK32; j++)
@@ -611,41 +504,11 @@ iq4_nl_block(const float *x, const float *qw, struct blk_iq4_nl *y)
 	sigma2 *= 2.0f / QK32;
 	for (int j = 0; j < QK32; j++)
 		w[j] = qw ? qw[j] * sqrtf(sigma2 + x[j] * x[j]) : x[j] * x[j];
-	for (int j = 0; j < QK32; j++)
-		if (fabsf(x[j]) > amax) {
-			amax = fabsf(x[j]);
-			max = x[j];
-		}
-	d = 0;
-	if (amax >= 1e-15f) {
-		d = -max / v[0];
-		id = 1 / d;
-		sumqx = sumq2 = 0;
-		for (int j = 0; j < QK32; j++) {
-			float q = v[iq4nl_index(id * x[j])];
-			sumqx += w[j] * q * x[j];
-			sumq2 += w[j] * q * q;
-		}
-		d = sumq2 > 0 ? sumqx / sumq2 : 0.0f;
-		best = d * sumqx;
-		for (int t = -7; t <= 7; t++) {
-			id = (float)(t + v[0]) / max;
-			sumqx = sumq2 = 0;
-			for (int j = 0; j < QK32; j++) {
-				float q = v[iq4nl_index(id * x[j])];
-				sumqx += w[j] * q * x[j];
-				sumq2 += w[j] * q * q;
-			}
-			if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-				d = sumqx / sumq2;
-				best = d * sumqx;
-			}
-		}
-	}
+	d = qk_fit_iq4_sub(x, w);	/* the 15-scale search, shared with IQ4_XS */
 	y->d = qu_f32_to_f16(d);
 	id = d ? 1 / d : 0;
 	for (int j = 0; j < QK32; j++)
-		L[j] = (uint8_t)iq4nl_index(id * x[j]);
+		L[j] = (uint8_t)qk_iq4_index(id * x[j]);
 	pack_nibbles(L, y->qs);
 }
 

@@ -870,38 +870,46 @@ imatrix_lanes512(enum imatrix_kind kind, const float *src, unsigned char *dst, i
  * that order each vector lane runs one whole block (the scalar code, lane
  * by lane), on the block's elements gathered into x[j][lane]. */
 
-/* Index of the nearest codebook entry: the largest k with v[k] <= a by a
- * 4-step binary search, then the reference's tie rule between k and k+1
- * (k+1 only when not x − v[k] < v[k+1] − x); above the table 15, below
- * it 0 (both fall out of the same rule), NaN 15 as the scalar search. */
+/* Index of the nearest codebook entry as the reference picks it: between
+ * neighbours lo < hi the upper one unless x − lo < hi − x in binary32.
+ * That float test is exactly x < (lo + hi)/2: near each midpoint both
+ * differences are exact (they are no larger than x and in a binade no
+ * finer than x's, for this codebook), and away from it rounding cannot
+ * reverse their order.  So the index is the number of midpoints <= x,
+ * found by a 4-step binary search over the 15 midpoints (tests/unit/
+ * test_quant_ggml.c checks the equivalence around every midpoint).
+ * mids[k] holds the midpoint below entry k (mids[0] unused); NaN -> 15
+ * as the scalar search ends there. */
 T512 __m512i
-iq4nl_index512(__m512 a, __m512 table)
+iq4nl_index512(__m512 a, __m512 mids)
 {
-	__m512i k = _mm512_setzero_si512(), k1;
-	__m512 lo, hi;
-	__mmask16 pick_lo;
+	__m512i k = _mm512_setzero_si512();
 
 	for (int step = 8; step; step >>= 1) {
 		__m512i cand = _mm512_add_epi32(k, _mm512_set1_epi32(step));
-		__mmask16 le = _mm512_cmp_ps_mask(_mm512_permutexvar_ps(cand, table), a, _CMP_LE_OQ);
+		__mmask16 le = _mm512_cmp_ps_mask(_mm512_permutexvar_ps(cand, mids), a, _CMP_LE_OQ);
 		k = _mm512_mask_mov_epi32(k, le, cand);
 	}
-	k1 = _mm512_add_epi32(k, _mm512_set1_epi32(1));
-	lo = _mm512_permutexvar_ps(k, table);
-	hi = _mm512_permutexvar_ps(k1, table);	/* k = 15 wraps; fixed by the min below */
-	pick_lo = _mm512_cmp_ps_mask(_mm512_sub_ps(a, lo), _mm512_sub_ps(hi, a), _CMP_LT_OQ);
-	k = _mm512_min_epi32(_mm512_mask_mov_epi32(k1, pick_lo, k), _mm512_set1_epi32(15));
 	return _mm512_mask_mov_epi32(k, _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), _mm512_set1_epi32(15));
+}
+
+/* the midpoints between codebook neighbours, mids[k] below entry k */
+static void
+iq4nl_midpoints(float mids[16])
+{
+	mids[0] = -1e30f;
+	for (int k = 1; k < 16; k++)
+		mids[k] = ((float)qk_iq4nl_values[k - 1] + (float)qk_iq4nl_values[k]) / 2;
 }
 
 /* Σ w·q·x and Σ w·q·q over the block with codes chosen at inverse scale id */
 T512 void
-iq4nl_sums512(const __m512 *x, const __m512 *w, __m512 id, __m512 table, __m512 *sqx, __m512 *sq2)
+iq4nl_sums512(const __m512 *x, const __m512 *w, __m512 id, __m512 table, __m512 mids, __m512 *sqx, __m512 *sq2)
 {
 	__m512 sumqx = _mm512_setzero_ps(), sumq2 = _mm512_setzero_ps();
 
 	for (int j = 0; j < QK32; j++) {
-		__m512 q = _mm512_permutexvar_ps(iq4nl_index512(_mm512_mul_ps(id, x[j]), table), table);
+		__m512 q = _mm512_permutexvar_ps(iq4nl_index512(_mm512_mul_ps(id, x[j]), mids), table);
 		__m512 wq = _mm512_mul_ps(w[j], q);
 		sumqx = _mm512_add_ps(sumqx, _mm512_mul_ps(wq, x[j]));
 		sumq2 = _mm512_add_ps(sumq2, _mm512_mul_ps(wq, q));
@@ -918,7 +926,11 @@ iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, con
 	__m512 table = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)qk_iq4nl_values)));
 	__m512i lane32 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
 	    _mm512_set1_epi32(QK32));
+	float mids[16];
+	__m512 vmids;
 
+	iq4nl_midpoints(mids);
+	vmids = _mm512_loadu_ps(mids);
 	for (; g + 16 <= total; g += 16) {
 		__m512 x[QK32], w[QK32], sigma2 = _mm512_setzero_ps(), amax = _mm512_setzero_ps();
 		__m512 max = _mm512_setzero_ps(), d, id, best, sumqx, sumq2, zero = _mm512_setzero_ps();
@@ -953,12 +965,12 @@ iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, con
 		tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(1e-15f), _CMP_LT_OQ);
 		d = _mm512_div_ps(_mm512_xor_ps(max, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(-127.0f));
 		id = _mm512_div_ps(_mm512_set1_ps(1.0f), d);
-		iq4nl_sums512(x, w, id, table, &sumqx, &sumq2);
+		iq4nl_sums512(x, w, id, table, vmids, &sumqx, &sumq2);
 		d = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ), sumqx, sumq2);
 		best = _mm512_mul_ps(d, sumqx);
 		for (int t = -7; t <= 7; t++) {
 			id = _mm512_div_ps(_mm512_set1_ps((float)(t - 127)), max);
-			iq4nl_sums512(x, w, id, table, &sumqx, &sumq2);
+			iq4nl_sums512(x, w, id, table, vmids, &sumqx, &sumq2);
 			upd = _mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ) &
 			    _mm512_cmp_ps_mask(_mm512_mul_ps(sumqx, sumqx), _mm512_mul_ps(best, sumq2), _CMP_GT_OQ);
 			d = _mm512_mask_div_ps(d, upd, sumqx, sumq2);
@@ -968,8 +980,8 @@ iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, con
 		_mm256_storeu_si256((__m256i *)dh, _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 		id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, zero, _CMP_NEQ_UQ), _mm512_set1_ps(1.0f), d);
 		for (int j = 0; j < 16; j++) {
-			__m512i lo = iq4nl_index512(_mm512_mul_ps(id, x[j]), table);
-			__m512i hi = iq4nl_index512(_mm512_mul_ps(id, x[j + 16]), table);
+			__m512i lo = iq4nl_index512(_mm512_mul_ps(id, x[j]), vmids);
+			__m512i hi = iq4nl_index512(_mm512_mul_ps(id, x[j + 16]), vmids);
 			_mm_storeu_si128((__m128i *)bytes[j], _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
 		}
 		_mm512_storeu_ps(df, d);
@@ -993,32 +1005,27 @@ lookup16_256(__m256i k, __m256 lo8, __m256 hi8)
 	return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo8, k), _mm256_permutevar8x32_ps(hi8, k), sel);
 }
 
+/* as iq4nl_index512: the number of midpoints <= a (NaN -> 15) */
 T256 __m256i
-iq4nl_index256(__m256 a, __m256 lo8, __m256 hi8)
+iq4nl_index256(__m256 a, __m256 mlo8, __m256 mhi8)
 {
-	__m256i k = _mm256_setzero_si256(), k1;
-	__m256 lo, hi, pick_lo;
+	__m256i k = _mm256_setzero_si256();
 
 	for (int step = 8; step; step >>= 1) {
 		__m256i cand = _mm256_add_epi32(k, _mm256_set1_epi32(step));
-		__m256 le = _mm256_cmp_ps(lookup16_256(cand, lo8, hi8), a, _CMP_LE_OQ);
+		__m256 le = _mm256_cmp_ps(lookup16_256(cand, mlo8, mhi8), a, _CMP_LE_OQ);
 		k = _mm256_blendv_epi8(k, cand, _mm256_castps_si256(le));
 	}
-	k1 = _mm256_add_epi32(k, _mm256_set1_epi32(1));
-	lo = lookup16_256(k, lo8, hi8);
-	hi = lookup16_256(k1, lo8, hi8);	/* k = 15: garbage, fixed by the min */
-	pick_lo = _mm256_cmp_ps(_mm256_sub_ps(a, lo), _mm256_sub_ps(hi, a), _CMP_LT_OQ);
-	k = _mm256_min_epi32(_mm256_blendv_epi8(k1, k, _mm256_castps_si256(pick_lo)), _mm256_set1_epi32(15));
 	return _mm256_blendv_epi8(k, _mm256_set1_epi32(15), _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
 }
 
 T256 void
-iq4nl_sums256(const __m256 *x, const __m256 *w, __m256 id, __m256 lo8, __m256 hi8, __m256 *sqx, __m256 *sq2)
+iq4nl_sums256(const __m256 *x, const __m256 *w, __m256 id, const __m256 *tab, __m256 *sqx, __m256 *sq2)
 {
 	__m256 sumqx = _mm256_setzero_ps(), sumq2 = _mm256_setzero_ps();
 
 	for (int j = 0; j < QK32; j++) {
-		__m256 q = lookup16_256(iq4nl_index256(_mm256_mul_ps(id, x[j]), lo8, hi8), lo8, hi8);
+		__m256 q = lookup16_256(iq4nl_index256(_mm256_mul_ps(id, x[j]), tab[2], tab[3]), tab[0], tab[1]);
 		__m256 wq = _mm256_mul_ps(w[j], q);
 		sumqx = _mm256_add_ps(sumqx, _mm256_mul_ps(wq, x[j]));
 		sumq2 = _mm256_add_ps(sumq2, _mm256_mul_ps(wq, q));
@@ -1032,8 +1039,14 @@ iq4_nl_quantize_avx2(const float *src, void *vy, int64_t nrows, int64_t n, const
 {
 	struct blk_iq4_nl *y = vy;
 	int64_t nb = n / QK32, total = nrows * nb, g = 0;
-	__m256 lo8 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)qk_iq4nl_values)));
-	__m256 hi8 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qk_iq4nl_values + 8))));
+	float mids[16];
+	__m256 tab[4];	/* codebook entries 0-7, 8-15; midpoints below entries 0-7, 8-15 */
+
+	iq4nl_midpoints(mids);
+	tab[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)qk_iq4nl_values)));
+	tab[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qk_iq4nl_values + 8))));
+	tab[2] = _mm256_loadu_ps(mids);
+	tab[3] = _mm256_loadu_ps(mids + 8);
 	__m256i lane32 = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
 	__m256 zero = _mm256_setzero_ps(), absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
 
@@ -1069,12 +1082,12 @@ iq4_nl_quantize_avx2(const float *src, void *vy, int64_t nrows, int64_t n, const
 		tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
 		d = _mm256_div_ps(_mm256_xor_ps(max, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(-127.0f));
 		id = _mm256_div_ps(_mm256_set1_ps(1.0f), d);
-		iq4nl_sums256(x, w, id, lo8, hi8, &sumqx, &sumq2);
+		iq4nl_sums256(x, w, id, tab, &sumqx, &sumq2);
 		d = _mm256_and_ps(_mm256_div_ps(sumqx, sumq2), _mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ));
 		best = _mm256_mul_ps(d, sumqx);
 		for (int t = -7; t <= 7; t++) {
 			id = _mm256_div_ps(_mm256_set1_ps((float)(t - 127)), max);
-			iq4nl_sums256(x, w, id, lo8, hi8, &sumqx, &sumq2);
+			iq4nl_sums256(x, w, id, tab, &sumqx, &sumq2);
 			upd = _mm256_and_ps(_mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ),
 			    _mm256_cmp_ps(_mm256_mul_ps(sumqx, sumqx), _mm256_mul_ps(best, sumq2), _CMP_GT_OQ));
 			d = _mm256_blendv_ps(d, _mm256_div_ps(sumqx, sumq2), upd);
@@ -1083,8 +1096,8 @@ iq4_nl_quantize_avx2(const float *src, void *vy, int64_t nrows, int64_t n, const
 		d = _mm256_andnot_ps(tiny, d);
 		id = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d), _mm256_cmp_ps(d, zero, _CMP_NEQ_UQ));
 		for (int j = 0; j < 16; j++) {
-			__m256i lo = iq4nl_index256(_mm256_mul_ps(id, x[j]), lo8, hi8);
-			__m256i hi = iq4nl_index256(_mm256_mul_ps(id, x[j + 16]), lo8, hi8);
+			__m256i lo = iq4nl_index256(_mm256_mul_ps(id, x[j]), tab[2], tab[3]);
+			__m256i hi = iq4nl_index256(_mm256_mul_ps(id, x[j + 16]), tab[2], tab[3]);
 			__m256i b = _mm256_or_si256(lo, _mm256_slli_epi32(hi, 4));	/* 0..255 */
 			__m128i p = narrow_u8_256(b, b);
 			_mm_storel_epi64((__m128i *)bytes[j], p);	/* b0..b7 first */

@@ -23,6 +23,7 @@
 #include "dtype.h"
 #include "harness.h"
 #include "quant.h"
+#include "quant_impl.h"
 
 #define GGML_LIB "tests/oracles/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libggml-base.so"
 
@@ -501,6 +502,39 @@ TEST(test_int_formats)
 	CHECK(back[3] == 0x0f && back[4] == 0x08);
 }
 
+/* The vector IQ4 code search counts the midpoints between codebook
+ * neighbours (quant_x86.c); the reference compares x − lo < hi − x in
+ * binary32.  They agree around every midpoint and everywhere else. */
+TEST(test_iq4_midpoint_rule)
+{
+	float mids[15];
+
+	for (int k = 0; k < 15; k++)
+		mids[k] = ((float)qk_iq4nl_values[k] + (float)qk_iq4nl_values[k + 1]) / 2;
+	rng_state = 4242;
+	for (int k = 0; k < 15; k++) {
+		float x = mids[k];
+		for (int i = 0; i < 3000; i++)
+			x = nextafterf(x, -INFINITY);
+		for (int i = 0; i < 6000; i++, x = nextafterf(x, INFINITY)) {
+			int count = 0;
+			for (int m = 0; m < 15; m++)
+				count += mids[m] <= x;
+			if (!CHECKF(qk_iq4_index(x) == count, "x = %a: search %d, midpoints %d", x, qk_iq4_index(x), count))
+				return;
+		}
+	}
+	for (int i = 0; i < 200000; i++) {
+		float x = uni() * (i & 1 ? 300.0f : 3.0f);
+		int count = 0;
+		for (int m = 0; m < 15; m++)
+			count += mids[m] <= x;
+		if (!CHECKF(qk_iq4_index(x) == count, "x = %a: search %d, midpoints %d", x, qk_iq4_index(x), count))
+			return;
+	}
+	CHECK(qk_iq4_index(INFINITY) == 15 && qk_iq4_index(-INFINITY) == 0 && qk_iq4_index(NAN) == 15);
+}
+
 /* ---- driver ---- */
 
 static int
@@ -539,6 +573,7 @@ main(void)
 		t_run("traits_match_ggml", test_traits_match_ggml);
 		t_run("fp8", test_fp8);
 		t_run("int_formats", test_int_formats);
+		t_run("iq4_midpoint_rule", test_iq4_midpoint_rule);
 	}
 	for (size_t i = 0; i < NOWNED; i++) {
 		cur = ggml_owned[i];
