@@ -16,7 +16,7 @@
  *     the exact remainder is at least one half;
  *   - the searches of IQ4_NL and of the imatrix paths sum in order inside
  *     a block, so there each vector lane runs one block (AVX-512: 16
- *     blocks at a time; the AVX2 imatrix paths call the reference).
+ *     blocks at a time, AVX2 8).
  * NaN inputs: amax/min/max skip NaNs as the reference does, except Q8_0,
  * whose reference lets a NaN reset its running maximum; that case is
  * replayed exactly too. */
@@ -35,6 +35,8 @@
 
 enum imatrix_kind { IM_Q4_0, IM_Q4_1, IM_Q5_0, IM_Q5_1 };
 QU_TARGET_AVX512 static void imatrix_lanes512(enum imatrix_kind kind, const float *src,
+    unsigned char *dst, int64_t nrows, int64_t n, const float *qw);
+QU_TARGET_AVX2 static void imatrix_lanes256(enum imatrix_kind kind, const float *src,
     unsigned char *dst, int64_t nrows, int64_t n, const float *qw);
 
 T512 __m512 abs512(__m512 v) { return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff))); }
@@ -436,7 +438,7 @@ q4_0_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 	struct blk_q4_0 *y = vy;
 
 	if (qw) {
-		q4_0_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes256(IM_Q4_0, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -462,7 +464,7 @@ q5_0_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 	struct blk_q5_0 *y = vy;
 
 	if (qw) {
-		q5_0_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes256(IM_Q5_0, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -488,7 +490,7 @@ q4_1_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 	struct blk_q4_1 *y = vy;
 
 	if (qw) {
-		q4_1_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes256(IM_Q4_1, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -515,7 +517,7 @@ q5_1_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 	struct blk_q5_1 *y = vy;
 
 	if (qw) {
-		q5_1_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes256(IM_Q5_1, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -993,6 +995,212 @@ iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, con
 	}
 	for (; g < total; g++)
 		iq4_nl_block(src + g * QK32, qw ? qw + (g % nb) * QK32 : NULL, y + g);
+}
+
+/* AVX2 versions of the imatrix lanes: 8 blocks at a time, masks as
+ * all-ones lanes. */
+
+T256 __m256i
+nearest_int256(__m256 v)
+{
+	__m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.0f)));
+
+	return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x7fffff)), _mm256_set1_epi32(0x400000));
+}
+
+T256 __m256i
+clamp256(__m256i l, int lo, int hi)
+{
+	return _mm256_min_epi32(_mm256_max_epi32(l, _mm256_set1_epi32(lo)), _mm256_set1_epi32(hi));
+}
+
+#define SEL256(m, a, b) _mm256_blendv_ps((b), (a), (m))	/* m ? a : b */
+#define SELI256(m, a, b) _mm256_blendv_epi8((b), (a), _mm256_castps_si256(m))
+
+T256 __m256
+fit_symmetric256(const __m256 *x, const __m256 *w, int nmax, __m256i *L)
+{
+	__m256 zero = _mm256_setzero_ps(), amax = zero, max = zero, iscale, sumlx = zero, suml2 = zero;
+	__m256 scale, best, tiny, absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256i off = _mm256_set1_epi32(nmax);
+
+	for (int i = 0; i < QK32; i++) {
+		__m256 ax = _mm256_and_ps(x[i], absmask), gt = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
+		amax = SEL256(gt, ax, amax);
+		max = SEL256(gt, x[i], max);
+	}
+	tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
+	iscale = _mm256_div_ps(_mm256_set1_ps((float)-nmax), max);
+	for (int i = 0; i < QK32; i++) {
+		__m256i l = clamp256(nearest_int256(_mm256_mul_ps(iscale, x[i])), -nmax, nmax - 1);
+		__m256 fl = _mm256_cvtepi32_ps(l);
+		L[i] = _mm256_add_epi32(l, off);
+		sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(w[i], x[i]), fl));
+		suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(w[i], fl), fl));
+	}
+	scale = _mm256_and_ps(_mm256_div_ps(sumlx, suml2), _mm256_cmp_ps(suml2, zero, _CMP_NEQ_UQ));
+	best = _mm256_mul_ps(scale, sumlx);
+	for (int is = -9; is <= 9; is++) {
+		__m256i l[QK32];
+		__m256 take;
+
+		if (is == 0)
+			continue;
+		iscale = _mm256_div_ps(_mm256_set1_ps(-((float)nmax + 0.1f * (float)is)), max);
+		sumlx = suml2 = zero;
+		for (int i = 0; i < QK32; i++) {
+			__m256 fl;
+			l[i] = clamp256(nearest_int256(_mm256_mul_ps(iscale, x[i])), -nmax, nmax - 1);
+			fl = _mm256_cvtepi32_ps(l[i]);
+			sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(w[i], x[i]), fl));
+			suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(w[i], fl), fl));
+		}
+		take = _mm256_and_ps(_mm256_cmp_ps(suml2, zero, _CMP_GT_OQ),
+		    _mm256_cmp_ps(_mm256_mul_ps(sumlx, sumlx), _mm256_mul_ps(best, suml2), _CMP_GT_OQ));
+		if (_mm256_testz_ps(take, take))
+			continue;
+		for (int i = 0; i < QK32; i++)
+			L[i] = SELI256(take, _mm256_add_epi32(l[i], off), L[i]);
+		scale = SEL256(take, _mm256_div_ps(sumlx, suml2), scale);
+		best = SEL256(take, _mm256_mul_ps(scale, sumlx), best);
+	}
+	for (int i = 0; i < QK32; i++)
+		L[i] = SELI256(tiny, _mm256_setzero_si256(), L[i]);
+	return _mm256_andnot_ps(tiny, scale);
+}
+
+T256 __m256
+fit_asymmetric256(const __m256 *x, const __m256 *w, int nmax, float rmin, float rdelta, int nstep,
+    __m256i *L, __m256 *minp)
+{
+	__m256 min = x[0], max = x[0], sum_w = w[0], sum_x = _mm256_mul_ps(w[0], x[0]);
+	__m256 zero = _mm256_setzero_ps(), iscale, scale, best_err = zero, flat;
+
+	for (int i = 1; i < QK32; i++) {
+		min = SEL256(_mm256_cmp_ps(x[i], min, _CMP_LT_OQ), x[i], min);
+		max = SEL256(_mm256_cmp_ps(x[i], max, _CMP_GT_OQ), x[i], max);
+		sum_w = _mm256_add_ps(sum_w, w[i]);
+		sum_x = _mm256_add_ps(sum_x, _mm256_mul_ps(w[i], x[i]));
+	}
+	min = SEL256(_mm256_cmp_ps(min, zero, _CMP_GT_OQ), zero, min);
+	flat = _mm256_cmp_ps(max, min, _CMP_LE_OQ);
+	iscale = _mm256_div_ps(_mm256_set1_ps((float)nmax), _mm256_sub_ps(max, min));
+	scale = _mm256_div_ps(_mm256_set1_ps(1.0f), iscale);
+	for (int i = 0; i < QK32; i++) {
+		__m256 diff;
+		L[i] = clamp256(nearest_int256(_mm256_mul_ps(iscale, _mm256_sub_ps(x[i], min))), 0, nmax);
+		diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(scale, _mm256_cvtepi32_ps(L[i])), min), x[i]);
+		best_err = _mm256_add_ps(best_err, _mm256_mul_ps(w[i], _mm256_mul_ps(diff, diff)));
+	}
+	for (int is = 0; is <= nstep; is++) {
+		__m256i l[QK32];
+		__m256 sum_l = zero, sum_l2 = zero, sum_xl = zero, D, this_scale, this_min, err = zero, pos_min, take;
+
+		/* min moves when a trial wins, and later trials start from it */
+		iscale = _mm256_div_ps(_mm256_set1_ps(rmin + rdelta * (float)is + (float)nmax), _mm256_sub_ps(max, min));
+		for (int i = 0; i < QK32; i++) {
+			__m256 fl, wl;
+			l[i] = clamp256(nearest_int256(_mm256_mul_ps(iscale, _mm256_sub_ps(x[i], min))), 0, nmax);
+			fl = _mm256_cvtepi32_ps(l[i]);
+			wl = _mm256_mul_ps(w[i], fl);
+			sum_l = _mm256_add_ps(sum_l, wl);
+			sum_l2 = _mm256_add_ps(sum_l2, _mm256_mul_ps(wl, fl));
+			sum_xl = _mm256_add_ps(sum_xl, _mm256_mul_ps(wl, x[i]));
+		}
+		D = _mm256_sub_ps(_mm256_mul_ps(sum_w, sum_l2), _mm256_mul_ps(sum_l, sum_l));
+		this_scale = _mm256_div_ps(_mm256_sub_ps(_mm256_mul_ps(sum_w, sum_xl), _mm256_mul_ps(sum_x, sum_l)), D);
+		this_min = _mm256_div_ps(_mm256_sub_ps(_mm256_mul_ps(sum_l2, sum_x), _mm256_mul_ps(sum_l, sum_xl)), D);
+		pos_min = _mm256_cmp_ps(this_min, zero, _CMP_GT_OQ);
+		this_min = SEL256(pos_min, zero, this_min);
+		this_scale = SEL256(pos_min, _mm256_div_ps(sum_xl, sum_l2), this_scale);
+		for (int i = 0; i < QK32; i++) {
+			__m256 diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(this_scale, _mm256_cvtepi32_ps(l[i])),
+			    this_min), x[i]);
+			err = _mm256_add_ps(err, _mm256_mul_ps(w[i], _mm256_mul_ps(diff, diff)));
+		}
+		take = _mm256_and_ps(_mm256_cmp_ps(D, zero, _CMP_GT_OQ), _mm256_cmp_ps(err, best_err, _CMP_LT_OQ));
+		if (_mm256_testz_ps(take, take))
+			continue;
+		for (int i = 0; i < QK32; i++)
+			L[i] = SELI256(take, l[i], L[i]);
+		best_err = SEL256(take, err, best_err);
+		scale = SEL256(take, this_scale, scale);
+		min = SEL256(take, this_min, min);
+	}
+	for (int i = 0; i < QK32; i++)
+		L[i] = SELI256(flat, _mm256_setzero_si256(), L[i]);
+	*minp = min;
+	return _mm256_andnot_ps(flat, scale);
+}
+
+QU_TARGET_AVX2 static void
+imatrix_lanes256(enum imatrix_kind kind, const float *src, unsigned char *dst, int64_t nrows,
+    int64_t n, const float *qw)
+{
+	static const int block_bytes[] = { 18, 20, 22, 24 };
+	int64_t nb = n / QK32, total = nrows * nb, cached_row = -1;
+	float cached_sigma2 = 0;
+	__m256i lane32 = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
+
+	for (int64_t g = 0; g < total; g += 8) {
+		int lanes = total - g < 8 ? (int)(total - g) : 8;
+		__m256 x[QK32], w[QK32], sigma2, d, min = _mm256_setzero_ps(), live;
+		__m256i L[QK32], qoff;
+		int32_t off[8] = { 0 }, livei[8] = { 0 };
+		float sig[8] = { 0 }, df[8], mf[8];
+		uint32_t qh[8];
+		int32_t codes[QK32][8];
+
+		for (int k = 0; k < lanes; k++) {
+			int64_t row = (g + k) / nb;
+			if (row != cached_row) {
+				cached_row = row;
+				cached_sigma2 = qk_row_sigma2(src + row * n, n);
+			}
+			sig[k] = cached_sigma2;
+			off[k] = (int32_t)(((g + k) % nb) * QK32);
+			livei[k] = -1;
+		}
+		sigma2 = _mm256_loadu_ps(sig);
+		qoff = _mm256_loadu_si256((const __m256i *)off);
+		live = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)livei));
+		for (int j = 0; j < QK32; j++) {
+			x[j] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), src + g * QK32 + j, lane32, live, 4);
+			w[j] = _mm256_mul_ps(_mm256_mask_i32gather_ps(_mm256_setzero_ps(), qw + j, qoff, live, 4),
+			    _mm256_sqrt_ps(_mm256_add_ps(sigma2, _mm256_mul_ps(x[j], x[j]))));
+		}
+		switch (kind) {
+		case IM_Q4_0: d = fit_symmetric256(x, w, 8, L); break;
+		case IM_Q5_0: d = fit_symmetric256(x, w, 16, L); break;
+		case IM_Q4_1: d = fit_asymmetric256(x, w, 15, -0.9f, 0.05f, 36, L, &min); break;
+		default: d = fit_asymmetric256(x, w, 31, -0.9f, 0.05f, 36, L, &min); break;
+		}
+		{
+			__m256i h = _mm256_setzero_si256();
+			for (int j = 0; j < QK32; j++)
+				h = _mm256_or_si256(h, _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(L[j], 4),
+				    _mm256_set1_epi32(1)), j));
+			_mm256_storeu_si256((__m256i *)qh, h);
+		}
+		_mm256_storeu_ps(df, d);
+		_mm256_storeu_ps(mf, min);
+		for (int j = 0; j < QK32; j++)
+			_mm256_storeu_si256((__m256i *)codes[j], L[j]);
+		for (int k = 0; k < lanes; k++) {
+			unsigned char *b = dst + (g + k) * block_bytes[kind];
+			uint16_t dk = f16_256(df[k]), mk = f16_256(mf[k]);
+			uint8_t qs[16];
+			for (int j = 0; j < 16; j++)
+				qs[j] = (uint8_t)((codes[j][k] & 0x0f) | (codes[j + 16][k] & 0x0f) << 4);
+			memcpy(b, &dk, 2);
+			switch (kind) {
+			case IM_Q4_0: memcpy(b + 2, qs, 16); break;
+			case IM_Q4_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, qs, 16); break;
+			case IM_Q5_0: memcpy(b + 2, &qh[k], 4); memcpy(b + 6, qs, 16); break;
+			case IM_Q5_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, &qh[k], 4); memcpy(b + 8, qs, 16); break;
+			}
+		}
+	}
 }
 
 /* AVX2: the same, 8 blocks at a time; the 16-entry table lookup is two
