@@ -84,9 +84,9 @@ gauss(void)
 }
 
 enum { K_UNIFORM, K_GAUSS, K_HEAVY, K_SPARSE, K_ZERO_BLOCKS, K_TIES, K_HUGE,
-	K_TINY, K_DENORMAL, K_EDGES, K_RAMP, K_NKINDS };
+	K_TINY, K_DENORMAL, K_EDGES, K_RAMP, K_NAN, K_NKINDS };
 static const char *const kind_names[K_NKINDS] = { "uniform", "gauss", "heavy", "sparse",
-	"zero-blocks", "ties", "huge", "tiny", "denormal", "edges", "ramp" };
+	"zero-blocks", "ties", "huge", "tiny", "denormal", "edges", "ramp", "nan" };
 
 /* One row of n floats of the given kind (n a multiple of 32). */
 static void
@@ -128,6 +128,12 @@ gen_row(int kind, float *x, int64_t n)
 			}
 			break;
 		case K_RAMP: v = (float)(j - 16) / 15.0f * (float)(b + 1); break;
+		case K_NAN:
+			/* a NaN first, last, or somewhere, in some blocks */
+			v = gauss();
+			if ((b % 3 == 0 && j == 0) || (b % 3 == 1 && j == 31) || rng() % 97 == 0)
+				v = rng() & 1 ? NAN : -NAN;
+			break;
 		}
 		x[i] = v;
 	}
@@ -244,6 +250,11 @@ TEST(test_generated_rows)
 			snprintf(what, sizeof what, "%s, %s rows of %lld", qfmt_table[cur].name,
 			    kind_names[kind], (long long)n);
 			compare_with_ggml(cur, x, nrows, n, NULL, what);
+			/* With NaNs in the input, make_qx's scale is a NaN whose
+			 * sign depends on the operand order the compiler chose
+			 * for commutative adds: not a property of the format. */
+			if (kind == K_NAN && (cur == QF_Q4_0 || cur == QF_Q5_0))
+				continue;
 			for (int ones = 0; ones <= 1 - quick; ones++) {
 				gen_imatrix(qw, n, ones);
 				snprintf(what, sizeof what, "%s, %s rows of %lld, imatrix%s",
