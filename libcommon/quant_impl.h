@@ -59,6 +59,10 @@ float qk_fit_symmetric(int n, int nmax, const float *x, int8_t *L, const float *
 /* Σx²/n over a row in order: σ² of the imatrix weights of Q4_0..Q5_1. */
 float qk_row_sigma2(const float *x, int64_t n);
 
+/* MXFP4: the block exponent of the largest magnitude, and 2^(e-128). */
+uint8_t qk_mxfp4_exponent(float amax);
+float qk_e8m0_half(uint8_t e);
+
 /* One IQ4_NL block (qw: the block's 32 importance weights or NULL), for
  * the vector variants' leftovers. */
 void iq4_nl_block(const float *x, const float *qw, struct blk_iq4_nl *y);
@@ -110,6 +114,7 @@ QK_DECLARE_X86(q5_0);
 QK_DECLARE_X86(q5_1);
 QK_DECLARE_X86(q8_0);
 QK_DECLARE_X86(iq4_nl);
+QK_DECLARE_X86(mxfp4);
 #endif
 
 #endif

@@ -542,10 +542,18 @@ iq4_nl_dequantize(const void *vx, float *y, int64_t n)
 
 /* E8M0 exponent e -> 2^(e-128): half the block scale, because the
  * codebook holds 2 × the E2M1 values. */
-static float
-e8m0_half(uint8_t e)
+float
+qk_e8m0_half(uint8_t e)
 {
 	return qu_bits_f32(e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23);
+}
+
+/* log2f, as ggml: the exponent taken from the bits differs just below
+ * powers of two, where log2f rounds up */
+uint8_t
+qk_mxfp4_exponent(float amax)
+{
+	return amax > 0 ? qk_trunc_u8(floorf(log2f(amax)) - 2 + 127) : 0;
 }
 
 static int
@@ -578,16 +586,14 @@ mxfp4_quantize_ref(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 		for (int j = 0; j < QK32; j++)
 			if (amax < fabsf(xb[j]))
 				amax = fabsf(xb[j]);
-		/* log2f, as ggml: the exponent taken from the bits differs
-		 * just below powers of two, where log2f rounds up */
-		y[i].e = amax > 0 ? qk_trunc_u8(floorf(log2f(amax)) - 2 + 127) : 0;
-		d = e8m0_half(y[i].e);
+		y[i].e = qk_mxfp4_exponent(amax);
+		d = qk_e8m0_half(y[i].e);
 		for (int j = 0; j < QK32; j++)
 			q[j] = (uint8_t)mxfp4_index(xb[j], d);
 		pack_nibbles(q, y[i].qs);
 	}
 }
-void mxfp4_quantize(const float *x, void *y, int64_t nrows, int64_t n, const float *w) { mxfp4_quantize_ref(x, y, nrows, n, w); }
+PICK(mxfp4)
 
 void
 mxfp4_dequantize(const void *vx, float *y, int64_t n)
@@ -595,7 +601,7 @@ mxfp4_dequantize(const void *vx, float *y, int64_t n)
 	const struct blk_mxfp4 *x = vx;
 
 	for (int64_t i = 0; i < n / QK32; i++, y += QK32) {
-		float d = e8m0_half(x[i].e);
+		float d = qk_e8m0_half(x[i].e);
 		for (int j = 0; j < 16; j++) {
 			y[j] = (float)qk_mxfp4_values[x[i].qs[j] & 0x0f] * d;
 			y[j + 16] = (float)qk_mxfp4_values[x[i].qs[j] >> 4] * d;

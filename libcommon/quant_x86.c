@@ -261,6 +261,46 @@ q8_0_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const f
 	}
 }
 
+/* MXFP4: per element the reference's scan of the 16 codes (first
+ * smallest error wins), 16 elements at a time; the exponent is the
+ * reference's own function (log2f). */
+/* td[i] = value i × d, the same product the reference forms per element */
+T512 __m512i
+mxfp4_codes512(__m512 x, const __m512 *td)
+{
+	__m512i best = _mm512_setzero_si512();
+	__m512 best_err = abs512(_mm512_sub_ps(td[0], x));
+
+	for (int i = 1; i < 16; i++) {
+		__m512 err = abs512(_mm512_sub_ps(td[i], x));
+		__mmask16 lt = _mm512_cmp_ps_mask(err, best_err, _CMP_LT_OQ);
+		best = _mm512_mask_mov_epi32(best, lt, _mm512_set1_epi32(i));
+		best_err = _mm512_mask_mov_ps(best_err, lt, err);
+	}
+	return best;
+}
+
+QU_TARGET_AVX512 void
+mxfp4_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_mxfp4 *y = vy;
+
+	(void)qw;
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16), td[16];
+		float d;
+		/* "if (amax < |v|) amax = |v|": NaNs never win */
+		__m512 a0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), abs512(v0));
+		__m512 a1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q), abs512(v1));
+
+		y[i].e = qk_mxfp4_exponent(_mm512_reduce_max_ps(_mm512_max_ps(a0, a1)));
+		d = qk_e8m0_half(y[i].e);
+		for (int k = 0; k < 16; k++)
+			td[k] = _mm512_set1_ps((float)qk_mxfp4_values[k] * d);
+		store_nibbles512(y[i].qs, mxfp4_codes512(v0, td), mxfp4_codes512(v1, td));
+	}
+}
+
 /* F16: vcvtps2ph rounds like ggml; only NaN payloads differ (ggml writes
  * 0x7e00 with the sign), so NaN lanes are patched. */
 QU_TARGET_AVX512 void
@@ -590,6 +630,42 @@ q8_0_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 		w0 = _mm256_packs_epi16(w0, w1);	/* 0-3 8-11 16-19 24-27 4-7 12-15 20-23 28-31 */
 		w0 = _mm256_permutevar8x32_epi32(w0, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 		_mm256_storeu_si256((__m256i *)y[i].qs, w0);
+	}
+}
+
+T256 __m256i
+mxfp4_codes256(__m256 x, __m256 d)
+{
+	__m256i best = _mm256_setzero_si256();
+	__m256 best_err = abs256(_mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps((float)qk_mxfp4_values[0]), d), x));
+
+	for (int i = 1; i < 16; i++) {
+		__m256 err = abs256(_mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps((float)qk_mxfp4_values[i]), d), x));
+		__m256 lt = _mm256_cmp_ps(err, best_err, _CMP_LT_OQ);
+		best = _mm256_blendv_epi8(best, _mm256_set1_epi32(i), _mm256_castps_si256(lt));
+		best_err = _mm256_blendv_ps(best_err, err, lt);
+	}
+	return best;
+}
+
+QU_TARGET_AVX2 void
+mxfp4_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_mxfp4 *y = vy;
+
+	(void)qw;
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m256 v[4], acc = _mm256_setzero_ps(), d;
+		__m256i c[4];
+
+		load256(x, v);
+		for (int k = 0; k < 4; k++)	/* max_ps(a, acc) keeps acc when a is NaN */
+			acc = _mm256_max_ps(abs256(v[k]), acc);
+		y[i].e = qk_mxfp4_exponent(hmax256(acc));
+		d = _mm256_set1_ps(qk_e8m0_half(y[i].e));
+		for (int k = 0; k < 4; k++)
+			c[k] = mxfp4_codes256(v[k], d);
+		store_nibbles256(y[i].qs, c);
 	}
 }
 
