@@ -107,7 +107,7 @@ QK_DECLARE_QUANT(fp8_e5m2);
 	void name##_quantize_avx2(const float *, void *, int64_t, int64_t, const float *); \
 	void name##_quantize_avx512(const float *, void *, int64_t, int64_t, const float *)
 QK_DECLARE_X86(f16);
-QK_DECLARE_X86(bf16);
+void bf16_quantize_avx2(const float *, void *, int64_t, int64_t, const float *);
 QK_DECLARE_X86(q4_0);
 QK_DECLARE_X86(q4_1);
 QK_DECLARE_X86(q5_0);

@@ -323,26 +323,6 @@ f16_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const fl
 	f16_quantize_ref(x + i, y + i, 1, total - i, NULL);
 }
 
-/* BF16: the reference's integer rounding, 16 lanes at a time */
-QU_TARGET_AVX512 void
-bf16_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
-{
-	uint16_t *y = vy;
-	int64_t total = nrows * n, i = 0;
-	__m512i absmask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
-
-	(void)qw;
-	for (; i + 16 <= total; i += 16) {
-		__m512i u = _mm512_loadu_si512((const void *)(x + i));
-		__mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, absmask), inf);
-		__m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-		__m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
-		__m512i q = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(64));
-		_mm256_storeu_si256((__m256i *)(y + i), _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(r, nan, q)));
-	}
-	bf16_quantize_ref(x + i, y + i, 1, total - i, NULL);
-}
-
 /* ------------------------------------------------------------------ */
 /* AVX2: one block = four 8-float vectors                             */
 /* ------------------------------------------------------------------ */
