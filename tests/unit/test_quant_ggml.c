@@ -546,6 +546,24 @@ TEST(test_iq4_midpoint_rule)
 	CHECK(qk_iq4_index(INFINITY) == 15 && qk_iq4_index(-INFINITY) == 0 && qk_iq4_index(NAN) == 15);
 }
 
+/* QUTILS_SIMD lowers the level, never above what the machine has */
+TEST(test_simd_override)
+{
+	const char *want = getenv("QUTILS_SIMD");
+	int w = want ? qcpu_level_from_name(want) : -1;
+
+	CHECK(qcpu_level() <= qcpu_detected());
+	if (w >= 0)
+		CHECK_EQ_INT(qcpu_level(), w < (int)qcpu_detected() ? w : (int)qcpu_detected());
+	else
+		CHECK_EQ_INT(qcpu_level(), qcpu_detected());
+#ifdef QU_SCALAR_ONLY
+	CHECK_EQ_INT(qcpu_detected(), QCPU_SCALAR);
+#endif
+	CHECK_EQ_INT(qcpu_level_from_name("avx2"), QCPU_AVX2);
+	CHECK_EQ_INT(qcpu_level_from_name("sse"), -1);
+}
+
 /* ---- driver ---- */
 
 static int
@@ -586,6 +604,7 @@ main(void)
 		t_run("int_formats", test_int_formats);
 		t_run("iq4_midpoint_rule", test_iq4_midpoint_rule);
 	}
+	t_run(named("simd_override", "cpu"), test_simd_override);
 	for (size_t i = 0; i < NOWNED; i++) {
 		cur = ggml_owned[i];
 		t_run(named("ggml_bytes", qfmt_table[cur].name), test_generated_rows);
