@@ -51,7 +51,7 @@ static const enum qfmt ggml_owned[] = {
 #define NOWNED (sizeof ggml_owned / sizeof ggml_owned[0])
 
 static char mode[16];
-static int quick;		/* sanitizer build: fewer, smaller rows */		/* the SIMD level this process runs at */
+static int quick;		/* sanitizer build or a lower SIMD level: fewer, smaller rows */		/* the SIMD level this process runs at */
 static char tname[128];
 
 static const char *
@@ -590,7 +590,8 @@ main(void)
 	int status, child = getenv("QUTILS_SIMD") != NULL;
 
 	snprintf(mode, sizeof mode, "%s", qcpu_level_name(qcpu_level()));
-	quick = getenv("QUTILS_SANITIZED") != NULL;
+	/* the long rows once, at the best level */
+	quick = getenv("QUTILS_SANITIZED") != NULL || child;
 	G.lib = dlopen(GGML_LIB, RTLD_NOW | RTLD_LOCAL);
 	if (G.lib) {
 		*(void **)&G.quantize_chunk = dlsym(G.lib, "ggml_quantize_chunk");
