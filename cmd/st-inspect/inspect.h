@@ -71,6 +71,10 @@ struct insp_backend {
 	 * chunks that start at a multiple of 256 elements (block formats). */
 	int (*read_f32)(const struct insp_model *m, const struct insp_tensor *t,
 	    uint64_t first, size_t count, float *dst, struct qerr *e);
+	/* Optional: the values in place when they are stored as aligned
+	 * little-endian F32 (no copy), else NULL and read_f32 is used. */
+	const float *(*view_f32)(const struct insp_model *m, const struct insp_tensor *t,
+	    uint64_t first, size_t count);
 	/* The tensor's bytes as stored (may be NULL if the format cannot). */
 	int (*raw)(const struct insp_model *m, const struct insp_tensor *t,
 	    const unsigned char **bytes, struct qerr *e);

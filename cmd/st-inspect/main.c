@@ -451,6 +451,19 @@ struct pass {
 	struct qerr e;
 };
 
+/* A chunk of tensor t as F32: in place when the backend can, else
+ * converted into buf. */
+static const float *
+chunk_f32(const struct insp_model *m, const struct insp_tensor *t, uint64_t first, size_t n,
+    float *buf, struct qerr *e)
+{
+	const float *v = m->be->view_f32 ? m->be->view_f32(m, t, first, n) : NULL;
+
+	if (v)
+		return v;
+	return m->be->read_f32(m, t, first, n, buf, e) < 0 ? NULL : buf;
+}
+
 static void
 fail_once(struct pass *p, const struct qerr *e)
 {
@@ -460,54 +473,96 @@ fail_once(struct pass *p, const struct qerr *e)
 		p->e = *e;
 }
 
+/* One chunk's figures.  Eight independent lanes so the compiler can keep
+ * them in vector registers; the lane order is fixed, so the result does not
+ * depend on the machine or on -j.  Non-finite values are rare: they are
+ * counted here and split into NaN and Inf only when present. */
+#define LANES 8
+static struct stats
+chunk_stats(const float *x, size_t n)
+{
+	struct stats s = { .min = INFINITY, .max = -INFINITY };
+	float mn[LANES], mx[LANES];
+	double sum[LANES] = { 0 }, m2[LANES] = { 0 };
+	uint64_t finite[LANES] = { 0 }, zeros[LANES] = { 0 };
+	size_t i, l, nb = n / LANES * LANES;
+	double total = 0, mean;
+
+	for (l = 0; l < LANES; l++)
+		mn[l] = INFINITY, mx[l] = -INFINITY;
+	for (i = 0; i < nb; i += LANES)
+		for (l = 0; l < LANES; l++) {
+			float v = x[i + l];
+			int f = fabsf(v) < INFINITY;	/* false for NaN and +-Inf */
+
+			mn[l] = v < mn[l] ? v : mn[l];	/* NaN compares false: skipped */
+			mx[l] = v > mx[l] ? v : mx[l];
+			sum[l] += f ? (double)v : 0.0;
+			finite[l] += (uint64_t)f;
+			zeros[l] += v == 0;
+		}
+	for (; i < n; i++) {
+		float v = x[i];
+		int f = fabsf(v) < INFINITY;
+
+		mn[0] = v < mn[0] ? v : mn[0];
+		mx[0] = v > mx[0] ? v : mx[0];
+		sum[0] += f ? (double)v : 0.0;
+		finite[0] += (uint64_t)f;
+		zeros[0] += v == 0;
+	}
+	for (l = 0; l < LANES; l++) {
+		s.min = mn[l] < s.min ? mn[l] : s.min;
+		s.max = mx[l] > s.max ? mx[l] : s.max;
+		total += sum[l];
+		s.finite += finite[l];
+		s.zeros += zeros[l];
+	}
+	if (s.finite < n)
+		for (i = 0; i < n; i++) {
+			s.nan += isnan(x[i]) != 0;
+			s.inf += isinf(x[i]) != 0;
+		}
+	s.absmax = fabs(s.min) > fabs(s.max) ? fabs(s.min) : fabs(s.max);
+	if (s.finite + s.inf == 0)
+		s.absmax = 0;
+	if (s.finite == 0)
+		return s;
+	s.mean = mean = total / (double)s.finite;
+	for (i = 0; i < nb; i += LANES)
+		for (l = 0; l < LANES; l++) {
+			double d = (double)x[i + l] - mean;
+
+			m2[l] += fabsf(x[i + l]) < INFINITY ? d * d : 0.0;
+		}
+	for (; i < n; i++) {
+		double d = (double)x[i] - mean;
+
+		m2[0] += fabsf(x[i]) < INFINITY ? d * d : 0.0;
+	}
+	for (l = 0; l < LANES; l++)
+		s.m2 += m2[l];
+	return s;
+}
+
 static void
 stats_body(void *ctx, size_t b, size_t end, int worker)
 {
 	struct pass *p = ctx;
-	float *x = p->buf_a[worker];
+	const float *x;
 	struct qerr e;
 
 	for (size_t c = b; c < end; c++) {
 		uint64_t first = (uint64_t)c * CHUNK;
 		size_t n = (size_t)(p->ta->nelem - first < CHUNK ? p->ta->nelem - first : CHUNK);
-		struct stats s = { .min = INFINITY, .max = -INFINITY };
-		double sum = 0;
 
 		if (atomic_load(&p->failed))
 			return;
-		if (p->ma->be->read_f32(p->ma, p->ta, first, n, x, &e) < 0) {
+		if ((x = chunk_f32(p->ma, p->ta, first, n, p->buf_a[worker], &e)) == NULL) {
 			fail_once(p, &e);
 			return;
 		}
-		for (size_t i = 0; i < n; i++) {
-			double v = x[i];
-
-			if (isnan(v)) {
-				s.nan++;
-				continue;
-			}
-			if (v < s.min)
-				s.min = v;
-			if (v > s.max)
-				s.max = v;
-			if (fabs(v) > s.absmax)
-				s.absmax = fabs(v);
-			if (v == 0)
-				s.zeros++;
-			if (isinf(v)) {
-				s.inf++;
-				continue;
-			}
-			s.finite++;
-			sum += v;
-		}
-		if (s.finite) {
-			s.mean = sum / (double)s.finite;
-			for (size_t i = 0; i < n; i++)
-				if (isfinite(x[i]))
-					s.m2 += ((double)x[i] - s.mean) * ((double)x[i] - s.mean);
-		}
-		p->st[c] = s;
+		p->st[c] = chunk_stats(x, n);
 	}
 }
 
@@ -515,7 +570,7 @@ static void
 diff_body(void *ctx, size_t b, size_t end, int worker)
 {
 	struct pass *p = ctx;
-	float *x = p->buf_a[worker], *y = p->buf_b[worker];
+	const float *x, *y;
 	struct qerr e;
 
 	for (size_t c = b; c < end; c++) {
@@ -525,8 +580,8 @@ diff_body(void *ctx, size_t b, size_t end, int worker)
 
 		if (atomic_load(&p->failed))
 			return;
-		if (p->ma->be->read_f32(p->ma, p->ta, first, n, x, &e) < 0 ||
-		    p->mb->be->read_f32(p->mb, p->tb, first, n, y, &e) < 0) {
+		if ((x = chunk_f32(p->ma, p->ta, first, n, p->buf_a[worker], &e)) == NULL ||
+		    (y = chunk_f32(p->mb, p->tb, first, n, p->buf_b[worker], &e)) == NULL) {
 			fail_once(p, &e);
 			return;
 		}

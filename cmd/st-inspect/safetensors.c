@@ -1,5 +1,6 @@
 /* st-inspect backend: safetensors files, HF checkpoint folders, shards. */
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,18 @@ st_read_f32(const struct insp_model *m, const struct insp_tensor *it, uint64_t f
 	return 0;
 }
 
+static const float *
+st_view_f32(const struct insp_model *m, const struct insp_tensor *it, uint64_t first, size_t count)
+{
+	const struct ckpt_tensor *ct = it->priv;
+	const unsigned char *p = ct->t->data + first * 4;
+
+	(void)m;
+	if (ct->t->dtype != QD_F32 || first + count > ct->t->nelem || (uintptr_t)p % _Alignof(float))
+		return NULL;
+	return (const float *)(const void *)p;
+}
+
 static int
 st_raw(const struct insp_model *m, const struct insp_tensor *it, const unsigned char **bytes,
     struct qerr *e)
@@ -322,6 +335,7 @@ const struct insp_backend insp_safetensors = {
 	.probe = st_probe,
 	.open = st_open_model,
 	.read_f32 = st_read_f32,
+	.view_f32 = st_view_f32,
 	.raw = st_raw,
 	.check = st_check_path,
 	.done_with = st_done_with,
