@@ -725,7 +725,8 @@ st_writer_add(struct st_writer *w, const char *name, enum qdtype dt, int ndim,
 		return qerr_set(e, "out of memory");
 	t->dtype = dt;
 	t->ndim = ndim;
-	memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+	if (ndim > 0)	/* a scalar may come with shape NULL */
+		memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
 	w->n++;
 	return 0;
 }
