@@ -889,9 +889,7 @@ qk_dequantize_q6_K(const void *src, float *y, int64_t n)
 
 /* ----------------------------------------------------------------- IQ4_XS */
 
-const int8_t qk_iq4nl_values[16] = {
-	-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-};
+/* The IQ4_NL codebook is defined once, in quant_simple.c. */
 
 /* best_index_int8: nearest codebook entry, exact ties to the upper one. */
 int
