@@ -18,6 +18,7 @@
 #include "dtype.h"
 #include "inspect.h"
 #include "threads.h"
+#include "tstats.h"
 
 #define CHUNK 65536	/* elements per unit of work for --stats and --diff */
 
@@ -394,34 +395,6 @@ list_json(const struct insp_model *m)
 /* ---- --stats and --diff: chunked, parallel, combined in chunk order so
  * the figures do not depend on -j ---- */
 
-struct stats {
-	uint64_t finite, zeros, nan, inf;
-	double min, max, absmax, mean, m2;	/* min/max/absmax over non-NaN values; mean/m2 over finite */
-};
-
-static void
-stats_merge(struct stats *a, const struct stats *b)
-{
-	uint64_t n = a->finite + b->finite;
-
-	if (b->finite) {
-		double d = b->mean - a->mean;
-
-		a->m2 += b->m2 + d * d * (double)a->finite * (double)b->finite / (double)n;
-		a->mean += d * (double)b->finite / (double)n;
-	}
-	a->finite = n;
-	a->zeros += b->zeros;
-	a->nan += b->nan;
-	a->inf += b->inf;
-	if (b->min < a->min)
-		a->min = b->min;
-	if (b->max > a->max)
-		a->max = b->max;
-	if (b->absmax > a->absmax)
-		a->absmax = b->absmax;
-}
-
 struct diffacc {
 	uint64_t n, unequal, nan_mismatch;
 	double maxabs, sse, sa2, sb2, dot;
@@ -445,7 +418,7 @@ struct pass {
 	const struct insp_model *ma, *mb;
 	const struct insp_tensor *ta, *tb;
 	float **buf_a, **buf_b;		/* per worker */
-	struct stats *st;		/* per chunk */
+	struct tstats *st;		/* per chunk */
 	struct diffacc *df;		/* per chunk */
 	atomic_int failed;
 	struct qerr e;
@@ -473,78 +446,6 @@ fail_once(struct pass *p, const struct qerr *e)
 		p->e = *e;
 }
 
-/* One chunk's figures.  Eight independent lanes so the compiler can keep
- * them in vector registers; the lane order is fixed, so the result does not
- * depend on the machine or on -j.  Non-finite values are rare: they are
- * counted here and split into NaN and Inf only when present. */
-#define LANES 8
-static struct stats
-chunk_stats(const float *x, size_t n)
-{
-	struct stats s = { .min = INFINITY, .max = -INFINITY };
-	float mn[LANES], mx[LANES];
-	double sum[LANES] = { 0 }, m2[LANES] = { 0 };
-	uint64_t finite[LANES] = { 0 }, zeros[LANES] = { 0 };
-	size_t i, l, nb = n / LANES * LANES;
-	double total = 0, mean;
-
-	for (l = 0; l < LANES; l++)
-		mn[l] = INFINITY, mx[l] = -INFINITY;
-	for (i = 0; i < nb; i += LANES)
-		for (l = 0; l < LANES; l++) {
-			float v = x[i + l];
-			int f = fabsf(v) < INFINITY;	/* false for NaN and +-Inf */
-
-			mn[l] = v < mn[l] ? v : mn[l];	/* NaN compares false: skipped */
-			mx[l] = v > mx[l] ? v : mx[l];
-			sum[l] += f ? (double)v : 0.0;
-			finite[l] += (uint64_t)f;
-			zeros[l] += v == 0;
-		}
-	for (; i < n; i++) {
-		float v = x[i];
-		int f = fabsf(v) < INFINITY;
-
-		mn[0] = v < mn[0] ? v : mn[0];
-		mx[0] = v > mx[0] ? v : mx[0];
-		sum[0] += f ? (double)v : 0.0;
-		finite[0] += (uint64_t)f;
-		zeros[0] += v == 0;
-	}
-	for (l = 0; l < LANES; l++) {
-		s.min = mn[l] < s.min ? mn[l] : s.min;
-		s.max = mx[l] > s.max ? mx[l] : s.max;
-		total += sum[l];
-		s.finite += finite[l];
-		s.zeros += zeros[l];
-	}
-	if (s.finite < n)
-		for (i = 0; i < n; i++) {
-			s.nan += isnan(x[i]) != 0;
-			s.inf += isinf(x[i]) != 0;
-		}
-	s.absmax = fabs(s.min) > fabs(s.max) ? fabs(s.min) : fabs(s.max);
-	if (s.finite + s.inf == 0)
-		s.absmax = 0;
-	if (s.finite == 0)
-		return s;
-	s.mean = mean = total / (double)s.finite;
-	for (i = 0; i < nb; i += LANES)
-		for (l = 0; l < LANES; l++) {
-			double d = (double)x[i + l] - mean;
-
-			m2[l] += fabsf(x[i + l]) < INFINITY ? d * d : 0.0;
-		}
-	for (; i < n; i++) {
-		double d = (double)x[i] - mean;
-
-		m2[0] += fabsf(x[i]) < INFINITY ? d * d : 0.0;
-	}
-	for (l = 0; l < LANES; l++)
-		s.m2 += m2[l];
-	return s;
-}
-
 static void
 stats_body(void *ctx, size_t b, size_t end, int worker)
 {
@@ -562,7 +463,7 @@ stats_body(void *ctx, size_t b, size_t end, int worker)
 			fail_once(p, &e);
 			return;
 		}
-		p->st[c] = chunk_stats(x, n);
+		p->st[c] = tstats_chunk(x, n);
 	}
 }
 
@@ -647,11 +548,11 @@ run_chunks(struct pass *p, qpool_body body)
 }
 
 static int
-tensor_stats(struct pass *p, struct stats *out)
+tensor_stats(struct pass *p, struct tstats *out)
 {
 	size_t nchunks = (size_t)((p->ta->nelem + CHUNK - 1) / CHUNK);
 
-	*out = (struct stats){ .min = INFINITY, .max = -INFINITY };
+	*out = tstats_empty();
 	if ((p->st = calloc(nchunks ? nchunks : 1, sizeof *p->st)) == NULL)
 		cli_die("out of memory");
 	if (run_chunks(p, stats_body) < 0) {
@@ -659,7 +560,7 @@ tensor_stats(struct pass *p, struct stats *out)
 		return -1;
 	}
 	for (size_t c = 0; c < nchunks; c++)
-		stats_merge(out, &p->st[c]);
+		tstats_merge(out, &p->st[c]);
 	free(p->st);
 	return 0;
 }
@@ -694,7 +595,7 @@ print_stats(const struct insp_model *m)
 	}
 	for (size_t i = 0; i < m->n_tensors; i++) {
 		const struct insp_tensor *t = &m->tensors[i];
-		struct stats s;
+		struct tstats s;
 		double sd;
 
 		if (!selected(t->name))
