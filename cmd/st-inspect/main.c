@@ -751,22 +751,50 @@ same_shape(const struct insp_tensor *a, const struct insp_tensor *b)
 	return 1;
 }
 
-static const struct insp_tensor *
-find(const struct insp_model *m, const char *name)
+/* Tensors of a model sorted by name, for lookups in --diff (models with
+ * 100k tensors exist: no linear scans per tensor). */
+struct name_index {
+	const struct insp_tensor **v;
+	size_t n;
+};
+
+static int
+cmp_tensor_name(const void *a, const void *b)
 {
+	return strcmp((*(const struct insp_tensor *const *)a)->name, (*(const struct insp_tensor *const *)b)->name);
+}
+
+static void
+index_names(struct name_index *ix, const struct insp_model *m)
+{
+	if ((ix->v = malloc((m->n_tensors ? m->n_tensors : 1) * sizeof *ix->v)) == NULL)
+		cli_die("out of memory");
 	for (size_t i = 0; i < m->n_tensors; i++)
-		if (strcmp(m->tensors[i].name, name) == 0)
-			return &m->tensors[i];
-	return NULL;
+		ix->v[i] = &m->tensors[i];
+	ix->n = m->n_tensors;
+	qsort(ix->v, ix->n, sizeof *ix->v, cmp_tensor_name);
+}
+
+static const struct insp_tensor *
+find(const struct name_index *ix, const char *name)
+{
+	struct insp_tensor key = { .name = (char *)name };
+	const struct insp_tensor *kp = &key, *const *hit;
+
+	hit = bsearch(&kp, ix->v, ix->n, sizeof *ix->v, cmp_tensor_name);
+	return hit ? *hit : NULL;
 }
 
 static int
 diff(const struct insp_model *a, const struct insp_model *b)
 {
 	struct pass p = { .ma = a, .mb = b };
+	struct name_index ia, ib;
 	size_t compared = 0, differ = 0, only_a = 0, only_b = 0, mism = 0, k = 0;
 	char name[256], sa[128], sb[128];
 
+	index_names(&ia, a);
+	index_names(&ib, b);
 	p.buf_a = worker_buffers(opt.jobs);
 	p.buf_b = worker_buffers(opt.jobs);
 	if (opt.json) {
@@ -784,7 +812,7 @@ diff(const struct insp_model *a, const struct insp_model *b)
 		struct diffacc d = { 0 };
 		double rmse, sqnr, cosine;
 
-		if (!selected(ta->name) || (tb = find(b, ta->name)) == NULL || !same_shape(ta, tb))
+		if (!selected(ta->name) || (tb = find(&ib, ta->name)) == NULL || !same_shape(ta, tb))
 			continue;
 		p.ta = ta;
 		p.tb = tb;
@@ -821,7 +849,7 @@ diff(const struct insp_model *a, const struct insp_model *b)
 	if (opt.json)
 		printf("%s],\n  \"only_in_a\": [", k ? "\n  " : "");
 	for (size_t i = 0; i < a->n_tensors; i++)
-		if (selected(a->tensors[i].name) && !find(b, a->tensors[i].name)) {
+		if (selected(a->tensors[i].name) && !find(&ib, a->tensors[i].name)) {
 			if (opt.json) {
 				printf("%s", only_a ? ", " : "");
 				json_str(a->tensors[i].name);
@@ -833,7 +861,7 @@ diff(const struct insp_model *a, const struct insp_model *b)
 	if (opt.json)
 		printf("],\n  \"only_in_b\": [");
 	for (size_t i = 0; i < b->n_tensors; i++)
-		if (selected(b->tensors[i].name) && !find(a, b->tensors[i].name)) {
+		if (selected(b->tensors[i].name) && !find(&ia, b->tensors[i].name)) {
 			if (opt.json) {
 				printf("%s", only_b ? ", " : "");
 				json_str(b->tensors[i].name);
@@ -847,7 +875,7 @@ diff(const struct insp_model *a, const struct insp_model *b)
 	for (size_t i = 0; i < a->n_tensors; i++) {
 		const struct insp_tensor *ta = &a->tensors[i], *tb;
 
-		if (!selected(ta->name) || (tb = find(b, ta->name)) == NULL || same_shape(ta, tb))
+		if (!selected(ta->name) || (tb = find(&ib, ta->name)) == NULL || same_shape(ta, tb))
 			continue;
 		shape_text(ta, sa, sizeof sa);
 		shape_text(tb, sb, sizeof sb);
@@ -873,6 +901,8 @@ diff(const struct insp_model *a, const struct insp_model *b)
 	}
 	free_buffers(p.buf_a, opt.jobs);
 	free_buffers(p.buf_b, opt.jobs);
+	free(ia.v);
+	free(ib.v);
 	return differ + only_a + only_b + mism ? 1 : 0;
 }
 
