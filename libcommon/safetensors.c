@@ -494,10 +494,10 @@ validate(struct report *r, const unsigned char *buf, size_t len, struct st_file 
 			if ((dup = duplicate_key(it)) != NULL &&
 			    (rc = problem(r, "__metadata__: duplicate key \"%s\"", printable(dup, b, sizeof b))) < 0)
 				goto out;
+			if (f->meta)	/* a second __metadata__, already reported as a duplicate */
+				continue;
 			for (m = it->child; m; m = m->next)
 				nm++;
-			free(f->meta);
-			f->n_meta = 0;
 			if ((f->meta = calloc(nm ? nm : 1, sizeof *f->meta)) == NULL) {
 				rc = problem(r, "out of memory");
 				goto out;
