@@ -57,6 +57,8 @@ struct insp_model {
 	size_t n_sections;
 	struct insp_tensor *tensors;
 	size_t n_tensors, cap_tensors;
+	int sequential;		/* a stream: tensors listed in data order, values
+				 * readable only in that order (after prepare) */
 	void *priv;
 };
 
@@ -81,6 +83,13 @@ struct insp_backend {
 	/* Strict validation, every problem through cb; returns the count.  NULL:
 	 * main.c opens the path and reports the open error, if any. */
 	size_t (*check)(const char *path, void (*cb)(void *ctx, const char *msg), void *ctx);
+	/* Optional, called (from one thread) before a tensor's values are
+	 * read: a stream reads the tensor's bytes here, a mapped file may ask
+	 * for read-ahead. */
+	int (*prepare)(const struct insp_model *m, const struct insp_tensor *t, struct qerr *e);
+	/* Optional, called once when the work is done: a stream reads to its
+	 * end and checks that it ends where the header says. */
+	int (*finish)(const struct insp_model *m, struct qerr *e);
 	/* Drop cached pages of a tensor after reading it (may be NULL). */
 	void (*done_with)(const struct insp_model *m, const struct insp_tensor *t);
 	void (*close)(struct insp_model *m);

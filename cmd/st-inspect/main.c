@@ -163,6 +163,27 @@ open_model(struct insp_model *m, const char *path, struct qerr *e)
 	return 0;
 }
 
+/* Before a tensor's values are read (a stream reads them here). */
+static int
+prepare(const struct insp_model *m, const struct insp_tensor *t, struct qerr *e)
+{
+	return m->be->prepare ? m->be->prepare(m, t, e) : 0;
+}
+
+/* After the work: a stream must end where its header says. */
+static int
+finish(const struct insp_model *m)
+{
+	struct qerr e;
+
+	if (m->be->finish && m->be->finish(m, &e) < 0) {
+		fflush(stdout);
+		fprintf(stderr, "%s: %s\n", cli_prog(), e.msg);
+		return 1;
+	}
+	return 0;
+}
+
 static void
 close_model(struct insp_model *m)
 {
@@ -601,7 +622,7 @@ print_stats(const struct insp_model *m)
 		if (!selected(t->name))
 			continue;
 		p.ta = t;
-		if (tensor_stats(&p, &s) < 0) {
+		if (prepare(m, t, &p.e) < 0 || tensor_stats(&p, &s) < 0) {
 			cli_progress_end(&prog);
 			fflush(stdout);
 			fprintf(stderr, "%s: %s\n", cli_prog(), p.e.msg);
@@ -704,6 +725,8 @@ dump(const struct insp_model *m)
 			t = &m->tensors[i];
 	if (t == NULL)
 		cli_die("%s: no tensor named \"%s\"", m->path, opt.dump);
+	if (prepare(m, t, &e) < 0)
+		cli_die_err(&e);
 	if (m->be->raw && m->be->raw(m, t, &bytes, &e) < 0)
 		cli_die_err(&e);
 	if (opt.raw) {
@@ -806,14 +829,28 @@ diff(const struct insp_model *a, const struct insp_model *b)
 	} else {
 		printf("%-40s %12s %12s %10s %12s\n", "NAME", "MAX_ABS_ERR", "RMSE", "SQNR_DB", "COSINE");
 	}
-	for (size_t i = 0; i < a->n_tensors; i++) {
-		const struct insp_tensor *ta = &a->tensors[i], *tb;
-		size_t nchunks = (size_t)((ta->nelem + CHUNK - 1) / CHUNK);
+	/* a stream can only be read in its own order: then it drives */
+	const struct insp_model *drive = b->sequential ? b : a;
+
+	for (size_t i = 0; i < drive->n_tensors; i++) {
+		const struct insp_tensor *ta, *tb;
+		size_t nchunks;
 		struct diffacc d = { 0 };
 		double rmse, sqnr, cosine;
+		struct qerr e;
 
-		if (!selected(ta->name) || (tb = find(&ib, ta->name)) == NULL || !same_shape(ta, tb))
+		if (drive == b) {
+			tb = &b->tensors[i];
+			ta = find(&ia, tb->name);
+		} else {
+			ta = &a->tensors[i];
+			tb = find(&ib, ta->name);
+		}
+		if (ta == NULL || tb == NULL || !selected(ta->name) || !same_shape(ta, tb))
 			continue;
+		if (prepare(a, ta, &e) < 0 || prepare(b, tb, &e) < 0)
+			cli_die_err(&e);
+		nchunks = (size_t)((ta->nelem + CHUNK - 1) / CHUNK);
 		p.ta = ta;
 		p.tb = tb;
 		if ((p.df = calloc(nchunks ? nchunks : 1, sizeof *p.df)) == NULL)
@@ -1009,6 +1046,8 @@ main(int argc, char **argv)
 		if (open_model(&a, argv[0], &e) < 0 || open_model(&b, argv[1], &e) < 0)
 			cli_die_err(&e);
 		status = diff(&a, &b);
+		if (finish(&a) | finish(&b))
+			status = 1;
 		close_model(&a);
 		close_model(&b);
 		cli_close_stdout();
@@ -1043,6 +1082,7 @@ main(int argc, char **argv)
 			if (opt.json && argc == 1)
 				printf("\n");
 		}
+		status |= finish(&m);
 		close_model(&m);
 	}
 	if (opt.json && argc > 1)
