@@ -1,24 +1,28 @@
-// llama-imatrix-dump FILE: the importance vectors llama-quantize would hand
+// llama-imatrix-dump FILE...: the importance vectors llama-quantize would hand
 // its quantizer, from llama.cpp's own loader (common_imatrix_load in
 // libllama-common, the oracle), in the text form of `qu-gguf-tool imatrix`.
 // The per-entry normalisation is llama-quantize's (tools/quantize): GGUF
 // sums / count per matrix (all ones when the count is 0), legacy values /
-// ncall (as stored when ncall <= 0).
+// ncall (as stored when ncall <= 0).  Each file's answer follows a line
+// "file NAME"; a file the loader refuses prints "refused" (so does one with
+// no counts, on which llama-quantize would divide by zero).
 #include <cstdio>
 #include <string>
 
 #include "imatrix-loader.h"
 
-int main(int argc, char **argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: llama-imatrix-dump FILE\n");
-        return 2;
-    }
+static void dump(const char *path) {
+    std::printf("file %s\n", path);
     common_imatrix m;
-    if (!common_imatrix_load(argv[1], m)) {
+    if (!common_imatrix_load(path, m)) {
         std::printf("refused\n");
-        return 0;
+        return;
     }
+    for (const auto &kv : m.entries)
+        if (!m.is_legacy && kv.second.counts.empty()) {
+            std::printf("refused\n");
+            return;
+        }
     std::printf("legacy %d chunks %d datasets %zu\n", m.is_legacy ? 1 : 0, (int) m.chunk_count,
                 m.datasets.size());
     for (const auto &kv : m.entries) {
@@ -41,5 +45,10 @@ int main(int argc, char **argv) {
             std::printf(" %.9g", (double) x);
         std::printf("\n");
     }
-    return 0;
+}
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        dump(argv[i]);
+    return std::fflush(stdout) != 0;
 }
