@@ -148,12 +148,12 @@ scan_numbers(const unsigned char *s, size_t len, struct numscan *ns, const char 
 			good = s[b] != '-' && digits <= 16 && (s[b] != '0' || digits == 1);
 			for (size_t k = b; good && k < i; k++)
 				good = s[k] >= '0' && s[k] <= '9';
-			if (good) {
-				double v = 0;
+			if (good) {	/* at most 16 digits: exact in 64 bits */
+				uint64_t v = 0;
 
 				for (size_t k = b; k < i; k++)
-					v = v * 10 + (s[k] - '0');
-				good = v <= MAX_EXACT_INT;
+					v = v * 10 + (uint64_t)(s[k] - '0');
+				good = v <= (1ull << 53);
 			}
 			if (ns->n == ns->cap) {
 				size_t nc = ns->cap ? ns->cap * 2 : 64;
@@ -725,7 +725,8 @@ st_writer_add(struct st_writer *w, const char *name, enum qdtype dt, int ndim,
 		return qerr_set(e, "out of memory");
 	t->dtype = dt;
 	t->ndim = ndim;
-	memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+	if (ndim > 0)	/* a scalar may come with shape NULL */
+		memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
 	w->n++;
 	return 0;
 }

@@ -5,9 +5,11 @@
 
 extern const struct insp_backend insp_safetensors;
 extern const struct insp_backend insp_gguf;
+extern const struct insp_backend insp_nnef;
 
 const struct insp_backend *const insp_backends[] = {
 	&insp_safetensors,
 	&insp_gguf,
+	&insp_nnef,
 	NULL
 };
