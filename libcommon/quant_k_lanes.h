@@ -94,6 +94,28 @@ K(load_transposed)(const float *const *row, int n, vf *x)
 	}
 }
 
+/* qk_sum_sq of whole super-blocks, one block per lane (same sequential
+ * order per block). */
+static void
+K(sum_sq_blocks)(const float *const *xb, int nblk, float *out)
+{
+	for (int b0 = 0; b0 < nblk; b0 += VL) {
+		const float *row[VL];
+		vf s = { 0 }, t[VL];
+		for (int lane = 0; lane < VL; lane++)
+			row[lane] = xb[b0 + lane < nblk ? b0 + lane : b0];
+		for (int c = 0; c < QK_K; c += VL) {
+			for (int lane = 0; lane < VL; lane++)
+				memcpy(&t[lane], row[lane] + c, sizeof(vf));
+			K(transpose)(t);
+			for (int i = 0; i < VL; i++)
+				s += t[i] * t[i];
+		}
+		for (int lane = 0; lane < VL && b0 + lane < nblk; lane++)
+			out[b0 + lane] = s[lane];
+	}
+}
+
 /* qk_fit_qkx (make_qkx2/3) in lanes: codes to L[i] (as floats), scale and
  * -min per lane. */
 static void
@@ -372,12 +394,14 @@ K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk,
 	float sigma2[16];
 	vf x[32], w[32], L[32], scale = { 0 }, min = { 0 };
 
-	if (qw[0] && fmt != QK_Q6_K)	/* Q6_K weighs by qw alone */
+	if (qw[0] && fmt != QK_Q6_K) {	/* Q6_K weighs by qw alone */
+		K(sum_sq_blocks)(xb, nblk, sigma2);
 		for (int b = 0; b < nblk; b++) {
-			float s = qk_sum_sq(xb[b], QK_K);
+			float s = sigma2[b];
 			sigma2[b] = fmt == QK_Q2_K ? s / QK_K : fmt == QK_IQ4_XS ? s * (2.f / QK_K) :
 			    2 * s / QK_K;
 		}
+	}
 	for (int s0 = 0; s0 < total; s0 += VL) {
 		vf sig = { 0 };
 		const float *xrow[VL], *wrow[VL];
