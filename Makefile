@@ -41,7 +41,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -pthread
 LIB_SRC  = $(wildcard libcommon/*.c)
 GEN_SRC  =
 PROGS    = $(sort $(basename $(notdir $(wildcard cmd/*.c))) \
-	   $(notdir $(patsubst %/,%,$(wildcard cmd/*/))))
+	   $(patsubst cmd/%/,%,$(dir $(wildcard cmd/*/*.c))))
 UNIT_SRC = $(wildcard tests/unit/*.c)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 MANS     = $(wildcard man/*.[157])
