@@ -21,56 +21,8 @@
 
 /* The fitting helpers of spec §4.1, one per ggml helper. */
 
-/* make_qx_quants with rmse_type 1: symmetric codes in [-nmax, nmax-1]
- * (stored + nmax), weights w or x*x, 18 extra trial scales. */
-static float
-fit_qx(int n, int nmax, const float *x, const float *w, int8_t *L)
-{
-	float amax = 0, max = 0;
-
-	for (int i = 0; i < n; i++) {
-		float ax = fabsf(x[i]);
-		if (ax > amax) {
-			amax = ax;
-			max = x[i];
-		}
-	}
-	if (amax < QK_GROUP_EPS) {
-		memset(L, 0, (size_t)n);
-		return 0.f;
-	}
-	float iscale = (float)-nmax / max;
-	float sumlx = 0, suml2 = 0;
-	for (int i = 0; i < n; i++) {
-		int l = qk_clampi(qk_nearest_int(iscale * x[i]), -nmax, nmax - 1);
-		L[i] = (int8_t)(l + nmax);
-		float wi = w ? w[i] : x[i] * x[i];
-		sumlx += wi * x[i] * (float)l;
-		suml2 += wi * (float)l * (float)l;
-	}
-	float scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
-	float best = scale * sumlx;
-	for (int is = -9; is <= 9; is++) {
-		if (is == 0)
-			continue;
-		iscale = -((float)nmax + 0.1f * (float)is) / max;
-		sumlx = suml2 = 0;
-		for (int i = 0; i < n; i++) {
-			int l = qk_clampi(qk_nearest_int(iscale * x[i]), -nmax, nmax - 1);
-			float wi = w ? w[i] : x[i] * x[i];
-			sumlx += wi * x[i] * (float)l;
-			suml2 += wi * (float)l * (float)l;
-		}
-		if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-			for (int i = 0; i < n; i++)
-				L[i] = (int8_t)(nmax + qk_clampi(qk_nearest_int(iscale * x[i]),
-				    -nmax, nmax - 1));
-			scale = sumlx / suml2;
-			best = scale * sumlx;
-		}
-	}
-	return scale;
-}
+/* make_qx_quants (rmse_type 1) is qk_fit_symmetric of quant_simple.c. */
+#define fit_qx(n, nmax, x, w, L) qk_fit_symmetric(n, nmax, x, L, w)
 
 /* make_q3_quants with do_rmse: make_qx's first guess (weights x*x), then up
  * to five sweeps of coordinate descent on single codes. */
@@ -889,9 +841,6 @@ qk_dequantize_q6_K(const void *src, float *y, int64_t n)
 
 /* ----------------------------------------------------------------- IQ4_XS */
 
-const int8_t qk_iq4nl_values[16] = {
-	-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-};
 
 /* best_index_int8: nearest codebook entry, exact ties to the upper one. */
 int

@@ -1,48 +1,31 @@
 /* Vectorized K-quant fitting (see quant_k.h) and the run-time choice of
  * variant.  Filled in below; until a format has a vector kernel its plain
  * quantizer is the scalar reference. */
-#include <stdlib.h>
 #include <string.h>
+
+#include "cpu.h"
 
 #include "quant_k.h"
 #include "quant_k_impl.h"
 
-enum { V_SCALAR, V_AVX2, V_AVX512 };
+enum { V_SCALAR = QCPU_SCALAR, V_AVX2 = QCPU_AVX2, V_AVX512 = QCPU_AVX512 };
 static const char *const variant_names[] = { "scalar", "avx2", "avx512" };
 static int variant = -1;
 
+/* The variant: the level of cpu.h (detected, lowered by QUTILS_SIMD),
+ * unless a test forced another one the machine has. */
 static int
 cpu_can(int v)
 {
-#if defined(QU_SCALAR_ONLY) || !(defined(__x86_64__) || defined(__i386__))
-	return v == V_SCALAR;
-#else
-	__builtin_cpu_init();
-	switch (v) {
-	case V_SCALAR: return 1;
-	case V_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-	case V_AVX512: return __builtin_cpu_supports("avx512f") &&
-		__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-	}
-	return 0;
-#endif
+	return v <= (int)qcpu_detected();
 }
 
 static int
 pick_variant(void)
 {
-	const char *env = getenv("QUTILS_SIMD");
-
-	if (variant >= 0)
-		return variant;
-	if (env && *env)
-		for (int v = 0; v < 3; v++)
-			if (strcmp(env, variant_names[v]) == 0 && cpu_can(v))
-				return variant = v;
-	for (int v = V_AVX512; v >= V_SCALAR; v--)
-		if (cpu_can(v))
-			return variant = v;
-	return variant = V_SCALAR;
+	if (variant < 0)
+		variant = (int)qcpu_level();
+	return variant;
 }
 
 const char *
@@ -69,7 +52,7 @@ qk_force_variant(const char *name)
 	return -1;
 }
 
-#if !defined(QU_SCALAR_ONLY) && defined(__x86_64__)
+#if QU_X86_KERNELS
 #include <immintrin.h>
 #define HAVE_LANES 1
 
