@@ -3,3 +3,4 @@
 set -eu
 cd "$(dirname "$0")/.."
 echo "bench: nothing to measure yet"
+scripts/bench-kquants.sh -m 16
