@@ -73,7 +73,7 @@ QK_DECLARE(iq4_xs)
 #undef QK_DECLARE
 
 /* Which vector variant the plain quantizers use: "avx512", "avx2" or
- * "scalar" (QUTILS_SIMD in the environment may lower the choice).
+ * "scalar", the level of cpu.h (QUTILS_SIMD in the environment lowers it).
  * qk_force_variant("scalar"/"avx2"/"avx512") switches it for tests and
  * "auto" restores the default; it returns -1 (and changes nothing) when this
  * CPU or build cannot run that variant. */

@@ -1,6 +1,7 @@
-/* Vectorized K-quant fitting (see quant_k.h) and the run-time choice of
- * variant.  Filled in below; until a format has a vector kernel its plain
- * quantizer is the scalar reference. */
+/* Vectorized K-quant fitting (see quant_k.h, quant_k_lanes.h) and the
+ * run-time choice of variant; finishing a block stays in quant_k.c with
+ * vectorized element-wise helpers. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -10,7 +11,7 @@
 
 enum { V_SCALAR = QCPU_SCALAR, V_AVX2 = QCPU_AVX2, V_AVX512 = QCPU_AVX512 };
 static const char *const variant_names[] = { "scalar", "avx2", "avx512" };
-static int variant = -1;
+static _Atomic int forced = -1;	/* a test's choice, or -1 */
 
 /* The variant: the level of cpu.h (detected, lowered by QUTILS_SIMD),
  * unless a test forced another one the machine has. */
@@ -23,9 +24,9 @@ cpu_can(int v)
 static int
 pick_variant(void)
 {
-	if (variant < 0)
-		variant = (int)qcpu_level();
-	return variant;
+	int v = forced;
+
+	return v >= 0 ? v : (int)qcpu_level();
 }
 
 const char *
@@ -38,15 +39,14 @@ int
 qk_force_variant(const char *name)
 {
 	if (strcmp(name, "auto") == 0) {
-		variant = -1;
-		(void)pick_variant();
+		forced = -1;
 		return 0;
 	}
 	for (int v = 0; v < 3; v++)
 		if (strcmp(name, variant_names[v]) == 0) {
 			if (!cpu_can(v))
 				return -1;
-			variant = v;
+			forced = v;
 			return 0;
 		}
 	return -1;
