@@ -22,7 +22,11 @@
 /* The fitting helpers of spec §4.1, one per ggml helper. */
 
 /* make_qx_quants (rmse_type 1) is qk_fit_symmetric of quant_simple.c. */
-#define fit_qx(n, nmax, x, w, L) qk_fit_symmetric(n, nmax, x, L, w)
+static inline float
+fit_qx(int n, int nmax, const float *x, const float *w, int8_t *L)
+{
+	return qk_fit_symmetric(n, nmax, x, L, w);
+}
 
 /* make_q3_quants with do_rmse: make_qx's first guess (weights x*x), then up
  * to five sweeps of coordinate descent on single codes. */
@@ -666,20 +670,17 @@ pack_q4_K(const uint8_t *L, struct blk_q4_K *y)
 static void
 pack_q5_K(const uint8_t *L, struct blk_q5_K *y)
 {
-	memset(y->qh, 0, sizeof y->qh);
-	for (int c = 0; c < 4; c++)
-		for (int l = 0; l < 32; l++) {
-			int a = L[64 * c + l], b = L[64 * c + 32 + l];
-			if (a > 15) {
-				a -= 16;
-				y->qh[l] |= (uint8_t)(1 << (2 * c));
-			}
-			if (b > 15) {
-				b -= 16;
-				y->qh[l] |= (uint8_t)(2 << (2 * c));
-			}
-			y->qs[32 * c + l] = (uint8_t)(a | (b << 4));
+	/* codes are 0..31: bit 4 of each goes to qh (ggml: if (l > 15) l -= 16
+	 * and set the bit), the low four bits to qs */
+	for (int l = 0; l < 32; l++) {
+		unsigned h = 0;
+		for (int c = 0; c < 4; c++) {
+			unsigned a = L[64 * c + l], b = L[64 * c + 32 + l];
+			h |= (a >> 4) << (2 * c) | (b >> 4) << (2 * c + 1);
+			y->qs[32 * c + l] = (uint8_t)((a & 15) | (b & 15) << 4);
 		}
+		y->qh[l] = (uint8_t)h;
+	}
 }
 
 void
