@@ -263,8 +263,8 @@ const struct qk_ops qk_ops_ref = { qk_requant_ref, qk_iq4_codes_ref };
 
 /* 2-bit codes of 256 elements: byte l of each 128-element half holds
  * elements l, l+32, l+64, l+96 (Q2_K and the low bits of Q3_K). */
-static void
-pack_2bit(const uint8_t *L, uint8_t *qs)
+__attribute__((optimize("O3"))) static void
+pack_2bit(const uint8_t *restrict L, uint8_t *restrict qs)
 {
 	for (int h = 0; h < QK_K; h += 128)
 		for (int l = 0; l < 32; l++)
@@ -659,16 +659,16 @@ requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int
 	}
 }
 
-static void
-pack_q4_K(const uint8_t *L, struct blk_q4_K *y)
+__attribute__((optimize("O3"))) static void
+pack_q4_K(const uint8_t *restrict L, struct blk_q4_K *restrict y)
 {
 	for (int c = 0; c < 4; c++)
 		for (int l = 0; l < 32; l++)
 			y->qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
 }
 
-static void
-pack_q5_K(const uint8_t *L, struct blk_q5_K *y)
+__attribute__((optimize("O3"))) static void
+pack_q5_K(const uint8_t *restrict L, struct blk_q5_K *restrict y)
 {
 	/* codes are 0..31: bit 4 of each goes to qh (ggml: if (l > 15) l -= 16
 	 * and set the bit), the low four bits to qs */
@@ -778,6 +778,21 @@ qk_fit_q6_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 		f->scales[j] = fit_qx(16, 32, x + 16 * j, qw + 16 * j, (int8_t *)f->L + 16 * j);
 }
 
+/* Per 128-element half: ql holds the low nibbles of elements l and l+64
+ * (and l+32, l+96), qh the high two bits of all four.  Plain byte
+ * shuffling, so the compiler is asked to vectorize it. */
+__attribute__((optimize("O3"))) static void
+pack_q6_K(const uint8_t *restrict L, uint8_t *restrict ql, uint8_t *restrict qh)
+{
+	for (int h = 0; h < 2; h++, L += 128, ql += 64, qh += 32)
+		for (int l = 0; l < 32; l++) {
+			ql[l] = (uint8_t)((L[l] & 0xF) | ((L[l + 64] & 0xF) << 4));
+			ql[l + 32] = (uint8_t)((L[l + 32] & 0xF) | ((L[l + 96] & 0xF) << 4));
+			qh[l] = (uint8_t)((L[l] >> 4) | ((L[l + 32] >> 4) << 2) |
+			    ((L[l + 64] >> 4) << 4) | ((L[l + 96] >> 4) << 6));
+		}
+}
+
 /* Both paths finish alike. */
 void
 qk_finish_q6_K(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
@@ -812,16 +827,7 @@ qk_finish_q6_K(const float *x, struct qk_fit *f, void *out, const struct qk_ops 
 		}
 		ops->requant(x + 16 * j, 16, dj, 0.0f, -32, 31, 32, L + 16 * j);
 	}
-	for (int h = 0; h < 2; h++) {
-		const uint8_t *Lh = L + 128 * h;
-		uint8_t *ql = y->ql + 64 * h, *qh = y->qh + 32 * h;
-		for (int l = 0; l < 32; l++) {
-			ql[l] = (uint8_t)((Lh[l] & 0xF) | ((Lh[l + 64] & 0xF) << 4));
-			ql[l + 32] = (uint8_t)((Lh[l + 32] & 0xF) | ((Lh[l + 96] & 0xF) << 4));
-			qh[l] = (uint8_t)((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) |
-			    ((Lh[l + 64] >> 4) << 4) | ((Lh[l + 96] >> 4) << 6));
-		}
-	}
+	pack_q6_K(L, y->ql, y->qh);
 }
 
 void
