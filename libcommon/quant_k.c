@@ -17,6 +17,14 @@
 #include "quant_k.h"
 #include "quant_k_impl.h"
 
+/* Byte shuffling loops that GCC's -O2 leaves scalar (integer only, so the
+ * bytes cannot change). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define QK_VECTORIZE __attribute__((optimize("O3")))
+#else
+#define QK_VECTORIZE
+#endif
+
 /* ---------------------------------------------------------------- helpers */
 
 /* The fitting helpers of spec §4.1, one per ggml helper. */
@@ -263,7 +271,7 @@ const struct qk_ops qk_ops_ref = { qk_requant_ref, qk_iq4_codes_ref };
 
 /* 2-bit codes of 256 elements: byte l of each 128-element half holds
  * elements l, l+32, l+64, l+96 (Q2_K and the low bits of Q3_K). */
-__attribute__((optimize("O3"))) static void
+QK_VECTORIZE static void
 pack_2bit(const uint8_t *restrict L, uint8_t *restrict qs)
 {
 	for (int h = 0; h < QK_K; h += 128)
@@ -659,7 +667,7 @@ requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int
 	}
 }
 
-__attribute__((optimize("O3"))) static void
+QK_VECTORIZE static void
 pack_q4_K(const uint8_t *restrict L, struct blk_q4_K *restrict y)
 {
 	for (int c = 0; c < 4; c++)
@@ -667,7 +675,7 @@ pack_q4_K(const uint8_t *restrict L, struct blk_q4_K *restrict y)
 			y->qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
 }
 
-__attribute__((optimize("O3"))) static void
+QK_VECTORIZE static void
 pack_q5_K(const uint8_t *restrict L, struct blk_q5_K *restrict y)
 {
 	/* codes are 0..31: bit 4 of each goes to qh (ggml: if (l > 15) l -= 16
@@ -781,7 +789,7 @@ qk_fit_q6_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 /* Per 128-element half: ql holds the low nibbles of elements l and l+64
  * (and l+32, l+96), qh the high two bits of all four.  Plain byte
  * shuffling, so the compiler is asked to vectorize it. */
-__attribute__((optimize("O3"))) static void
+QK_VECTORIZE static void
 pack_q6_K(const uint8_t *restrict L, uint8_t *restrict ql, uint8_t *restrict qh)
 {
 	for (int h = 0; h < 2; h++, L += 128, ql += 64, qh += 32)

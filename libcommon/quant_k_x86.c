@@ -56,8 +56,17 @@ qk_force_variant(const char *name)
 #include <immintrin.h>
 #define HAVE_LANES 1
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq")
+/* Every function of the included body gets the target attribute. */
+#define TARGET_PRAGMA(x) _Pragma(#x)
+#ifdef __clang__
+#define TARGET_BEGIN(t) TARGET_PRAGMA(clang attribute push(__attribute__((target(t))), apply_to = function))
+#define TARGET_END TARGET_PRAGMA(clang attribute pop)
+#else
+#define TARGET_BEGIN(t) TARGET_PRAGMA(GCC push_options) TARGET_PRAGMA(GCC target(t))
+#define TARGET_END TARGET_PRAGMA(GCC pop_options)
+#endif
+
+TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512dq")
 #define VL 16
 #define vf vf16
 #define vi vi16
@@ -79,10 +88,9 @@ qk_force_variant(const char *name)
 #undef VSEL
 #undef VMAXI
 #undef VMINI
-#pragma GCC pop_options
+TARGET_END
 
-#pragma GCC push_options
-#pragma GCC target("avx2")
+TARGET_BEGIN("avx2")
 #define VL 8
 #define vf vf8
 #define vi vi8
@@ -104,7 +112,7 @@ qk_force_variant(const char *name)
 #undef VSEL
 #undef VMAXI
 #undef VMINI
-#pragma GCC pop_options
+TARGET_END
 #endif
 
 #ifdef HAVE_LANES
