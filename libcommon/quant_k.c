@@ -15,7 +15,7 @@
 
 #include "dtype.h"
 #include "quant_k.h"
-#include "quant_k_impl.h"
+#include "quant_impl.h"	/* includes quant_k_impl.h; qk_fit_symmetric */
 
 /* Byte shuffling loops that GCC's -O2 leaves scalar (integer only, so the
  * bytes cannot change). */

@@ -6,10 +6,22 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "quant_impl.h"	/* qk_nearest_int, the IQ4 codebook, qk_fit_symmetric */
 #include "quant_k.h"
 
 #define QK_GROUP_EPS 1e-15f	/* a group below this max is all zero */
+
+/* ggml's nearest_int: adding 1.5*2^23 rounds to nearest even in the
+ * current rounding mode; the integer is in the low mantissa bits.  Valid
+ * for |f| <= 4194303 (outside it, ggml's same garbage). */
+static inline int
+qk_nearest_int(float f)
+{
+	float v = f + 12582912.f;
+	int32_t i;
+
+	memcpy(&i, &v, sizeof i);
+	return (i & 0x007fffff) - 0x00400000;
+}
 
 static inline int
 qk_clampi(int v, int lo, int hi)
@@ -70,6 +82,7 @@ struct qk_format {
 };
 
 extern const struct qk_format qk_formats[QK_NFORMATS];
+extern const int8_t qk_iq4nl_values[16];	/* defined in quant_simple.c */
 
 float qk_fit_qkx(int n, int nmax, const float *x, const float *w, uint8_t *L,
     float *the_min, float rmin, float rdelta, int nstep, int use_mad);

@@ -7,7 +7,7 @@
 #include "cpu.h"
 
 #include "quant_k.h"
-#include "quant_k_impl.h"
+#include "quant_impl.h"	/* includes quant_k_impl.h; qk_fit_symmetric */
 
 enum { V_SCALAR = QCPU_SCALAR, V_AVX2 = QCPU_AVX2, V_AVX512 = QCPU_AVX512 };
 static const char *const variant_names[] = { "scalar", "avx2", "avx512" };
