@@ -44,7 +44,7 @@ if [ -x "$B/tests/interop/llama_run" ]; then
 		"$B/st2gguf" -q -j "$J" -t F16 --vocab none "$W/hf" -o "$W/f16.gguf"
 	s1=$(tail -1 "$W/times.txt" | cut -d' ' -f1)
 	measure "peer step 2: llama_model_quantize Q4_K_M" \
-		"$B/tests/interop/llama_run" quantize "$W/f16.gguf" "$W/peer.gguf" 15
+		"$B/tests/interop/llama_run" quantize "$W/f16.gguf" "$W/peer.gguf" 15 "$J"
 	s2=$(tail -1 "$W/times.txt" | cut -d' ' -f1)
 	echo "$ours $s1 $s2" | awk '{ printf "end to end: ours %.2f s, peer %.2f s (%.2fx)\n", $1, $2 + $3, ($2 + $3) / $1 }'
 	ls -l "$W/ours.gguf" "$W/peer.gguf" | awk '{ print $5, $9 }'

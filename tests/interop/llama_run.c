@@ -7,8 +7,9 @@
  *                                 so the numbers are not blurred by F16);
  *   llama_run generate MODEL.gguf N  reads one line of prompt ids, prints
  *                                 the N tokens greedy decoding adds;
- *   llama_run quantize IN OUT FTYPE  llama_model_quantize (llama-quantize's
- *                                 engine, one thread) to file type FTYPE;
+ *   llama_run quantize IN OUT FTYPE [THREADS]  llama_model_quantize
+ *                                 (llama-quantize's engine; default one
+ *                                 thread) to file type FTYPE;
  *   llama_run tokenize MODEL.gguf reads NUL-separated texts on stdin and
  *                                 prints one line of token ids per text
  *                                 (no BOS/EOS added, special tokens parsed).
@@ -207,11 +208,11 @@ main(int argc, char **argv)
 	struct llama_model *m;
 	int rc;
 
-	if (argc == 5 && strcmp(argv[1], "quantize") == 0) {
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "quantize") == 0) {
 		struct llama_model_quantize_params qp = llama_model_quantize_default_params();
 
 		llama_log_set(quiet_log, NULL);
-		qp.nthread = 1;
+		qp.nthread = argc == 6 ? atoi(argv[5]) : 1;
 		qp.ftype = (enum llama_ftype)atoi(argv[4]);
 		return llama_model_quantize(argv[2], argv[3], &qp) == 0 ? 0 : 1;
 	}
