@@ -137,6 +137,7 @@ struct slab_job {
 	int64_t ne0, rows_per_expert;
 	uint64_t src_row, dst_row;	/* bytes per row */
 	float **scratch;		/* one per worker, CHUNK_FLOATS or ne0 floats */
+	int mapped;			/* src is a file mapping: populate it */
 	int failed;
 };
 
@@ -181,6 +182,21 @@ from_f32(int type, const float *src, unsigned char *dst, int64_t nrows, int64_t 
 	}
 }
 
+/* Maps a chunk's input pages in one call rather than one fault per page
+ * (Linux >= 5.14; elsewhere the faults just happen as the rows are read).
+ * Each worker does its own chunks, so this is spread over the threads. */
+static void
+populate(const void *p, size_t len)
+{
+#ifdef __linux__
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095, b = (uintptr_t)p + len;
+
+	(void)madvise((void *)a, b - a, 22 /* MADV_POPULATE_READ */);
+#else
+	(void)p; (void)len;
+#endif
+}
+
 static void
 slab_body(void *ctx, size_t b, size_t e, int worker)
 {
@@ -198,6 +214,8 @@ slab_body(void *ctx, size_t b, size_t e, int worker)
 
 		if (n > left)
 			n = left;
+		if (j->mapped)
+			populate(j->src + b * j->src_row, (size_t)n * j->src_row);
 		if (t->in->type == QF_F32) {
 			rows = (const float *)(j->src + b * j->src_row);
 		} else {
@@ -397,22 +415,6 @@ plan(const struct gguf_file *g, const struct st2gguf_opts *o, const struct imatr
 
 /* ---- the run ---- */
 
-/* Maps a slab's input pages in one call rather than one fault per page
- * (Linux >= 5.14; elsewhere the faults just happen as the rows are read). */
-static void
-populate(const struct gguf_file *g, size_t off, size_t len)
-{
-#ifdef __linux__
-	uintptr_t a = (uintptr_t)g->map.data + off, b = a + len;
-
-	if (!g->map.mapped || len == 0)
-		return;
-	a &= ~(uintptr_t)4095;
-	(void)madvise((void *)a, b - a, 22 /* MADV_POPULATE_READ */);
-#else
-	(void)g; (void)off; (void)len;
-#endif
-}
 
 static void
 convert_tensor(const struct out_tensor *t, const struct gguf_file *g, struct writer *wr,
@@ -434,12 +436,11 @@ convert_tensor(const struct out_tensor *t, const struct gguf_file *g, struct wri
 		int64_t n = nrows - r < slab_rows ? nrows - r : slab_rows;
 		int b = writer_free_buf(wr);
 		struct slab_job j = { t, in->data + (uint64_t)r * src_row, bufs[b], r, ne0,
-			(int64_t)in->ne[1], src_row, dst_row, scratch, 0 };
+			(int64_t)in->ne[1], src_row, dst_row, scratch, g->map.mapped, 0 };
 		struct wjob wj = { bufs[b], (size_t)((uint64_t)n * dst_row), b,
 			(size_t)(g->data_start + in->offset + (uint64_t)r * src_row),
 			(size_t)((uint64_t)n * src_row) };
 
-		populate(g, wj.drop_off, wj.drop_len);
 		qpool_for(jobs, (size_t)n, grain, slab_body, &j);
 		if (j.failed)
 			cli_die("%s: %s: converting %s to %s failed", input, in->name,
