@@ -3,11 +3,12 @@
  * order, the same per-tensor types, the same KVs in the same order, the
  * same bytes.
  *
- * Streaming: the input is mapped; each tensor is converted in slabs of rows
- * spread over the threads (F16/BF16 rows widened to F32 a chunk at a time
- * in per-thread scratch), and a writer thread writes one slab while the
- * next is computed.  Memory: two slabs, the scratch, and the input pages of
- * the slab at hand (dropped once used). */
+ * Streaming: each tensor is converted in slabs of rows spread over the
+ * threads; a thread preads a chunk of rows into its own buffer, widens
+ * F16/BF16 to F32 in per-thread scratch and quantizes into the slab, and a
+ * writer thread writes one slab while the next is computed.  Memory: two
+ * slabs and the per-thread buffers.  (Input from a pipe was read into
+ * memory by gguf_open; then the rows are taken from there.) */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
