@@ -49,9 +49,36 @@ def read_folder(d):
     return w
 
 
+def e4m3_table():
+    """All 256 FP8 E4M3 (fn) values by byte (NaN for 0x7f/0xff)."""
+    out = np.zeros(256)
+    for b in range(256):
+        s, e, m = b >> 7, (b >> 3) & 15, b & 7
+        if e == 15 and m == 7:
+            out[b] = np.nan
+            continue
+        v = (1 + m / 8) * 2.0 ** (e - 7) if e else (m / 8) * 2.0 ** -6
+        out[b] = -v if s else v
+    return out
+
+
+def to_e4m3(a):
+    """Nearest FP8 E4M3 byte of each value (saturating), as uint8."""
+    t = e4m3_table()
+    ok = np.where(np.isnan(t), np.inf, t)
+    return np.abs(np.asarray(a)[..., None] - ok).argmin(-1).astype(np.uint8)
+
+
 def write_safetensors(path, tensors, dtype="F32"):
     hdr, blobs, off = {}, [], 0
     for k in sorted(tensors):
+        if isinstance(tensors[k], tuple):       # (dtype, raw array) as is
+            dt, arr = tensors[k]
+            raw = np.ascontiguousarray(arr).tobytes()
+            hdr[k] = {"dtype": dt, "shape": list(arr.shape), "data_offsets": [off, off + len(raw)]}
+            blobs.append(raw)
+            off += len(raw)
+            continue
         a = np.ascontiguousarray(tensors[k], dtype=np.float32)
         if dtype == "BF16":
             u = a.view(np.uint32)
