@@ -21,6 +21,7 @@
 #include "dtype.h"
 #include "ftype.h"
 #include "gguf.h"
+#include "imatrix.h"
 #include "mapfile.h"
 #include "quant.h"
 #include "st2gguf.h"
@@ -564,41 +565,27 @@ write_chunk(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const 
 		cli_die_err(&e);
 }
 
-/* importance vectors from a GGUF imatrix (in_sum2 / counts) */
+/* importance vector for one matrix (expert) of a tensor, as llama-quantize
+ * hands it to the quantizer; NULL when the imatrix has none for it */
 static const float *
-imatrix_for(const struct gguf_file *im, const struct out_tensor *t, int expert, float **scratch)
+imatrix_for(const struct imatrix *im, const struct out_tensor *t, int expert)
 {
-	char name[160];
-	const struct gguf_tensor *sum, *cnt;
-	uint64_t n = t->ne[0], i;
-	float c;
+	const struct imatrix_entry *en;
+	uint64_t ne0 = t->ne[0];
 
-	if (!im)
+	if (!im || !(en = imatrix_find(im, t->name)))
 		return NULL;
-	snprintf(name, sizeof name, "%s.in_sum2", t->name);
-	sum = gguf_find_tensor(im, name);
-	snprintf(name, sizeof name, "%s.counts", t->name);
-	cnt = gguf_find_tensor(im, name);
-	if (!sum || !cnt || sum->type != 0 || cnt->type != 0 || sum->ne[0] != n ||
-	    (uint64_t)expert >= sum->ne[1] || (uint64_t)expert >= cnt->ne[1])
+	if (en->n == ne0)
+		return en->values;	/* one vector for every expert */
+	if (en->n != ne0 * (uint64_t)t->n_src || (uint64_t)expert >= (uint64_t)t->n_src)
 		return NULL;
-	memcpy(&c, cnt->data + 4 * (size_t)expert, 4);
-	*scratch = realloc(*scratch, (size_t)n * sizeof **scratch);
-	if (!*scratch)
-		cli_die("out of memory");
-	for (i = 0; i < n; i++) {
-		float s;
-
-		memcpy(&s, sum->data + 4 * ((size_t)expert * n + i), 4);
-		(*scratch)[i] = c > 0 ? s / c : 1.0f;
-	}
-	return *scratch;
+	return en->values + (uint64_t)expert * ne0;
 }
 
 static void
 convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const struct arch_def *a,
-    const struct hparams *h, const struct gguf_file *im, float *f32, void **buf, size_t *bufsz,
-    float **imscratch, int jobs, const char *path)
+    const struct hparams *h, const struct imatrix *im, float *f32, void **buf, size_t *bufsz,
+    int jobs, const char *path)
 {
 	int permute = (a->flags & ARCH_PERMUTE_QK) && (t->role == AR_Q || t->role == AR_K);
 	int plus_one = (a->flags & ARCH_NORM_PLUS_ONE) && !t->is_bias &&
@@ -614,7 +601,7 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 		uint64_t rows = st->ndim == 1 ? st->shape[0] : st->nelem / st->shape[st->ndim - 1];
 		uint64_t cols = st->ndim == 1 ? 1 : st->shape[st->ndim - 1];
 		uint64_t step, r0;
-		const float *imat = imatrix_for(im, t, k, imscratch);
+		const float *imat = imatrix_for(im, t, k);
 		/* a 1-D tensor is written as one row */
 		uint64_t out_cols = t->ne[0];
 
@@ -684,7 +671,9 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	const cJSON *mt, *archs;
 	struct hparams h;
 	struct gguf_writer *w;
-	struct gguf_file imf, *im = NULL;
+	struct imatrix imf, *im = NULL;
+	struct gguf_writer **writers;
+	int *shard, n_shards = 0, split;
 	struct plan p = { NULL, 0, 0 };
 	struct vocab v;
 	const char *path = o->input, *slash;
@@ -723,6 +712,11 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		cli_die_err(&e);
 	}
 
+	if (o->imatrix) {
+		if (imatrix_load(&imf, o->imatrix, &e) != 0)
+			cli_die_err(&e);
+		im = &imf;
+	}
 	w = gguf_writer_new();
 	if (!w)
 		cli_die("out of memory");
@@ -742,23 +736,74 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	}
 	if (vocab_to_gguf(&v, w, (uint64_t)h.n_vocab, a->gguf_arch, &e) != 0)
 		cli_die_err(&e);
-	if (o->imatrix) {
-		if (gguf_open(&imf, o->imatrix, &e) != 0)
-			cli_die("%s: only GGUF imatrix files are read here (%s)", o->imatrix, e.msg);
-		im = &imf;
+	if (im && imatrix_set_quantize_kvs(w, im, o->imatrix, im->n_entries) != 0)
+		cli_die("%s: cannot record the imatrix keys", o->imatrix);
+
+	/* shards: gguf-split's rule, a new shard when the next tensor would
+	 * pass --split-max-tensors or --split-max-size (padded tensor bytes) */
+	shard = calloc(p.n + 1, sizeof *shard);
+	if (!shard)
+		cli_die("out of memory");
+	{
+		uint64_t cur_bytes = 0;
+		size_t cur_n = 0;
+
+		for (i = 0; i < p.n; i++) {
+			struct out_tensor *t = &p.t[i];
+			uint64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
+			uint64_t nb = qfmt_row_size(t->type, (int64_t)t->ne[0]) * rows;
+			uint64_t padded = (nb + GGUF_DEFAULT_ALIGNMENT - 1) /
+			    GGUF_DEFAULT_ALIGNMENT * GGUF_DEFAULT_ALIGNMENT;
+
+			if (cur_n > 0 && ((o->split_max_tensors > 0 &&
+			    cur_n >= (size_t)o->split_max_tensors) ||
+			    (o->split_max_size > 0 && cur_bytes + padded > o->split_max_size))) {
+				n_shards++;
+				cur_n = 0;
+				cur_bytes = 0;
+			}
+			shard[i] = n_shards;
+			cur_n++;
+			cur_bytes += padded;
+			if (t->src[0]->t->nelem > largest)
+				largest = t->src[0]->t->nelem;
+		}
+		n_shards++;
+	}
+	if (n_shards > 65535)
+		cli_die("%s: %d shards: more than GGUF's split.count allows", path, n_shards);
+	split = o->split_max_size > 0 || o->split_max_tensors > 0;
+	if (split && (!o->output || strcmp(o->output, "-") == 0) && !o->plan)
+		cli_usage_error("--split-max-*: the output must be a file name");
+	writers = calloc((size_t)n_shards, sizeof *writers);
+	if (!writers)
+		cli_die("out of memory");
+	writers[0] = w;
+	for (int k = 1; k < n_shards; k++)
+		if (!(writers[k] = gguf_writer_new()))
+			cli_die("out of memory");
+	if (split) {
+		for (int k = 0; k < n_shards; k++) {
+			uint16_t no = (uint16_t)k, cnt = (uint16_t)n_shards;
+			int32_t total_tensors = (int32_t)p.n;
+
+			gguf_w_set(writers[k], "split.no", GGUF_T_UINT16, &no);
+			gguf_w_set(writers[k], "split.tensors.count", GGUF_T_INT32, &total_tensors);
+			gguf_w_set(writers[k], "split.count", GGUF_T_UINT16, &cnt);
+		}
 	}
 	for (i = 0; i < p.n; i++) {
 		struct out_tensor *t = &p.t[i];
-		uint64_t f32_need;
+		struct gguf_writer *sw = writers[shard[i]];
+		int idx = gguf_w_add_tensor(sw, t->name, (uint32_t)t->type, t->n_dims, t->ne, &e);
 
-		if (gguf_w_add_tensor(w, t->name, (uint32_t)t->type, t->n_dims, t->ne, &e) < 0)
+		if (idx < 0)
 			cli_die("%s: %s: %s", path, t->name, e.msg);
-		t->nbytes = gguf_w_tensor_nbytes(w, i);
-		f32_need = t->src[0]->t->nelem;
-		if (f32_need > largest)
-			largest = f32_need;
+		t->nbytes = gguf_w_tensor_nbytes(sw, (size_t)idx);
 	}
-	total = gguf_w_total_size(w);
+	total = 0;
+	for (int k = 0; k < n_shards; k++)
+		total += gguf_w_total_size(writers[k]);
 
 	if (o->plan) {
 		uint64_t rows_floats = largest < CHUNK_FLOATS ? largest : CHUNK_FLOATS;
@@ -771,10 +816,14 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 			    (unsigned long long)t->nbytes, (unsigned long long)t->ne[0]);
 			for (int k = 1; k < t->n_dims; k++)
 				printf(", %llu", (unsigned long long)t->ne[k]);
-			printf("]\n");
+			printf("]");
+			if (split)
+				printf("  shard %d", shard[i] + 1);
+			printf("\n");
 		}
-		printf("total: %zu tensors, %llu bytes (%.1f MiB) in the file\n", p.n,
-		    (unsigned long long)total, (double)total / 1048576.0);
+		printf("total: %zu tensors, %llu bytes (%.1f MiB) in %d file%s\n", p.n,
+		    (unsigned long long)total, (double)total / 1048576.0, n_shards,
+		    n_shards > 1 ? "s" : "");
 		/* scratch: two F32 chunks (permutation) + the quantized chunk */
 		printf("expected peak memory: %.1f MiB of buffers (+ mapped input pages)\n",
 		    (double)(rows_floats * 4 * 3) / 1048576.0 + 8.0);
@@ -783,14 +832,19 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	}
 
 	{
-		struct cli_out out;
+		struct cli_out *outs = calloc((size_t)n_shards, sizeof *outs);
 		struct cli_progress pr;
 		uint64_t max_cols = 1, scratch;
-		float *f32, *imscratch = NULL;
+		float *f32;
 		void *buf = NULL;
 		size_t bufsz = 0;
-		int jobs = o->jobs > 0 ? o->jobs : qpool_ncpu();
+		int jobs = o->jobs > 0 ? o->jobs : qpool_ncpu(), k;
+		char *prefix = strdup(o->output);
 
+		if (!outs || !prefix)
+			cli_die("out of memory");
+		if (split && strlen(prefix) > 5 && strcmp(prefix + strlen(prefix) - 5, ".gguf") == 0)
+			prefix[strlen(prefix) - 5] = 0;
 		for (i = 0; i < p.n; i++)
 			if (p.t[i].ne[0] > max_cols)
 				max_cols = p.t[i].ne[0];
@@ -800,34 +854,53 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		f32 = malloc((size_t)(2 * scratch) * sizeof *f32);
 		if (!f32)
 			cli_die("out of memory");
-		cli_out_open(&out, o->output, 1);
-		if (gguf_w_write_header(w, out.f, &e) != 0) {
-			cli_out_abort(&out);
-			cli_die_err(&e);
-		}
 		cli_progress_start(&pr, "st2gguf", total, o->quiet);
-		for (i = 0; i < p.n; i++) {
-			convert_tensor(w, out.f, &p.t[i], a, &h, im, f32, &buf, &bufsz, &imscratch,
-			    jobs, path);
-			cli_progress_add(&pr, p.t[i].nbytes);
-		}
-		if (gguf_w_finish(w, out.f, &e) != 0) {
-			cli_out_abort(&out);
-			cli_die_err(&e);
+		i = 0;
+		for (k = 0; k < n_shards; k++) {
+			char *shard_name = NULL;
+			const char *name = o->output;
+
+			if (split) {
+				size_t len = strlen(prefix) + 32;
+
+				shard_name = malloc(len);
+				if (!shard_name)
+					cli_die("out of memory");
+				snprintf(shard_name, len, "%s-%05d-of-%05d.gguf", prefix, k + 1, n_shards);
+				name = shard_name;
+			}
+			cli_out_open(&outs[k], name, 1);
+			if (gguf_w_write_header(writers[k], outs[k].f, &e) != 0)
+				cli_die_err(&e);
+			for (; i < p.n && shard[i] == k; i++) {
+				convert_tensor(writers[k], outs[k].f, &p.t[i], a, &h, im, f32, &buf,
+				    &bufsz, jobs, path);
+				cli_progress_add(&pr, p.t[i].nbytes);
+			}
+			if (gguf_w_finish(writers[k], outs[k].f, &e) != 0)
+				cli_die_err(&e);
+			free(shard_name);
 		}
 		cli_progress_end(&pr);
-		cli_out_commit(&out);
+		/* every shard complete: only now do they take their names */
+		for (k = 0; k < n_shards; k++)
+			cli_out_commit(&outs[k]);
+		free(outs);
+		free(prefix);
 		free(f32);
 		free(buf);
-		free(imscratch);
 	}
+	for (int k = 1; k < n_shards; k++)
+		gguf_writer_free(writers[k]);
+	free(writers);
+	free(shard);
 	for (i = 0; i < p.n; i++) {
 		free(p.t[i].src);
 		free(p.t[i].scale);
 	}
 	free(p.t);
 	if (im)
-		gguf_close(im);
+		imatrix_free(im);
 	vocab_free(&v);
 	gguf_writer_free(w);
 	ckpt_close(&c);
