@@ -192,6 +192,68 @@ set_arch_kvs(struct gguf_writer *w, const struct arch_def *a, const cJSON *cfg,
 	}
 }
 
+/* generation_config.json -> general.sampling.* (as gguf-py's Metadata) */
+static const struct {
+	const char *cfg, *key;
+	enum gguf_vtype type;
+} sampling_keys[] = {
+	{ "top_k", "general.sampling.top_k", GGUF_T_INT32 },
+	{ "top_p", "general.sampling.top_p", GGUF_T_FLOAT32 },
+	{ "min_p", "general.sampling.min_p", GGUF_T_FLOAT32 },
+	{ "xtc_probability", "general.sampling.xtc_probability", GGUF_T_FLOAT32 },
+	{ "xtc_threshold", "general.sampling.xtc_threshold", GGUF_T_FLOAT32 },
+	{ "temperature", "general.sampling.temp", GGUF_T_FLOAT32 },
+	{ "penalty_last_n", "general.sampling.penalty_last_n", GGUF_T_INT32 },
+	{ "penalty_repeat|repetition_penalty", "general.sampling.penalty_repeat", GGUF_T_FLOAT32 },
+	{ "mirostat", "general.sampling.mirostat", GGUF_T_INT32 },
+	{ "mirostat_tau", "general.sampling.mirostat_tau", GGUF_T_FLOAT32 },
+	{ "mirostat_eta", "general.sampling.mirostat_eta", GGUF_T_FLOAT32 },
+};
+
+static void
+set_sampling_kvs(struct gguf_writer *w, const char *dir)
+{
+	char path[4096];
+	FILE *f;
+	char *text;
+	long n;
+	cJSON *g;
+	size_t i;
+
+	snprintf(path, sizeof path, "%s/generation_config.json", dir);
+	if (!(f = fopen(path, "rb")))
+		return;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
+	    fseek(f, 0, SEEK_SET) != 0 || !(text = malloc((size_t)n + 1))) {
+		fclose(f);
+		cli_die("%s: unreadable or larger than 1 MiB", path);
+	}
+	if (fread(text, 1, (size_t)n, f) != (size_t)n)
+		cli_die("%s: read error", path);
+	fclose(f);
+	g = cJSON_ParseWithLength(text, (size_t)n);
+	free(text);
+	if (!g)	/* not all models have a valid one: the converter ignores it too */
+		return;
+	for (i = 0; i < sizeof sampling_keys / sizeof sampling_keys[0]; i++) {
+		const cJSON *j = cfg_get(g, sampling_keys[i].cfg);
+
+		if (!cJSON_IsNumber(j))
+			continue;
+		if (sampling_keys[i].type == GGUF_T_INT32) {
+			int32_t v = (int32_t)j->valuedouble;
+
+			if (j->valuedouble == (double)v)
+				gguf_w_set(w, sampling_keys[i].key, GGUF_T_INT32, &v);
+		} else {
+			float v = (float)j->valuedouble;
+
+			gguf_w_set(w, sampling_keys[i].key, GGUF_T_FLOAT32, &v);
+		}
+	}
+	cJSON_Delete(g);
+}
+
 /* ---- type selection: the ftype module, as llama-quantize ---- */
 
 static int
@@ -726,6 +788,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	snprintf(label, sizeof label, "%s", slash && slash[1] ? slash + 1 : (c.dir ? c.dir : path));
 	gguf_w_set_str(w, "general.name", label);
 	set_arch_kvs(w, a, c.config, &h, path);
+	set_sampling_kvs(w, c.dir ? c.dir : path);
 	{
 		uint32_t ft = o->ftype >= 0 ? (uint32_t)o->ftype :
 		    default_type == QF_F32 ? 0 : default_type == QF_BF16 ? 32 :
