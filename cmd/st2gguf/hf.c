@@ -51,6 +51,7 @@ struct out_tensor {
 	uint64_t ne[4];
 	int type;			/* enum qfmt */
 	uint64_t nbytes;
+	float *synth;			/* made here, not read (n_src == 0) */
 };
 
 struct plan {
@@ -254,6 +255,98 @@ set_sampling_kvs(struct gguf_writer *w, const char *dir)
 	cJSON_Delete(g);
 }
 
+/* ---- RoPE scaling (config rope_scaling / rope_parameters) ---- */
+
+static const cJSON *
+rope_params(const cJSON *cfg, const char **type)
+{
+	const cJSON *r = cfg_get(cfg, "rope_scaling|rope_parameters");
+
+	*type = NULL;
+	if (!cJSON_IsObject(r))
+		return NULL;
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "full_attention")))
+		r = cJSON_GetObjectItemCaseSensitive(r, "full_attention");
+	{
+		const cJSON *t = cfg_get(r, "rope_type|type");
+
+		*type = cJSON_IsString(t) ? t->valuestring : NULL;
+	}
+	return r;
+}
+
+static double
+rope_num(const cJSON *r, const char *key, double def)
+{
+	const cJSON *j = cfg_get(r, key);
+
+	return cJSON_IsNumber(j) ? j->valuedouble : def;
+}
+
+/* linear and yarn become KVs; llama3 becomes the rope_freqs tensor (in
+ * build_plan); anything else would silently compute something else, so it
+ * is refused. */
+static void
+set_rope_scaling_kvs(struct gguf_writer *w, const struct arch_def *a, const cJSON *cfg,
+    const char *path)
+{
+	const char *type;
+	const cJSON *r = rope_params(cfg, &type);
+	char key[160];
+	float f;
+
+	if (!r || !type || strcmp(type, "default") == 0 || strcmp(type, "llama3") == 0)
+		return;
+	if (strcmp(type, "linear") != 0 && strcmp(type, "yarn") != 0)
+		cli_die("%s/config.json: rope_scaling type %s is not supported (linear, yarn, llama3)",
+		    path, type);
+	snprintf(key, sizeof key, "%s.rope.scaling.type", a->gguf_arch);
+	gguf_w_set_str(w, key, type);
+	snprintf(key, sizeof key, "%s.rope.scaling.factor", a->gguf_arch);
+	f = (float)rope_num(r, "factor", 1.0);
+	gguf_w_set(w, key, GGUF_T_FLOAT32, &f);
+	if (strcmp(type, "yarn") == 0 && cfg_get(r, "original_max_position_embeddings")) {
+		uint32_t u = (uint32_t)rope_num(r, "original_max_position_embeddings", 0);
+
+		snprintf(key, sizeof key, "%s.rope.scaling.original_context_length", a->gguf_arch);
+		gguf_w_set(w, key, GGUF_T_UINT32, &u);
+	}
+}
+
+/* Llama 3's frequency-dependent RoPE scaling as the per-frequency divisors
+ * llama.cpp reads from rope_freqs.weight (float32 arithmetic, as the
+ * converter's torch code). */
+static float *
+llama3_rope_factors(const cJSON *r, const cJSON *cfg, int64_t dim)
+{
+	float base = (float)rope_num(r, "rope_theta", rope_num(cfg, "rope_theta", 10000.0));
+	float factor = (float)rope_num(r, "factor", 8.0);
+	float lo = (float)rope_num(r, "low_freq_factor", 1.0);
+	float hi = (float)rope_num(r, "high_freq_factor", 4.0);
+	float old = (float)rope_num(r, "original_max_position_embeddings", 8192.0);
+	float lo_wl = old / lo, hi_wl = old / hi;
+	float *out = malloc((size_t)(dim / 2) * sizeof *out);
+	int64_t i;
+
+	if (!out)
+		cli_die("out of memory");
+	for (i = 0; i < dim / 2; i++) {
+		float freq = 1.0f / powf(base, (float)(2 * i) / (float)dim);
+		float wl = (float)(2.0 * M_PI) / freq;
+
+		if (wl < hi_wl) {
+			out[i] = 1.0f;
+		} else if (wl > lo_wl) {
+			out[i] = factor;
+		} else {
+			float smooth = (old / wl - lo) / (hi - lo);
+
+			out[i] = 1.0f / ((1.0f - smooth) / factor + smooth);
+		}
+	}
+	return out;
+}
+
 /* ---- type selection: the ftype module, as llama-quantize ---- */
 
 static int
@@ -454,7 +547,24 @@ static void
 build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
     const struct hparams *h, const char *path)
 {
+	const char *rope_type;
+	const cJSON *rp = rope_params(c->config, &rope_type);
 	size_t i;
+
+	if (rp && rope_type && strcmp(rope_type, "llama3") == 0) {
+		struct out_tensor *t;
+
+		if (strcmp(a->gguf_arch, "llama") != 0)
+			cli_die("%s/config.json: llama3 rope scaling on architecture %s", path,
+			    a->model_type);
+		t = plan_get(p, "rope_freqs.weight");
+		t->role = AR_PLAIN;
+		t->layer = -1;
+		t->n_dims = 1;
+		t->ne[0] = (uint64_t)(h->head_dim / 2);
+		t->ne[1] = t->ne[2] = t->ne[3] = 1;
+		t->synth = llama3_rope_factors(rp, c->config, h->head_dim);
+	}
 
 	for (i = 0; i < c->n_tensors; i++) {
 		const struct ckpt_tensor *ct = &c->tensors[i];
@@ -527,6 +637,8 @@ build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
 	for (i = 0; i < p->n; i++) {
 		int k;
 
+		if (p->t[i].synth)
+			continue;
 		for (k = 0; k < p->t[i].n_src; k++)
 			if (!p->t[i].src[k])
 				cli_die("%s: %s: expert %d missing", path, p->t[i].name, k);
@@ -655,6 +767,10 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 	double scale = 1;
 	int k;
 
+	if (t->synth) {
+		write_chunk(w, out, t, t->synth, 1, t->ne[0], buf, bufsz, NULL, jobs, path);
+		return;
+	}
 	if (h->q_scale != 1 && ((t->role == AR_Q && (a->flags & ARCH_QSCALE_Q)) ||
 	    (t->role == AR_QNORM && (a->flags & ARCH_QSCALE_QNORM) && !t->is_bias)))
 		scale = h->q_scale;
@@ -773,6 +889,9 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	} else if (vocab_load(&v, c.dir ? c.dir : path, (uint64_t)h.n_vocab, &e) != 0) {
 		cli_die_err(&e);
 	}
+	/* the converter turns Gemma's SentencePiece prefix space off */
+	if ((a->flags & ARCH_SPM_NO_PREFIX) && v.scores && strcmp(v.model, "llama") == 0)
+		v.add_space_prefix = 0;
 
 	if (o->imatrix) {
 		if (imatrix_load(&imf, o->imatrix, &e) != 0)
@@ -788,6 +907,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	snprintf(label, sizeof label, "%s", slash && slash[1] ? slash + 1 : (c.dir ? c.dir : path));
 	gguf_w_set_str(w, "general.name", label);
 	set_arch_kvs(w, a, c.config, &h, path);
+	set_rope_scaling_kvs(w, a, c.config, path);
 	set_sampling_kvs(w, c.dir ? c.dir : path);
 	{
 		uint32_t ft = o->ftype >= 0 ? (uint32_t)o->ftype :
@@ -828,7 +948,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 			shard[i] = n_shards;
 			cur_n++;
 			cur_bytes += padded;
-			if (t->src[0]->t->nelem > largest)
+			if (t->n_src && t->src[0]->t->nelem > largest)
 				largest = t->src[0]->t->nelem;
 		}
 		n_shards++;
@@ -960,6 +1080,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	for (i = 0; i < p.n; i++) {
 		free(p.t[i].src);
 		free(p.t[i].scale);
+		free(p.t[i].synth);
 	}
 	free(p.t);
 	if (im)
