@@ -889,8 +889,7 @@ qk_dequantize_q6_K(const void *src, float *y, int64_t n)
 
 /* ----------------------------------------------------------------- IQ4_XS */
 
-/* the IQ4_NL codebook is defined once, in quant_simple.c (merge of kernels and kernels-k) */
-extern const int8_t qk_iq4nl_values[16];
+/* The IQ4_NL codebook is defined once, in quant_simple.c. */
 
 /* best_index_int8: nearest codebook entry, exact ties to the upper one. */
 int

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cli.h"
 #include "dtype.h"
@@ -396,6 +397,23 @@ plan(const struct gguf_file *g, const struct st2gguf_opts *o, const struct imatr
 
 /* ---- the run ---- */
 
+/* Maps a slab's input pages in one call rather than one fault per page
+ * (Linux >= 5.14; elsewhere the faults just happen as the rows are read). */
+static void
+populate(const struct gguf_file *g, size_t off, size_t len)
+{
+#ifdef __linux__
+	uintptr_t a = (uintptr_t)g->map.data + off, b = a + len;
+
+	if (!g->map.mapped || len == 0)
+		return;
+	a &= ~(uintptr_t)4095;
+	(void)madvise((void *)a, b - a, 22 /* MADV_POPULATE_READ */);
+#else
+	(void)g; (void)off; (void)len;
+#endif
+}
+
 static void
 convert_tensor(const struct out_tensor *t, const struct gguf_file *g, struct writer *wr,
     unsigned char *bufs[2], float **scratch, int jobs, struct cli_progress *pr, const char *input)
@@ -421,6 +439,7 @@ convert_tensor(const struct out_tensor *t, const struct gguf_file *g, struct wri
 			(size_t)(g->data_start + in->offset + (uint64_t)r * src_row),
 			(size_t)((uint64_t)n * src_row) };
 
+		populate(g, wj.drop_off, wj.drop_len);
 		qpool_for(jobs, (size_t)n, grain, slab_body, &j);
 		if (j.failed)
 			cli_die("%s: %s: converting %s to %s failed", input, in->name,

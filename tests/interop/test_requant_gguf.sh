@@ -69,6 +69,7 @@ done
 
 case_ m8-Q4_K_M-pure "$T/m8.gguf" Q4_K_M 15 --pure
 case_ m8-Q6_K-pure "$T/m8.gguf" Q6_K 18 --pure
+case_ m8-bare-ggml-type-MXFP4 "$T/m8.gguf" MXFP4 38 --pure
 case_ m8-lowercase-alias-q4_k "$T/m8.gguf" q4_k 15
 case_ m8-Q4_K_M-tensor-types "$T/m8.gguf" Q4_K_M 15 --tensor-type 'attn_v=q8_0' \
 	--tensor-type 'blk\.[0-3]\.ffn_down=Q5_0' --tensor-type 'ATTN_Q=iq4_nl'
