@@ -832,6 +832,77 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 	}
 }
 
+/* Writes the shards: header, tensors one at a time, trailer; every shard
+ * takes its name only when all are complete. */
+static void
+write_output(const struct st2gguf_opts *o, struct plan *pl, struct gguf_writer **writers,
+    const int *shard, int n_shards, int split, uint64_t total, const struct arch_def *a,
+    const struct hparams *hp, const struct imatrix *im, const char *path)
+{
+	struct plan p = *pl;
+	struct hparams h = *hp;
+	struct qerr e;
+	size_t i;
+
+	struct cli_out *outs = calloc((size_t)n_shards, sizeof *outs);
+	struct cli_progress pr;
+	uint64_t max_cols = 1, scratch;
+	float *f32;
+	void *buf = NULL;
+	size_t bufsz = 0;
+	int jobs = o->jobs > 0 ? o->jobs : qpool_ncpu(), k;
+	char *prefix = strdup(o->output);
+
+	if (!outs || !prefix)
+		cli_die("out of memory");
+	if (split && strlen(prefix) > 5 && strcmp(prefix + strlen(prefix) - 5, ".gguf") == 0)
+		prefix[strlen(prefix) - 5] = 0;
+	for (i = 0; i < p.n; i++)
+		if (p.t[i].ne[0] > max_cols)
+			max_cols = p.t[i].ne[0];
+	/* a chunk: CHUNK_FLOATS or, for very long rows, one row /
+	 * one head of rows; doubled for the permutation */
+	scratch = CHUNK_FLOATS + (uint64_t)h.head_dim * max_cols;
+	f32 = malloc((size_t)(2 * scratch) * sizeof *f32);
+	if (!f32)
+		cli_die("out of memory");
+	cli_progress_start(&pr, "st2gguf", total, o->quiet);
+	i = 0;
+	for (k = 0; k < n_shards; k++) {
+		char *shard_name = NULL;
+		const char *name = o->output;
+
+		if (split) {
+			size_t len = strlen(prefix) + 32;
+
+			shard_name = malloc(len);
+			if (!shard_name)
+				cli_die("out of memory");
+			snprintf(shard_name, len, "%s-%05d-of-%05d.gguf", prefix, k + 1, n_shards);
+			name = shard_name;
+		}
+		cli_out_open(&outs[k], name, 1);
+		if (gguf_w_write_header(writers[k], outs[k].f, &e) != 0)
+			cli_die_err(&e);
+		for (; i < p.n && shard[i] == k; i++) {
+			convert_tensor(writers[k], outs[k].f, &p.t[i], a, &h, im, f32, &buf,
+			    &bufsz, jobs, path);
+			cli_progress_add(&pr, p.t[i].nbytes);
+		}
+		if (gguf_w_finish(writers[k], outs[k].f, &e) != 0)
+			cli_die_err(&e);
+		free(shard_name);
+	}
+	cli_progress_end(&pr);
+	/* every shard complete: only now do they take their names */
+	for (k = 0; k < n_shards; k++)
+		cli_out_commit(&outs[k]);
+	free(outs);
+	free(prefix);
+	free(f32);
+	free(buf);
+}
+
 /* ---- the command ---- */
 
 static const char *
@@ -1011,68 +1082,10 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		printf("expected peak memory: %.1f MiB of buffers (+ mapped input pages)\n",
 		    (double)(rows_floats * 4 * 3) / 1048576.0 + 8.0);
 		cli_close_stdout();
-		return 0;
+	} else {
+		write_output(o, &p, writers, shard, n_shards, split, total, a, &h, im, path);
 	}
 
-	{
-		struct cli_out *outs = calloc((size_t)n_shards, sizeof *outs);
-		struct cli_progress pr;
-		uint64_t max_cols = 1, scratch;
-		float *f32;
-		void *buf = NULL;
-		size_t bufsz = 0;
-		int jobs = o->jobs > 0 ? o->jobs : qpool_ncpu(), k;
-		char *prefix = strdup(o->output);
-
-		if (!outs || !prefix)
-			cli_die("out of memory");
-		if (split && strlen(prefix) > 5 && strcmp(prefix + strlen(prefix) - 5, ".gguf") == 0)
-			prefix[strlen(prefix) - 5] = 0;
-		for (i = 0; i < p.n; i++)
-			if (p.t[i].ne[0] > max_cols)
-				max_cols = p.t[i].ne[0];
-		/* a chunk: CHUNK_FLOATS or, for very long rows, one row /
-		 * one head of rows; doubled for the permutation */
-		scratch = CHUNK_FLOATS + (uint64_t)h.head_dim * max_cols;
-		f32 = malloc((size_t)(2 * scratch) * sizeof *f32);
-		if (!f32)
-			cli_die("out of memory");
-		cli_progress_start(&pr, "st2gguf", total, o->quiet);
-		i = 0;
-		for (k = 0; k < n_shards; k++) {
-			char *shard_name = NULL;
-			const char *name = o->output;
-
-			if (split) {
-				size_t len = strlen(prefix) + 32;
-
-				shard_name = malloc(len);
-				if (!shard_name)
-					cli_die("out of memory");
-				snprintf(shard_name, len, "%s-%05d-of-%05d.gguf", prefix, k + 1, n_shards);
-				name = shard_name;
-			}
-			cli_out_open(&outs[k], name, 1);
-			if (gguf_w_write_header(writers[k], outs[k].f, &e) != 0)
-				cli_die_err(&e);
-			for (; i < p.n && shard[i] == k; i++) {
-				convert_tensor(writers[k], outs[k].f, &p.t[i], a, &h, im, f32, &buf,
-				    &bufsz, jobs, path);
-				cli_progress_add(&pr, p.t[i].nbytes);
-			}
-			if (gguf_w_finish(writers[k], outs[k].f, &e) != 0)
-				cli_die_err(&e);
-			free(shard_name);
-		}
-		cli_progress_end(&pr);
-		/* every shard complete: only now do they take their names */
-		for (k = 0; k < n_shards; k++)
-			cli_out_commit(&outs[k]);
-		free(outs);
-		free(prefix);
-		free(f32);
-		free(buf);
-	}
 	for (int k = 1; k < n_shards; k++)
 		gguf_writer_free(writers[k]);
 	free(writers);
