@@ -14,8 +14,10 @@ status=0
 
 run() { # label command...
 	label=$1; shift
+	t0=$(date +%s)
 	"$@" >"$out.one" 2>"$out.err"
 	rc=$?
+	echo "# $label: $(( $(date +%s) - t0 )) s"
 	cat "$out.one" >>"$out"
 	cat "$out.one"
 	if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out.one"; then
