@@ -17,6 +17,7 @@
 #include "linq.h"
 #include "qparams.h"
 #include "safetensors.h"
+#include "wsel.h"
 
 static uint32_t rng = 12345;
 
@@ -597,6 +598,30 @@ TEST(qparams_malformed)
 	expect_bad("unknown_tensor", good, 3, &odd, 1, "not a qparams tensor");
 	expect_bad("scheme_without_scale", good, 3, &range, 1, "range");
 	expect_bad("no_scale", good, 3, NULL, 0, "without a w.scale");
+}
+
+/* ---- which weights get quantized ---- */
+
+TEST(weight_selection)
+{
+	struct wsel w = { .min_rank = 2, .max_rank = 2 };
+
+	CHECK(wsel_pick(&w, "model.layers.0.mlp.up_proj.weight", QD_BF16, 2));
+	CHECK(wsel_pick(&w, "model.layers.0.mlp.gate_proj.weight", QD_F32, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.mlp.gate.weight", QD_F32, 2));	/* MoE router */
+	CHECK(!wsel_pick(&w, "lm_head.weight", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.embed_tokens.weight", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.input_layernorm.weight", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.mlp.up_proj.bias", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.mlp.up_proj.weight", QD_I8, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.mlp.experts.weight", QD_F16, 3));
+	wsel_add(w.include, &w.n_include, "lm_head");
+	wsel_add(w.exclude, &w.n_exclude, "*.layers.1.*");
+	wsel_add(w.exclude, &w.n_exclude, "o_proj");
+	CHECK(wsel_pick(&w, "lm_head.weight", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.layers.1.mlp.up_proj.weight", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.self_attn.o_proj.weight", QD_F16, 2));
+	CHECK(wsel_pick(&w, "model.layers.0.self_attn.q_proj.weight", QD_F16, 2));
 }
 
 /* ---- layouts: golden words by hand ---- */
@@ -1340,6 +1365,7 @@ main(void)
 	RUN(mse_beats_minmax_generated);
 	RUN(qparams_round_trip);
 	RUN(qparams_malformed);
+	RUN(weight_selection);
 	RUN(golden_awq);
 	RUN(golden_gptq);
 	RUN(golden_compressed_tensors);
