@@ -1264,6 +1264,40 @@ TEST(gptq_edges)
 		CHECK(q[r * 8 + 3] == 0);
 }
 
+/* ---- activation ranges ---- */
+
+TEST(activation_ranges_clip_outliers)
+{
+	enum { N = 100000 };
+	float *x = malloc(N * sizeof *x), r[2];
+	struct qerr e;
+	double sd = 0;
+
+	for (int i = 0; i < N; i++) {
+		x[i] = gauss();
+		sd += (double)x[i] * x[i];
+	}
+	sd = sqrt(sd / N);
+	for (int i = 0; i < 10; i++)
+		x[i * 997] = (float)(100 * sd);		/* rare, loud outliers */
+	CHECK(calib_act_range(x, N, ACT_MINMAX, QF_UINT8, 0, r, &e) == 0);
+	CHECK(r[1] == (float)(100 * sd) && r[0] < 0);
+	CHECK(calib_act_range(x, N, ACT_PERCENTILE, QF_UINT8, 99.9, r, &e) == 0);
+	CHECKF(r[1] > 2.5 * sd && r[1] < 4.5 * sd && r[0] < -2.5 * sd, "percentile [%g, %g]", r[0], r[1]);
+	CHECK(calib_act_range(x, N, ACT_ENTROPY, QF_UINT8, 0, r, &e) == 0);
+	printf("# entropy range on N(0, %.2f) + outliers at 100 sd: [%g, %g]\n", sd, r[0], r[1]);
+	CHECKF(r[1] > 2 * sd && r[1] < 30 * sd && r[0] == -r[1], "entropy [%g, %g]", r[0], r[1]);
+	CHECK(calib_act_range(x, N, ACT_MSE, QF_UINT8, 0, r, &e) == 0);
+	printf("# mse (uint8) range: [%g, %g]\n", r[0], r[1]);
+	CHECKF(r[1] < 100 * sd && r[1] > 2 * sd, "mse [%g, %g]", r[0], r[1]);
+	for (int i = 0; i < N; i++)	/* after a ReLU */
+		x[i] = fabsf(x[i]);
+	CHECK(calib_act_range(x, N, ACT_ENTROPY, QF_UINT8, 0, r, &e) == 0 && r[0] == 0 && r[1] > 0);
+	x[5] = NAN;
+	CHECK(calib_act_range(x, N, ACT_MINMAX, QF_UINT8, 0, r, &e) < 0 && strstr(e.msg, "non-finite"));
+	free(x);
+}
+
 /* ---- mixed precision under a budget ---- */
 
 /* Brute force over every assignment: the greedy must stay within budget and
@@ -1377,6 +1411,7 @@ main(void)
 	RUN(unpack_rejects_mismatched_parts);
 	RUN(gptq_beats_round_to_nearest);
 	RUN(gptq_edges);
+	RUN(activation_ranges_clip_outliers);
 	RUN(budget_meets_budget);
 	RUN(budget_beats_uniform_of_same_size);
 	return t_done();
