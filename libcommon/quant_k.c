@@ -284,6 +284,27 @@ qk_sum_sq(const float *x, int n)
 	return s;
 }
 
+/* Codes re-derived from a stored scale d and min m: clamp(nearest_int(
+ * (x + m) / d), lo, hi) + off.  The symmetric formats pass m = 0: ggml
+ * computes x / d there, and x + 0.0f equals x except that -0 becomes +0,
+ * which nearest_int maps to the same code. */
+void
+qk_requant_ref(const float *x, int n, float d, float m, int lo, int hi, int off, uint8_t *L)
+{
+	for (int i = 0; i < n; i++)
+		L[i] = (uint8_t)(qk_clampi(qk_nearest_int((x[i] + m) / d), lo, hi) + off);
+}
+
+/* IQ4 codes of id * x (the codebook's nearest entry). */
+void
+qk_iq4_codes_ref(const float *x, int n, float id, uint8_t *L)
+{
+	for (int i = 0; i < n; i++)
+		L[i] = (uint8_t)qk_iq4_index(id * x[i]);
+}
+
+const struct qk_ops qk_ops_ref = { qk_requant_ref, qk_iq4_codes_ref };
+
 /* 2-bit codes of 256 elements: byte l of each 128-element half holds
  * elements l, l+32, l+64, l+96 (Q2_K and the low bits of Q3_K). */
 static void
@@ -381,23 +402,25 @@ qk_fit_q2_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 /* Re-derive codes from the stored scales; sub-blocks whose scale is 0 keep
  * the fitter's codes. */
 static void
-requant_q2_K(const float *x, struct blk_q2_K *y, uint8_t *L)
+requant_q2_K(const float *x, struct blk_q2_K *y, const struct qk_fit *f, uint8_t *L,
+    const struct qk_ops *ops)
 {
 	float d = qu_f16_to_f32(y->d), dmin = qu_f16_to_f32(y->dmin);
 
 	for (int j = 0; j < 16; j++) {
 		float dj = d * (float)(y->scales[j] & 0xF);
-		if (!dj)
+		if (!dj) {
+			qk_fit_codes(f, j, 16, L + 16 * j);
 			continue;
+		}
 		float mj = dmin * (float)(y->scales[j] >> 4);
-		for (int i = 0; i < 16; i++)
-			L[16 * j + i] = (uint8_t)qk_clampi(qk_nearest_int((x[16 * j + i] + mj) / dj), 0, 3);
+		ops->requant(x + 16 * j, 16, dj, mj, 0, 3, 0, L + 16 * j);
 	}
 	pack_2bit(L, y->qs);
 }
 
 void
-qk_finish_q2_K_ref(const float *x, struct qk_fit *f, void *out)
+qk_finish_q2_K_ref(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q2_K *y = out;
 	float max_scale = 0, max_min = 0;
@@ -420,16 +443,16 @@ qk_finish_q2_K_ref(const float *x, struct qk_fit *f, void *out)
 	if (max_min > 0) {
 		float iscale = 15.f / max_min;
 		for (int j = 0; j < 16; j++)
-			y->scales[j] |= (uint8_t)(qk_nearest_int(iscale * f->mins[j]) << 4);
+			y->scales[j] |= (uint8_t)((unsigned)qk_nearest_int(iscale * f->mins[j]) << 4);
 		y->dmin = qu_f32_to_f16(max_min / 15.f);
 	} else {
 		y->dmin = qu_f32_to_f16(0.f);
 	}
-	requant_q2_K(x, y, f->L);
+	requant_q2_K(x, y, f, f->L, ops);
 }
 
 void
-qk_finish_q2_K_imatrix(const float *x, struct qk_fit *f, void *out)
+qk_finish_q2_K_imatrix(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q2_K *y = out;
 	uint8_t Ls[16], Lm[16];
@@ -440,7 +463,7 @@ qk_finish_q2_K_imatrix(const float *x, struct qk_fit *f, void *out)
 	y->dmin = qu_f32_to_f16(mm);
 	for (int j = 0; j < 16; j++)
 		y->scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
-	requant_q2_K(x, y, f->L);
+	requant_q2_K(x, y, f, f->L, ops);
 }
 
 void
@@ -486,28 +509,34 @@ qk_fit_q3_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 }
 
 static void
-requant_q3_K(const float *x, struct blk_q3_K *y, uint8_t *L)
+requant_q3_K(const float *x, struct blk_q3_K *y, const struct qk_fit *f, uint8_t *L,
+    const struct qk_ops *ops)
 {
 	float d = qu_f16_to_f32(y->d);
 
 	for (int j = 0; j < 16; j++) {
 		float dj = d * (float)unpack_scale_q3(j, y->scales);
-		if (!dj)
+		if (!dj) {
+			qk_fit_codes(f, j, 16, L + 16 * j);
 			continue;
-		for (int i = 0; i < 16; i++)
-			L[16 * j + i] = (uint8_t)(qk_clampi(qk_nearest_int(x[16 * j + i] / dj), -4, 3) + 4);
-	}
-	memset(y->hmask, 0, sizeof y->hmask);
-	for (int e = 0; e < QK_K; e++)
-		if (L[e] > 3) {
-			y->hmask[e % 32] |= (uint8_t)(1 << (e / 32));
-			L[e] -= 4;
 		}
+		ops->requant(x + 16 * j, 16, dj, 0.0f, -4, 3, 4, L + 16 * j);
+	}
+	/* codes are 0..7: bit 2 of element e goes to bit e/32 of hmask[e%32]
+	 * and the code keeps its low two bits (ggml: if (L > 3) L -= 4) */
+	for (int m = 0; m < 32; m++) {
+		unsigned h = 0;
+		for (int k = 0; k < 8; k++) {
+			h |= (unsigned)(L[32 * k + m] >> 2) << k;
+			L[32 * k + m] &= 3;
+		}
+		y->hmask[m] = (uint8_t)h;
+	}
 	pack_2bit(L, y->qs);
 }
 
 void
-qk_finish_q3_K_ref(const float *x, struct qk_fit *f, void *out)
+qk_finish_q3_K_ref(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q3_K *y = out;
 	float max_scale = 0, amax = 0;
@@ -532,11 +561,11 @@ qk_finish_q3_K_ref(const float *x, struct qk_fit *f, void *out)
 		memset(y->scales, 0, 12);
 		y->d = qu_f32_to_f16(0.f);
 	}
-	requant_q3_K(x, y, f->L);
+	requant_q3_K(x, y, f, f->L, ops);
 }
 
 void
-qk_finish_q3_K_imatrix(const float *x, struct qk_fit *f, void *out)
+qk_finish_q3_K_imatrix(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q3_K *y = out;
 	int8_t Ls[16];
@@ -547,7 +576,7 @@ qk_finish_q3_K_imatrix(const float *x, struct qk_fit *f, void *out)
 		l[j] = Ls[j];
 	pack_scales_q3(l, y->scales);
 	y->d = qu_f32_to_f16(d_block);
-	requant_q3_K(x, y, f->L);
+	requant_q3_K(x, y, f, f->L, ops);
 }
 
 void
@@ -656,7 +685,8 @@ scales_k32_imatrix(const struct qk_fit *f, uint8_t *s, uint16_t *d, uint16_t *dm
 }
 
 static void
-requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int nmax, uint8_t *L)
+requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int nmax,
+    const struct qk_fit *f, uint8_t *L, const struct qk_ops *ops)
 {
 	float d = qu_f16_to_f32(d16), dmin = qu_f16_to_f32(dmin16);
 
@@ -664,11 +694,12 @@ requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int
 		uint8_t sc, m;
 		unpack_scale_min_k4(j, s, &sc, &m);
 		float dj = d * (float)sc;
-		if (!dj)
+		if (!dj) {
+			qk_fit_codes(f, j, 32, L + 32 * j);
 			continue;
+		}
 		float mj = dmin * (float)m;
-		for (int i = 0; i < 32; i++)
-			L[32 * j + i] = (uint8_t)qk_clampi(qk_nearest_int((x[32 * j + i] + mj) / dj), 0, nmax);
+		ops->requant(x + 32 * j, 32, dj, mj, 0, nmax, 0, L + 32 * j);
 	}
 }
 
@@ -700,42 +731,42 @@ pack_q5_K(const uint8_t *L, struct blk_q5_K *y)
 }
 
 void
-qk_finish_q4_K_ref(const float *x, struct qk_fit *f, void *out)
+qk_finish_q4_K_ref(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q4_K *y = out;
 
 	scales_k32_ref(f, y->scales, &y->d, &y->dmin);
-	requant_k32(x, y->scales, y->d, y->dmin, 15, f->L);
+	requant_k32(x, y->scales, y->d, y->dmin, 15, f, f->L, ops);
 	pack_q4_K(f->L, y);
 }
 
 void
-qk_finish_q4_K_imatrix(const float *x, struct qk_fit *f, void *out)
+qk_finish_q4_K_imatrix(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q4_K *y = out;
 
 	scales_k32_imatrix(f, y->scales, &y->d, &y->dmin, 0);
-	requant_k32(x, y->scales, y->d, y->dmin, 15, f->L);
+	requant_k32(x, y->scales, y->d, y->dmin, 15, f, f->L, ops);
 	pack_q4_K(f->L, y);
 }
 
 void
-qk_finish_q5_K_ref(const float *x, struct qk_fit *f, void *out)
+qk_finish_q5_K_ref(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q5_K *y = out;
 
 	scales_k32_ref(f, y->scales, &y->d, &y->dmin);
-	requant_k32(x, y->scales, y->d, y->dmin, 31, f->L);
+	requant_k32(x, y->scales, y->d, y->dmin, 31, f, f->L, ops);
 	pack_q5_K(f->L, y);
 }
 
 void
-qk_finish_q5_K_imatrix(const float *x, struct qk_fit *f, void *out)
+qk_finish_q5_K_imatrix(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q5_K *y = out;
 
 	scales_k32_imatrix(f, y->scales, &y->d, &y->dmin, 1);
-	requant_k32(x, y->scales, y->d, y->dmin, 31, f->L);
+	requant_k32(x, y->scales, y->d, y->dmin, 31, f, f->L, ops);
 	pack_q5_K(f->L, y);
 }
 
@@ -796,7 +827,7 @@ qk_fit_q6_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 
 /* Both paths finish alike. */
 void
-qk_finish_q6_K(const float *x, struct qk_fit *f, void *out)
+qk_finish_q6_K(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_q6_K *y = out;
 	float max_scale = 0, max_abs = 0;
@@ -822,10 +853,11 @@ qk_finish_q6_K(const float *x, struct qk_fit *f, void *out)
 	float d = qu_f16_to_f32(y->d);
 	for (int j = 0; j < 16; j++) {
 		float dj = d * (float)y->scales[j];
-		if (!dj)
+		if (!dj) {
+			qk_fit_codes(f, j, 16, L + 16 * j);
 			continue;
-		for (int i = 0; i < 16; i++)
-			L[16 * j + i] = (uint8_t)(qk_clampi(qk_nearest_int(x[16 * j + i] / dj), -32, 31) + 32);
+		}
+		ops->requant(x + 16 * j, 16, dj, 0.0f, -32, 31, 32, L + 16 * j);
 	}
 	for (int h = 0; h < 2; h++) {
 		const uint8_t *Lh = L + 128 * h;
@@ -857,9 +889,7 @@ qk_dequantize_q6_K(const void *src, float *y, int64_t n)
 
 /* ----------------------------------------------------------------- IQ4_XS */
 
-const int8_t qk_iq4nl_values[16] = {
-	-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-};
+/* The IQ4_NL codebook is defined once, in quant_simple.c. */
 
 /* best_index_int8: nearest codebook entry, exact ties to the upper one. */
 int
@@ -951,7 +981,7 @@ qk_fit_iq4_xs_ref(const float *x, const float *qw, struct qk_fit *f)
 }
 
 void
-qk_finish_iq4_xs(const float *x, struct qk_fit *f, void *out)
+qk_finish_iq4_xs(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
 {
 	struct blk_iq4_xs *y = out;
 	float max_scale = 0, amax = 0;
@@ -973,8 +1003,7 @@ qk_finish_iq4_xs(const float *x, struct qk_fit *f, void *out)
 		int l = qk_clampi(qk_nearest_int(id * f->scales[ib]), -32, 31);
 		float dl = d * (float)l;
 		float idl = dl ? 1 / dl : 0.f;
-		for (int j = 0; j < 32; j++)
-			L[32 * ib + j] = (uint8_t)qk_iq4_index(idl * x[32 * ib + j]);
+		ops->iq4_codes(x + 32 * ib, 32, idl, L + 32 * ib);
 		l += 32;
 		y->scales_l[ib / 2] |= (uint8_t)((l & 0xF) << (4 * (ib % 2)));
 		y->scales_h |= (uint16_t)((l >> 4) << (2 * ib));
@@ -1036,13 +1065,14 @@ qk_quantize_rows_ref(int fmt, const float *src, void *dst, int64_t nrows,
 		for (int64_t b = 0; b < nb; b++, out += F->block_bytes) {
 			const float *x = src + r * n_per_row + b * QK_K;
 			const float *w = qw ? qw + b * QK_K : NULL;
+			f.Lt = NULL;
 			if (fmt == QK_IQ4_XS)
 				qk_fit_iq4_xs_ref(x, w, &f);
 			else if (w)
 				F->fit_imatrix(x, w, &f);
 			else
 				F->fit_ref(x, &f);
-			(w ? F->finish_imatrix : F->finish_ref)(x, &f, out);
+			(w ? F->finish_imatrix : F->finish_ref)(x, &f, out, &qk_ops_ref);
 		}
 }
 

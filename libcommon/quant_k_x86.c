@@ -81,6 +81,10 @@ qk_force_variant(const char *name)
 #define K(name) name##_avx512
 #define VSQRT(v) ((vf)_mm512_sqrt_ps((__m512)(v)))
 #define VANY(m) (_mm512_test_epi32_mask((__m512i)(m), (__m512i)(m)) != 0)
+#define VGATHER(base, idx) ((vf)_mm512_i32gather_ps((__m512i)(idx), (base), 4))
+#define VSEL(m, a, b) ((vf)_mm512_mask_blend_ps(_mm512_movepi32_mask((__m512i)(m)), (__m512)(b), (__m512)(a)))
+#define VMAXI(a, b) ((vi)_mm512_max_epi32((__m512i)(a), (__m512i)(b)))
+#define VMINI(a, b) ((vi)_mm512_min_epi32((__m512i)(a), (__m512i)(b)))
 #include "quant_k_lanes.h"
 #undef VL
 #undef vf
@@ -88,6 +92,10 @@ qk_force_variant(const char *name)
 #undef K
 #undef VSQRT
 #undef VANY
+#undef VGATHER
+#undef VSEL
+#undef VMAXI
+#undef VMINI
 #pragma GCC pop_options
 
 #pragma GCC push_options
@@ -98,6 +106,10 @@ qk_force_variant(const char *name)
 #define K(name) name##_avx2
 #define VSQRT(v) ((vf)_mm256_sqrt_ps((__m256)(v)))
 #define VANY(m) (_mm256_movemask_ps((__m256)(m)) != 0)
+#define VGATHER(base, idx) ((vf)_mm256_i32gather_ps((base), (__m256i)(idx), 4))
+#define VSEL(m, a, b) ((vf)_mm256_blendv_ps((__m256)(b), (__m256)(a), (__m256)(m)))
+#define VMAXI(a, b) ((vi)_mm256_max_epi32((__m256i)(a), (__m256i)(b)))
+#define VMINI(a, b) ((vi)_mm256_min_epi32((__m256i)(a), (__m256i)(b)))
 #include "quant_k_lanes.h"
 #undef VL
 #undef vf
@@ -105,18 +117,39 @@ qk_force_variant(const char *name)
 #undef K
 #undef VSQRT
 #undef VANY
+#undef VGATHER
+#undef VSEL
+#undef VMAXI
+#undef VMINI
 #pragma GCC pop_options
 #endif
 
+#ifdef HAVE_LANES
+static const struct qk_ops ops_avx512 = { requant_avx512, iq4_codes_avx512 };
+static const struct qk_ops ops_avx2 = { requant_avx2, iq4_codes_avx2 };
+#endif
+
+static const struct qk_ops *
+ops_for(int v)
+{
+#ifdef HAVE_LANES
+	if (v == V_AVX512)
+		return &ops_avx512;
+	if (v == V_AVX2)
+		return &ops_avx2;
+#endif
+	(void)v;
+	return &qk_ops_ref;
+}
+
 typedef void (*fit_blocks_fn)(int fmt, const float *const *xb, const float *const *qw, int nblk,
-    struct qk_fit *f);
+    struct qk_fit *f, uint8_t *Lt);
 
 /* The fitting stage of the chosen variant, NULL where the reference runs. */
 static fit_blocks_fn
-lanes_for(int v, int fmt, const float *qw)
+lanes_for(int v)
 {
-	if (fmt == QK_IQ4_XS || (fmt == QK_Q3_K && !qw))
-		return NULL;
+	(void)v;
 #ifdef HAVE_LANES
 	if (v == V_AVX512)
 		return fit_blocks_avx512;
@@ -133,9 +166,12 @@ quantize_rows(int fmt, const float *src, void *dst, int64_t nrows, int64_t n_per
     const float *qw)
 {
 	const struct qk_format *F = &qk_formats[fmt];
-	fit_blocks_fn fit = lanes_for(pick_variant(), fmt, qw);
+	int v = pick_variant();
+	fit_blocks_fn fit = lanes_for(v);
+	const struct qk_ops *ops = ops_for(v);
 	int64_t nb_row = n_per_row / QK_K, total = nrows * nb_row;
 	struct qk_fit f[BATCH];
+	uint8_t Lt[BATCH * QK_K + 16 * 32];	/* transposed codes, see qk_fit */
 	const float *xb[BATCH], *qwb[BATCH];
 
 	if (!fit) {
@@ -148,10 +184,10 @@ quantize_rows(int fmt, const float *src, void *dst, int64_t nrows, int64_t n_per
 			xb[b] = src + (k0 + b) * QK_K;
 			qwb[b] = qw ? qw + ((k0 + b) % nb_row) * QK_K : NULL;
 		}
-		fit(fmt, xb, qwb, nblk, f);
+		fit(fmt, xb, qwb, nblk, f, Lt);
 		for (int b = 0; b < nblk; b++)
 			(qw ? F->finish_imatrix : F->finish_ref)(xb[b], &f[b],
-			    (unsigned char *)dst + (k0 + b) * F->block_bytes);
+			    (unsigned char *)dst + (k0 + b) * F->block_bytes, ops);
 	}
 }
 

@@ -191,6 +191,8 @@ static void
 check_format(enum qfmt f, int with_imatrix)
 {
 	static const int64_t lengths[] = { 256, 512, 4096 };
+	/* the sanitizer rerun is ~10x slower: the short rows suffice there */
+	int nlengths = getenv("QUTILS_SANITIZED") ? 2 : 3;
 	float *x = malloc(sizeof(float) * 4096 * 2), *qw = malloc(sizeof(float) * 4096);
 
 	if (!ggml_open()) {
@@ -203,7 +205,7 @@ check_format(enum qfmt f, int with_imatrix)
 	}
 	rng_seed((uint64_t)f * 1000 + (uint64_t)with_imatrix);
 	for (int d = 0; d < D_COUNT; d++)
-		for (int li = 0; li < 3; li++) {
+		for (int li = 0; li < nlengths; li++) {
 			int64_t n = lengths[li], rows = n == 4096 ? 1 : 2;
 			char label[96];
 			fill(x, n * rows, d);
@@ -247,6 +249,8 @@ check_real_weights(enum qfmt f)
 		return;
 	}
 	size_t n = (len - 8 - hlen) / 2;
+	if (getenv("QUTILS_SANITIZED") && n > 65536)
+		n = 65536;	/* a slice is enough under the sanitizers */
 	n -= n % 4096;
 	float *x = malloc(sizeof(float) * n), *qw = malloc(sizeof(float) * 4096);
 	for (size_t i = 0; i < n; i++) {
