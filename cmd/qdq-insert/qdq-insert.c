@@ -394,6 +394,10 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 			continue;
 		chan = norm_axis(c->chan, rank);
 		red = norm_axis(c->red, rank);
+		if (strcmp(c->op, "Conv") == 0)	/* block along the longest reduction axis */
+			for (j = 2; j < (size_t)rank; j++)
+				if (w.t->dims[j] > w.t->dims[red])
+					red = (int)j;
 		if (c->swap_attr && onnx_node_attr_int(n, c->swap_attr, 0)) {
 			int t = chan;
 
@@ -1144,7 +1148,7 @@ main(int argc, char **argv)
 	};
 	const char *out = "-", *wfmt = "int8";
 	long block = -1;
-	int c, need_opset = 0, need_ir = 4, need_ms = 0;
+	int c, need_opset = 0, need_ir = 4, need_ms = 0, wfmt_given = 0;
 	int64_t cur_opset;
 	size_t i, nq, nact = 0;
 	struct qerr e;
@@ -1154,7 +1158,7 @@ main(int argc, char **argv)
 	cli_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "w:b:p:o:qhV", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'w': wfmt = optarg; break;
+		case 'w': wfmt = optarg; wfmt_given = 1; break;
 		case 'b': {
 			char *end;
 
@@ -1207,11 +1211,10 @@ main(int argc, char **argv)
 			cli_usage_error("-b: only int8, uint8, int4 and uint4 are blocked");
 		opt.dflt.block = block;
 	}
-	if (opt.dflt.nbits && (opt.dflt.f == F_INT8 || opt.dflt.f == F_UINT8) && block < 0 &&
-	    strcmp(wfmt, "int8") == 0 && !opt.npat) {
+	if (opt.dflt.nbits && !wfmt_given) {
 		/* --matmulnbits alone means 4-bit, as onnxruntime's quantizer does */
 		opt.dflt.f = F_INT4;
-		opt.dflt.block = 128;
+		opt.dflt.block = block > 0 ? block : 128;
 	}
 	if (opt.dflt.nbits && opt.dflt.block == 0)
 		opt.dflt.block = 128;

@@ -188,7 +188,12 @@ def main():
         if src is None or src not in floats or floats[src].data_type != FLOAT:
             continue
         w = numpy_helper.to_array(floats[src]).astype(np.float32)
-        if n.op_type == "DequantizeLinear":
+        if n.op_type == "DequantizeLinear" and inits[n.input[0]].data_type == INT32:
+            # int32 bias: q = round(b / scale), scale = x_scale * w_scale
+            got, axis, block, dt = stored_dq(inits, n)
+            s = numpy_helper.to_array(inits[n.input[1]]).astype(np.float32)
+            want = (np.clip(np.rint((w / s).astype(np.float32)), -2**31, 2**31 - 1) * s).astype(np.float32)
+        elif n.op_type == "DequantizeLinear":
             got, axis, block, dt = stored_dq(inits, n)
             want = expected(w, kinds[dt], axis, block)
         elif n.op_type == "Cast":
