@@ -31,10 +31,16 @@ extern const struct qdtype_info qdtype_table[QD_COUNT];
 /* The dtype named s (exact safetensors spelling), or -1. */
 int qdtype_from_name(const char *s);
 
-/* Bulk conversions of n elements; return -1 for a dtype that has none.
- * from_f32 rounds to nearest even; integer targets round half to even and
- * saturate; F8_E4M3 saturates to +-448, F8_E5M2 follows IEEE (overflow to
- * inf); NaN maps to the format's NaN where it has one. */
+/* Bulk conversions of n elements; return -1 for a dtype that has none
+ * (C64, F6_*; F8_E8M0 is read-only).  from_f32 rounds to nearest even;
+ * integer targets round half to even and saturate, NaN -> 0; BOOL is
+ * x != 0; F8_E4M3 (and F4, and the FNUZ variants) saturate to their largest
+ * finite value, infinities included; F8_E5M2 follows IEEE (overflow to
+ * inf); NaN maps to the format's NaN where it has one (sign kept, except
+ * FNUZ whose only NaN is 0x80; FNUZ has no -0).  F4 packs two elements a
+ * byte, element 2i in the low nibble; n odd leaves the last high nibble 0.
+ * F16 and BF16 use AVX2/F16C when the CPU and OS have them (not in a
+ * -DQU_SCALAR_ONLY build); the bits are the scalar functions' below. */
 int qdtype_to_f32(enum qdtype t, const void *src, float *dst, size_t n);
 int qdtype_from_f32(enum qdtype t, const float *src, void *dst, size_t n);
 
@@ -42,14 +48,15 @@ int qdtype_from_f32(enum qdtype t, const float *src, void *dst, size_t n);
 static inline uint32_t qu_f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static inline float qu_bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
-/* IEEE binary16 -> binary32, exact. */
+/* IEEE binary16 -> binary32, exact; a NaN comes out quiet with its payload
+ * (as F16C's vcvtph2ps does, so the vector path gives the same bits). */
 static inline float
 qu_f16_to_f32(uint16_t h)
 {
 	uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
 
 	if (exp == 0x1f)
-		return qu_bits_f32(sign | 0x7f800000 | (man << 13));
+		return qu_bits_f32(sign | 0x7f800000 | (man ? 0x400000 | (man << 13) : 0));
 	if (exp == 0) {
 		if (man == 0)
 			return qu_bits_f32(sign);
@@ -104,5 +111,14 @@ qu_f32_to_bf16(float f)
 		return (uint16_t)((u >> 16) | 64);
 	return (uint16_t)((u + (0x7fff + ((u >> 16) & 1))) >> 16);
 }
+
+/* FP8 and FP4 scalar references (dtype.c). */
+float qu_fp8_to_f32(enum qdtype t, uint8_t b);		/* E4M3, E5M2, E8M0, FNUZ */
+uint8_t qu_f32_to_fp8(enum qdtype t, float f);		/* E4M3, E5M2, FNUZ */
+float qu_e2m1_to_f32(uint8_t nibble);
+uint8_t qu_f32_to_e2m1(float f);
+
+/* 1 when the bulk F16/BF16 conversions run vectorized on this machine. */
+int qdtype_vectorized(void);
 
 #endif

@@ -3,14 +3,21 @@
  * Reader: maps the file and validates it the way ggml does: magic, version 3
  * (2 accepted), non-negative counts within limits, strings and arrays inside
  * the file, known value types, no nested arrays, unique non-empty keys,
- * general.alignment a power of two, tensor names unique and < 64 bytes,
- * 1..4 dims, known types, ne[0] a multiple of the block size, sizes
- * overflow-checked, offsets exactly the running padded sum, data inside the
- * file.  KVs are copied out; tensor data points into the map.
+ * general.alignment a u32 power of two, tensor names unique and < 64 bytes,
+ * 0..4 dims (ggml accepts 0: a scalar), known types, ne[0] a multiple of the
+ * block size, sizes overflow-checked, offsets exactly the running padded
+ * sum, each tensor's bytes inside the file (the padding after the last one
+ * may be missing, as llama.cpp's loader allows).  A BOOL byte other than 0
+ * reads as 1, as in ggml.  Errors are "file: byte N: what".  KVs are copied
+ * out; tensor data points into the map.
  *
  * Writer: streaming.  Set KVs and add tensor infos (sizes follow from type
  * and shape), write the header, then each tensor's bytes in order; padding
- * is written for you.  Little-endian only. */
+ * (zeros) is written for you, also after the header of a tensor-less file
+ * and after the last tensor, as ggml does.  The alignment is
+ * general.alignment when set (only a u32 power of two is accepted for that
+ * key), else 32.  n_dims is written as ggml's writer does: trailing 1s
+ * dropped, at least 1.  Little-endian only. */
 #ifndef GGUF_H
 #define GGUF_H
 
@@ -43,7 +50,7 @@ struct gguf_kv {
 
 struct gguf_tensor {
 	char *name;
-	int n_dims;
+	int n_dims;			/* as on disk (reader: 0..4) */
 	uint64_t ne[4];			/* innermost first; unused dims are 1 */
 	uint32_t type;			/* ggml type id */
 	uint64_t offset;		/* relative to the data section */
@@ -74,7 +81,7 @@ const struct gguf_tensor *gguf_find_tensor(const struct gguf_file *g, const char
 int gguf_kv_int(const struct gguf_kv *kv, int64_t *out);
 int gguf_kv_float(const struct gguf_kv *kv, double *out);
 const char *gguf_kv_str(const struct gguf_kv *kv);	/* STRING scalar or NULL */
-const char *gguf_vtype_name(enum gguf_vtype t);
+const char *gguf_vtype_name(enum gguf_vtype t);		/* ggml's: "u32", "str" */
 size_t gguf_vtype_size(enum gguf_vtype t);		/* 0 for STRING/ARRAY */
 
 /* Writer.  KVs keep insertion order; setting an existing key replaces it in

@@ -41,7 +41,7 @@ struct qfmt_traits {
 	int block;			/* elements per block (0: retired id) */
 	int block_bytes;		/* bytes per block */
 	qfmt_quantize_fn quantize_ref;	/* scalar reference (NULL: cannot quantize) */
-	qfmt_quantize_fn quantize;	/* fastest variant, same bytes */
+	qfmt_quantize_fn quantize;	/* fastest variant for this CPU (cpu.h), same bytes */
 	qfmt_dequantize_fn dequantize;	/* NULL: cannot dequantize */
 	int needs_imatrix;		/* ggml refuses to quantize without one */
 };
@@ -60,5 +60,16 @@ int qfmt_quantize(enum qfmt f, const float *src, void *dst, int64_t nrows,
     int64_t n_per_row, const float *imatrix, int jobs);
 int qfmt_dequantize(enum qfmt f, const void *src, float *dst, int64_t nrows,
     int64_t n_per_row, int jobs);
+
+/* Element codecs of the plain formats (quant_plain.c).  For QF_FP8_E4M3 /
+ * QF_FP8_E5M2: round to nearest even; with saturate, overflow and
+ * infinities give the largest finite value of that sign (as ONNX's
+ * saturate=1), without it E5M2 gives inf and E4M3 NaN; NaN stays NaN. */
+uint8_t qfp8_from_f32(enum qfmt f, float x, int saturate);
+float qfp8_to_f32(enum qfmt f, uint8_t code);
+/* 4-bit codes two per byte, element 2i in the low nibble (an odd n leaves
+ * the last high nibble 0); unpacking sign-extends when is_signed. */
+void qpack_nibbles(const uint8_t *codes, uint8_t *dst, size_t n);
+void qunpack_nibbles(const uint8_t *src, uint8_t *codes, size_t n, int is_signed);
 
 #endif

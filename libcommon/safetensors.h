@@ -11,7 +11,11 @@
  * Writer: streaming.  Plan the tensor list, write the header, then each
  * tensor's bytes in plan order.  The header is padded with spaces to a
  * multiple of 8; st_writer_sort_reference orders tensors as the reference
- * writer does (dtype alignment descending, then name). */
+ * writer does (dtype alignment descending, then name).
+ *
+ * Numbers in the header must be JSON integers (no fraction, exponent or
+ * sign) no larger than 2^53, since cJSON keeps doubles; that is far above
+ * the 48-bit sizes the format documents. */
 #ifndef SAFETENSORS_H
 #define SAFETENSORS_H
 
@@ -58,6 +62,18 @@ int st_parse(struct st_file *f, const unsigned char *buf, size_t len,
     const char *name, struct qerr *e);
 void st_close(struct st_file *f);
 
+/* Strict validation that does not stop at the first problem: cb is called
+ * once per problem found (message "where: what", without the file name),
+ * in file order as far as possible.  Beyond the reader's rules it also
+ * reports what the published schema forbids but readers tolerate (unknown
+ * keys inside a tensor entry).  Returns the number of problems. */
+typedef void (*st_problem_fn)(void *ctx, const char *msg);
+size_t st_check(const unsigned char *buf, size_t len, st_problem_fn cb, void *ctx);
+
+/* Bytes of n elements of t; -1 when n * bits overflows or is not a whole
+ * number of bytes (F4 / F6 with an odd count). */
+int st_nbytes(enum qdtype t, uint64_t nelem, uint64_t *nbytes);
+
 const struct st_tensor *st_find(const struct st_file *f, const char *name);
 const char *st_meta_get(const struct st_file *f, const char *key);
 
@@ -66,6 +82,8 @@ struct st_writer;
 
 struct st_writer *st_writer_new(void);
 void st_writer_free(struct st_writer *w);
+/* __metadata__ entries in the order given, except "format" which is always
+ * written first (transformers expects {"format":"pt"}). */
 int st_writer_meta(struct st_writer *w, const char *key, const char *value, struct qerr *e);
 int st_writer_add(struct st_writer *w, const char *name, enum qdtype dt, int ndim,
     const uint64_t *shape, struct qerr *e);

@@ -20,7 +20,9 @@ run() { # label command...
 	cat "$out.one"
 	if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out.one"; then
 		# crashed or failed without saying which test: that is a failure too
-		echo "FAIL $label: exit $rc: $(tail -c 600 "$out.err" | tr '\n' ' ')" | tee -a "$out"
+		# the first sanitizer or error line says most; then the tail
+		why=$( (grep -m2 -E 'ERROR|runtime error|Assertion|Segmentation' "$out.err"; tail -c 400 "$out.err") | tr '\n' ' ')
+		echo "FAIL $label: exit $rc: $why" | tee -a "$out"
 	fi
 	[ $rc -eq 0 ] || status=1
 }
@@ -28,14 +30,17 @@ run() { # label command...
 for suite in "$@"; do
 	case $suite in
 	unit)
-		for t in "$B"/tests/unit/*; do
-			[ -x "$t" ] && run "$(basename "$t")" "$t"
+		# by source, so a stale binary of a removed test never runs
+		for src in tests/unit/*.c; do
+			[ -f "$src" ] || continue
+			n=$(basename "$src" .c)
+			run "$n" "$B/tests/unit/$n"
 		done ;;
 	fuzz)
-		for t in "$B"/tests/fuzz/fuzz_*; do
-			[ -x "$t" ] || continue
-			n=$(basename "$t")
-			run "$n" "$t" "tests/fuzz/corpus/$n"
+		for src in tests/fuzz/fuzz_*.c; do
+			[ -f "$src" ] || continue
+			n=$(basename "$src" .c)
+			run "$n" "$B/tests/fuzz/$n" "tests/fuzz/corpus/$n"
 		done ;;
 	cli)
 		run cli tests/cli/run-cases.sh ;;

@@ -1,0 +1,873 @@
+/* AVX2 and AVX-512 variants of the 32-element ggml quantizers, F16 and
+ * BF16 (see cpu.h for how they are chosen).  Each gives the bytes of its
+ * scalar reference in quant_simple.c, which is the specification:
+ *
+ *   - inside a block only element-wise operations are vectorized (the same
+ *     binary32 operations in the same order); the one reduction, the
+ *     block's largest magnitude / min / max, is order-free for non-NaN
+ *     values, and the scalar code's "first one wins" is restored by
+ *     looking up the first element equal to the result (which also gives
+ *     the sign of a zero);
+ *   - float -> int casts use cvttps2dq, whose NaN/overflow result is the
+ *     same 0x80000000 as the scalar cvttss2si the reference emulates, and
+ *     codes are narrowed by truncation (or by saturating packs only after
+ *     the value already fits);
+ *   - roundf (half away from zero) is truncation plus a correction when
+ *     the exact remainder is at least one half;
+ *   - the imatrix paths (a per-block least-squares search) stay scalar:
+ *     these variants call the reference for them.
+ * NaN inputs: amax/min/max skip NaNs as the reference does, except Q8_0,
+ * whose reference lets a NaN reset its running maximum; that case is
+ * replayed exactly too. */
+#include <string.h>
+
+#include "quant_impl.h"
+
+#if QU_X86_KERNELS
+#include <immintrin.h>
+
+/* ------------------------------------------------------------------ */
+/* AVX-512: one block = two 16-float vectors                          */
+/* ------------------------------------------------------------------ */
+
+#define T512 QU_TARGET_AVX512 static inline
+
+T512 __m512 abs512(__m512 v) { return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff))); }
+
+/* Largest |x| ignoring NaNs, and the first element with that magnitude
+ * (0.0f when all are zero): ggml's "if (amax < |v|) amax = |v|, max = v". */
+T512 float
+signed_absmax512(const float *x, __m512 v0, __m512 v1)
+{
+	__m512 a0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), abs512(v0));
+	__m512 a1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q), abs512(v1));
+	float amax = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
+	__m512 am = _mm512_set1_ps(amax);
+	uint32_t m;
+
+	if (amax == 0)
+		return 0.0f;
+	m = (uint32_t)_mm512_cmp_ps_mask(a0, am, _CMP_EQ_OQ) |
+	    (uint32_t)_mm512_cmp_ps_mask(a1, am, _CMP_EQ_OQ) << 16;
+	return x[__builtin_ctz(m)];
+}
+
+/* min and max ignoring NaNs (FLT_MAX / -FLT_MAX if none), with the sign
+ * of a zero result taken from the first zero element. */
+T512 void
+min_max512(const float *x, __m512 v0, __m512 v1, float *minp, float *maxp)
+{
+	__m512 mn = _mm512_min_ps(v1, _mm512_min_ps(v0, _mm512_set1_ps(3.40282347e38f)));
+	__m512 mx = _mm512_max_ps(v1, _mm512_max_ps(v0, _mm512_set1_ps(-3.40282347e38f)));
+	float min = _mm512_reduce_min_ps(mn), max = _mm512_reduce_max_ps(mx);
+
+	if (min == 0 || max == 0) {
+		uint32_t z = (uint32_t)_mm512_cmp_ps_mask(v0, _mm512_setzero_ps(), _CMP_EQ_OQ) |
+		    (uint32_t)_mm512_cmp_ps_mask(v1, _mm512_setzero_ps(), _CMP_EQ_OQ) << 16;
+		float zero = x[__builtin_ctz(z)];
+		if (min == 0)
+			min = zero;
+		if (max == 0)
+			max = zero;
+	}
+	*minp = min;
+	*maxp = max;
+}
+
+/* (int8_t)(float) as ggml's build does it: cvtt to 32 bits, low byte,
+ * sign-extended back to 32 bits */
+T512 __m512i trunc_i8_512(__m512 v) { return _mm512_srai_epi32(_mm512_slli_epi32(_mm512_cvttps_epi32(v), 24), 24); }
+
+/* 32 codes c[0..31] (c0: elements 0..15, c1: 16..31) -> 16 bytes
+ * (c[j] | c[j+16] << 4), truncated to 8 bits */
+T512 void
+store_nibbles512(uint8_t *qs, __m512i c0, __m512i c1)
+{
+	__m512i b = _mm512_or_si512(c0, _mm512_slli_epi32(c1, 4));
+	_mm_storeu_si128((__m128i *)qs, _mm512_cvtepi32_epi8(b));
+}
+
+T512 void
+store_5bit512(uint8_t *qs, uint8_t *qh, __m512i c0, __m512i c1)
+{
+	__m512i lo = _mm512_set1_epi32(0x0f), bit4 = _mm512_set1_epi32(0x10);
+	uint32_t h = (uint32_t)_mm512_test_epi32_mask(c0, bit4) |
+	    (uint32_t)_mm512_test_epi32_mask(c1, bit4) << 16;
+
+	store_nibbles512(qs, _mm512_and_si512(c0, lo), _mm512_and_si512(c1, lo));
+	memcpy(qh, &h, 4);
+}
+
+T512 uint16_t
+f16_512(float d)
+{
+	return d == d ? (uint16_t)_cvtss_sh(d, 0) : qu_f32_to_f16(d);
+}
+
+QU_TARGET_AVX512 void
+q4_0_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_q4_0 *y = vy;
+
+	if (qw) {
+		q4_0_quantize_ref(x, vy, nrows, n, qw);
+		return;
+	}
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+		float max = signed_absmax512(x, v0, v1), d = max / -8, id = d ? 1.0f / d : 0.0f;
+		__m512 vid = _mm512_set1_ps(id), off = _mm512_set1_ps(8.5f);
+		__m512i fifteen = _mm512_set1_epi32(15);
+
+		y[i].d = f16_512(d);
+		store_nibbles512(y[i].qs,
+		    _mm512_min_epi32(trunc_i8_512(_mm512_add_ps(_mm512_mul_ps(v0, vid), off)), fifteen),
+		    _mm512_min_epi32(trunc_i8_512(_mm512_add_ps(_mm512_mul_ps(v1, vid), off)), fifteen));
+	}
+}
+
+QU_TARGET_AVX512 void
+q5_0_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_q5_0 *y = vy;
+
+	if (qw) {
+		q5_0_quantize_ref(x, vy, nrows, n, qw);
+		return;
+	}
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+		float max = signed_absmax512(x, v0, v1), d = max / -16, id = d ? 1.0f / d : 0.0f;
+		__m512 vid = _mm512_set1_ps(id), off = _mm512_set1_ps(16.5f);
+		__m512i top = _mm512_set1_epi32(31), byte = _mm512_set1_epi32(0xff);
+
+		y[i].d = f16_512(d);
+		store_5bit512(y[i].qs, y[i].qh,
+		    _mm512_and_si512(_mm512_min_epi32(trunc_i8_512(_mm512_add_ps(_mm512_mul_ps(v0, vid), off)), top), byte),
+		    _mm512_and_si512(_mm512_min_epi32(trunc_i8_512(_mm512_add_ps(_mm512_mul_ps(v1, vid), off)), top), byte));
+	}
+}
+
+QU_TARGET_AVX512 void
+q4_1_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_q4_1 *y = vy;
+
+	if (qw) {
+		q4_1_quantize_ref(x, vy, nrows, n, qw);
+		return;
+	}
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+		float min, max, d, id;
+		__m512 vmin, vid, half = _mm512_set1_ps(0.5f);
+		__m512i fifteen = _mm512_set1_epi32(15);
+
+		min_max512(x, v0, v1, &min, &max);
+		d = (max - min) / 15;
+		id = d ? 1.0f / d : 0.0f;
+		vmin = _mm512_set1_ps(min);
+		vid = _mm512_set1_ps(id);
+		y[i].d = f16_512(d);
+		y[i].m = f16_512(min);
+		store_nibbles512(y[i].qs,
+		    _mm512_min_epi32(trunc_i8_512(_mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(v0, vmin), vid), half)), fifteen),
+		    _mm512_min_epi32(trunc_i8_512(_mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(v1, vmin), vid), half)), fifteen));
+	}
+}
+
+QU_TARGET_AVX512 void
+q5_1_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_q5_1 *y = vy;
+
+	if (qw) {
+		q5_1_quantize_ref(x, vy, nrows, n, qw);
+		return;
+	}
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+		float min, max, d, id;
+		__m512 vmin, vid, half = _mm512_set1_ps(0.5f);
+
+		min_max512(x, v0, v1, &min, &max);
+		d = (max - min) / 31;
+		id = d ? 1.0f / d : 0.0f;
+		vmin = _mm512_set1_ps(min);
+		vid = _mm512_set1_ps(id);
+		y[i].d = f16_512(d);
+		y[i].m = f16_512(min);
+		/* (uint8_t) cast: the low byte, no clamp */
+		store_5bit512(y[i].qs, y[i].qh,
+		    _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(v0, vmin), vid), half)),
+		    _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(v1, vmin), vid), half)));
+	}
+}
+
+/* roundf: half away from zero.  v − trunc(v) is exact, so comparing it
+ * with one half decides like the scalar function. */
+T512 __m512
+roundf512(__m512 v)
+{
+	__m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+	__mmask16 up = _mm512_cmp_ps_mask(abs512(_mm512_sub_ps(v, t)), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+	__m512 one = _mm512_or_ps(_mm512_set1_ps(1.0f), _mm512_and_ps(v, _mm512_set1_ps(-0.0f)));
+
+	return _mm512_mask_add_ps(t, up, t, one);
+}
+
+/* ggml's running MAX(amax, |v|): a NaN element sets amax to NaN and the
+ * next element replaces it, so only elements after the last NaN count */
+T512 float
+q8_amax512(__m512 v0, __m512 v1)
+{
+	uint32_t nan = (uint32_t)_mm512_cmp_ps_mask(v0, v0, _CMP_UNORD_Q) |
+	    (uint32_t)_mm512_cmp_ps_mask(v1, v1, _CMP_UNORD_Q) << 16;
+	__m512 a0 = abs512(v0), a1 = abs512(v1);
+
+	if (nan) {
+		int last = 31 - __builtin_clz(nan);
+		uint32_t keep;
+		if (last == 31)
+			return __builtin_nanf("");
+		keep = ~0u << (last + 1);
+		a0 = _mm512_maskz_mov_ps((__mmask16)keep, a0);
+		a1 = _mm512_maskz_mov_ps((__mmask16)(keep >> 16), a1);
+	}
+	return _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
+}
+
+QU_TARGET_AVX512 void
+q8_0_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_q8_0 *y = vy;
+
+	(void)qw;
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+		float amax = q8_amax512(v0, v1), d = amax / 127, id = d ? 1.0f / d : 0.0f;
+		__m512 vid = _mm512_set1_ps(id);
+
+		y[i].d = f16_512(d);
+		_mm_storeu_si128((__m128i *)y[i].qs, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(roundf512(_mm512_mul_ps(v0, vid)))));
+		_mm_storeu_si128((__m128i *)(y[i].qs + 16), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(roundf512(_mm512_mul_ps(v1, vid)))));
+	}
+}
+
+/* F16: vcvtps2ph rounds like ggml; only NaN payloads differ (ggml writes
+ * 0x7e00 with the sign), so NaN lanes are patched. */
+QU_TARGET_AVX512 void
+f16_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	uint16_t *y = vy;
+	int64_t total = nrows * n, i = 0;
+
+	(void)qw;
+	for (; i + 16 <= total; i += 16) {
+		__m512 v = _mm512_loadu_ps(x + i);
+		__m256i h = _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+		__mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+		if (nan) {
+			__m256i sign = _mm256_and_si256(h, _mm256_set1_epi16((short)0x8000));
+			h = _mm256_mask_mov_epi16(h, nan, _mm256_or_si256(sign, _mm256_set1_epi16(0x7e00)));
+		}
+		_mm256_storeu_si256((__m256i *)(y + i), h);
+	}
+	f16_quantize_ref(x + i, y + i, 1, total - i, NULL);
+}
+
+/* BF16: the reference's integer rounding, 16 lanes at a time */
+QU_TARGET_AVX512 void
+bf16_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	uint16_t *y = vy;
+	int64_t total = nrows * n, i = 0;
+	__m512i absmask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+
+	(void)qw;
+	for (; i + 16 <= total; i += 16) {
+		__m512i u = _mm512_loadu_si512((const void *)(x + i));
+		__mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, absmask), inf);
+		__m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+		__m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+		__m512i q = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(64));
+		_mm256_storeu_si256((__m256i *)(y + i), _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(r, nan, q)));
+	}
+	bf16_quantize_ref(x + i, y + i, 1, total - i, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* AVX2: one block = four 8-float vectors                             */
+/* ------------------------------------------------------------------ */
+
+#define T256 QU_TARGET_AVX2 static inline
+
+T256 __m256 abs256(__m256 v) { return _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
+
+T256 float
+hmax256(__m256 v)
+{
+	__m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+	m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+	return _mm_cvtss_f32(m);
+}
+
+T256 float
+hmin256(__m256 v)
+{
+	__m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+	m = _mm_min_ss(m, _mm_shuffle_ps(m, m, 1));
+	return _mm_cvtss_f32(m);
+}
+
+/* bit i of the result: lane i of the 32-lane comparison */
+#define MASK32(v, cmp) ((uint32_t)_mm256_movemask_ps(cmp(v[0])) | \
+	(uint32_t)_mm256_movemask_ps(cmp(v[1])) << 8 | \
+	(uint32_t)_mm256_movemask_ps(cmp(v[2])) << 16 | \
+	(uint32_t)_mm256_movemask_ps(cmp(v[3])) << 24)
+
+T256 void
+load256(const float *x, __m256 v[4])
+{
+	for (int k = 0; k < 4; k++)
+		v[k] = _mm256_loadu_ps(x + 8 * k);
+}
+
+T256 float
+signed_absmax256(const float *x, const __m256 v[4])
+{
+	__m256 a[4], acc = _mm256_setzero_ps(), am;
+	uint32_t m;
+	float amax;
+
+	for (int k = 0; k < 4; k++) {
+		/* max_ps(a, b) returns b when a is NaN: NaNs never enter acc */
+		a[k] = abs256(v[k]);
+		acc = _mm256_max_ps(a[k], acc);
+	}
+	amax = hmax256(acc);
+	if (amax == 0)
+		return 0.0f;
+	am = _mm256_set1_ps(amax);
+#define EQ_AMAX(a) _mm256_cmp_ps(a, am, _CMP_EQ_OQ)
+	m = MASK32(a, EQ_AMAX);
+#undef EQ_AMAX
+	return x[__builtin_ctz(m)];
+}
+
+T256 void
+min_max256(const float *x, const __m256 v[4], float *minp, float *maxp)
+{
+	__m256 mn = _mm256_set1_ps(3.40282347e38f), mx = _mm256_set1_ps(-3.40282347e38f);
+	float min, max;
+
+	for (int k = 0; k < 4; k++) {
+		mn = _mm256_min_ps(v[k], mn);
+		mx = _mm256_max_ps(v[k], mx);
+	}
+	min = hmin256(mn);
+	max = hmax256(mx);
+	if (min == 0 || max == 0) {
+#define EQ_ZERO(a) _mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_EQ_OQ)
+		float zero = x[__builtin_ctz(MASK32(v, EQ_ZERO))];
+#undef EQ_ZERO
+		if (min == 0)
+			min = zero;
+		if (max == 0)
+			max = zero;
+	}
+	*minp = min;
+	*maxp = max;
+}
+
+T256 __m256i trunc_i8_256(__m256 v) { return _mm256_srai_epi32(_mm256_slli_epi32(_mm256_cvttps_epi32(v), 24), 24); }
+
+/* 16 int32 values already in 0..255 -> 16 bytes (packs cannot saturate) */
+T256 __m128i
+narrow_u8_256(__m256i a, __m256i b)
+{
+	__m256i w = _mm256_packus_epi32(a, b);		/* a0-3 b0-3 a4-7 b4-7 */
+	__m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
+	__m128i bytes = _mm_packus_epi16(lo, hi);	/* a0-3 b0-3 a4-7 b4-7 */
+	return _mm_shuffle_epi8(bytes, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15));
+}
+
+/* c[0..3]: codes of elements 0-7, 8-15, 16-23, 24-31 */
+T256 void
+store_nibbles256(uint8_t *qs, const __m256i c[4])
+{
+	__m256i byte = _mm256_set1_epi32(0xff);
+	__m256i b0 = _mm256_and_si256(_mm256_or_si256(c[0], _mm256_slli_epi32(c[2], 4)), byte);
+	__m256i b1 = _mm256_and_si256(_mm256_or_si256(c[1], _mm256_slli_epi32(c[3], 4)), byte);
+
+	_mm_storeu_si128((__m128i *)qs, narrow_u8_256(b0, b1));
+}
+
+T256 void
+store_5bit256(uint8_t *qs, uint8_t *qh, const __m256i c[4])
+{
+	__m256i lo[4];
+	uint32_t h = 0;
+
+	for (int k = 0; k < 4; k++) {
+		lo[k] = _mm256_and_si256(c[k], _mm256_set1_epi32(0x0f));
+		h |= (uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(c[k], 27))) << (8 * k);
+	}
+	store_nibbles256(qs, lo);
+	memcpy(qh, &h, 4);
+}
+
+T256 uint16_t
+f16_256(float d)
+{
+	return d == d ? (uint16_t)_cvtss_sh(d, 0) : qu_f32_to_f16(d);
+}
+
+QU_TARGET_AVX2 void
+q4_0_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_q4_0 *y = vy;
+
+	if (qw) {
+		q4_0_quantize_ref(x, vy, nrows, n, qw);
+		return;
+	}
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m256 v[4];
+		__m256i c[4];
+		float max, d, id;
+
+		load256(x, v);
+		max = signed_absmax256(x, v);
+		d = max / -8;
+		id = d ? 1.0f / d : 0.0f;
+		y[i].d = f16_256(d);
+		for (int k = 0; k < 4; k++)
+			c[k] = _mm256_min_epi32(trunc_i8_256(_mm256_add_ps(_mm256_mul_ps(v[k], _mm256_set1_ps(id)),
+			    _mm256_set1_ps(8.5f))), _mm256_set1_epi32(15));
+		store_nibbles256(y[i].qs, c);
+	}
+}
+
+QU_TARGET_AVX2 void
+q5_0_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_q5_0 *y = vy;
+
+	if (qw) {
+		q5_0_quantize_ref(x, vy, nrows, n, qw);
+		return;
+	}
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m256 v[4];
+		__m256i c[4];
+		float max, d, id;
+
+		load256(x, v);
+		max = signed_absmax256(x, v);
+		d = max / -16;
+		id = d ? 1.0f / d : 0.0f;
+		y[i].d = f16_256(d);
+		for (int k = 0; k < 4; k++)
+			c[k] = _mm256_and_si256(_mm256_min_epi32(trunc_i8_256(_mm256_add_ps(_mm256_mul_ps(v[k],
+			    _mm256_set1_ps(id)), _mm256_set1_ps(16.5f))), _mm256_set1_epi32(31)), _mm256_set1_epi32(0xff));
+		store_5bit256(y[i].qs, y[i].qh, c);
+	}
+}
+
+QU_TARGET_AVX2 void
+q4_1_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_q4_1 *y = vy;
+
+	if (qw) {
+		q4_1_quantize_ref(x, vy, nrows, n, qw);
+		return;
+	}
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m256 v[4];
+		__m256i c[4];
+		float min, max, d, id;
+
+		load256(x, v);
+		min_max256(x, v, &min, &max);
+		d = (max - min) / 15;
+		id = d ? 1.0f / d : 0.0f;
+		y[i].d = f16_256(d);
+		y[i].m = f16_256(min);
+		for (int k = 0; k < 4; k++)
+			c[k] = _mm256_min_epi32(trunc_i8_256(_mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(v[k],
+			    _mm256_set1_ps(min)), _mm256_set1_ps(id)), _mm256_set1_ps(0.5f))), _mm256_set1_epi32(15));
+		store_nibbles256(y[i].qs, c);
+	}
+}
+
+QU_TARGET_AVX2 void
+q5_1_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_q5_1 *y = vy;
+
+	if (qw) {
+		q5_1_quantize_ref(x, vy, nrows, n, qw);
+		return;
+	}
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m256 v[4];
+		__m256i c[4];
+		float min, max, d, id;
+
+		load256(x, v);
+		min_max256(x, v, &min, &max);
+		d = (max - min) / 31;
+		id = d ? 1.0f / d : 0.0f;
+		y[i].d = f16_256(d);
+		y[i].m = f16_256(min);
+		for (int k = 0; k < 4; k++)
+			c[k] = _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(v[k],
+			    _mm256_set1_ps(min)), _mm256_set1_ps(id)), _mm256_set1_ps(0.5f)));
+		store_5bit256(y[i].qs, y[i].qh, c);
+	}
+}
+
+T256 __m256
+roundf256(__m256 v)
+{
+	__m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+	__m256 up = _mm256_cmp_ps(abs256(_mm256_sub_ps(v, t)), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+	__m256 one = _mm256_or_ps(_mm256_set1_ps(1.0f), _mm256_and_ps(v, _mm256_set1_ps(-0.0f)));
+
+	return _mm256_add_ps(t, _mm256_and_ps(up, one));
+}
+
+QU_TARGET_AVX2 void
+q8_0_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_q8_0 *y = vy;
+
+	(void)qw;
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m256 v[4], acc = _mm256_setzero_ps();
+		__m256i c[4], w0, w1;
+		float amax, d, id;
+#define UNORD(a) _mm256_cmp_ps(a, a, _CMP_UNORD_Q)
+		uint32_t nan;
+
+		load256(x, v);
+		nan = MASK32(v, UNORD);
+#undef UNORD
+		for (int k = 0; k < 4; k++) {
+			__m256 a = abs256(v[k]);
+			if (nan) {	/* only elements after the last NaN count */
+				int last = 31 - __builtin_clz(nan);
+				uint32_t keep = last == 31 ? 0 : ~0u << (last + 1);
+				__m256i bits = _mm256_and_si256(_mm256_set1_epi32((int)(keep >> (8 * k))),
+				    _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128));
+				a = _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_cmpgt_epi32(bits, _mm256_setzero_si256())));
+			}
+			acc = _mm256_max_ps(acc, a);
+		}
+		amax = nan >> 31 ? __builtin_nanf("") : hmax256(acc);
+		d = amax / 127;
+		id = d ? 1.0f / d : 0.0f;
+		y[i].d = f16_256(d);
+		for (int k = 0; k < 4; k++)
+			c[k] = _mm256_cvttps_epi32(roundf256(_mm256_mul_ps(v[k], _mm256_set1_ps(id))));
+		/* codes are in [-127, 127] or 0x80000000 (NaN): sign-extend the
+		 * low byte, then the saturating packs keep every value */
+		for (int k = 0; k < 4; k++)
+			c[k] = _mm256_srai_epi32(_mm256_slli_epi32(c[k], 24), 24);
+		w0 = _mm256_packs_epi32(c[0], c[1]);	/* 0-3 8-11 4-7 12-15 */
+		w1 = _mm256_packs_epi32(c[2], c[3]);
+		w0 = _mm256_packs_epi16(w0, w1);	/* 0-3 8-11 16-19 24-27 4-7 12-15 20-23 28-31 */
+		w0 = _mm256_permutevar8x32_epi32(w0, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+		_mm256_storeu_si256((__m256i *)y[i].qs, w0);
+	}
+}
+
+QU_TARGET_AVX2 void
+f16_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	uint16_t *y = vy;
+	int64_t total = nrows * n, i = 0;
+
+	(void)qw;
+	for (; i + 8 <= total; i += 8) {
+		__m256 v = _mm256_loadu_ps(x + i);
+		__m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+		int nan = _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+		_mm_storeu_si128((__m128i *)(y + i), h);
+		if (nan)
+			for (int k = 0; k < 8; k++)
+				if (nan >> k & 1)
+					y[i + k] = qu_f32_to_f16(x[i + k]);
+	}
+	f16_quantize_ref(x + i, y + i, 1, total - i, NULL);
+}
+
+QU_TARGET_AVX2 void
+bf16_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	uint16_t *y = vy;
+	int64_t total = nrows * n, i = 0;
+	__m256i absmask = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+
+	(void)qw;
+	for (; i + 16 <= total; i += 16) {
+		__m256i r[2];
+		for (int k = 0; k < 2; k++) {
+			__m256i u = _mm256_loadu_si256((const __m256i *)(x + i + 8 * k));
+			/* |u| > inf as signed ints: both are non-negative */
+			__m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absmask), inf);
+			__m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+			__m256i rn = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
+			__m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(64));
+			r[k] = _mm256_blendv_epi8(rn, q, nan);
+		}
+		/* values < 65536: the unsigned saturating pack is exact */
+		_mm256_storeu_si256((__m256i *)(y + i),
+		    _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xd8));
+	}
+	bf16_quantize_ref(x + i, y + i, 1, total - i, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* IQ4_NL: lanes are blocks                                            */
+/* ------------------------------------------------------------------ */
+
+/* The reference sums 32 products per block in order, 16 times; to keep
+ * that order each vector lane runs one whole block (the scalar code, lane
+ * by lane), on the block's elements gathered into x[j][lane]. */
+
+/* Index of the nearest codebook entry: the largest k with v[k] <= a by a
+ * 4-step binary search, then the reference's tie rule between k and k+1
+ * (k+1 only when not x − v[k] < v[k+1] − x); above the table 15, below
+ * it 0 (both fall out of the same rule), NaN 15 as the scalar search. */
+T512 __m512i
+iq4nl_index512(__m512 a, __m512 table)
+{
+	__m512i k = _mm512_setzero_si512(), k1;
+	__m512 lo, hi;
+	__mmask16 pick_lo;
+
+	for (int step = 8; step; step >>= 1) {
+		__m512i cand = _mm512_add_epi32(k, _mm512_set1_epi32(step));
+		__mmask16 le = _mm512_cmp_ps_mask(_mm512_permutexvar_ps(cand, table), a, _CMP_LE_OQ);
+		k = _mm512_mask_mov_epi32(k, le, cand);
+	}
+	k1 = _mm512_add_epi32(k, _mm512_set1_epi32(1));
+	lo = _mm512_permutexvar_ps(k, table);
+	hi = _mm512_permutexvar_ps(k1, table);	/* k = 15 wraps; fixed by the min below */
+	pick_lo = _mm512_cmp_ps_mask(_mm512_sub_ps(a, lo), _mm512_sub_ps(hi, a), _CMP_LT_OQ);
+	k = _mm512_min_epi32(_mm512_mask_mov_epi32(k1, pick_lo, k), _mm512_set1_epi32(15));
+	return _mm512_mask_mov_epi32(k, _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), _mm512_set1_epi32(15));
+}
+
+/* Σ w·q·x and Σ w·q·q over the block with codes chosen at inverse scale id */
+T512 void
+iq4nl_sums512(const __m512 *x, const __m512 *w, __m512 id, __m512 table, __m512 *sqx, __m512 *sq2)
+{
+	__m512 sumqx = _mm512_setzero_ps(), sumq2 = _mm512_setzero_ps();
+
+	for (int j = 0; j < QK32; j++) {
+		__m512 q = _mm512_permutexvar_ps(iq4nl_index512(_mm512_mul_ps(id, x[j]), table), table);
+		__m512 wq = _mm512_mul_ps(w[j], q);
+		sumqx = _mm512_add_ps(sumqx, _mm512_mul_ps(wq, x[j]));
+		sumq2 = _mm512_add_ps(sumq2, _mm512_mul_ps(wq, q));
+	}
+	*sqx = sumqx;
+	*sq2 = sumq2;
+}
+
+QU_TARGET_AVX512 void
+iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_iq4_nl *y = vy;
+	int64_t nb = n / QK32, total = nrows * nb, g = 0;
+	__m512 table = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)qk_iq4nl_values)));
+	__m512i lane32 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+	    _mm512_set1_epi32(QK32));
+
+	for (; g + 16 <= total; g += 16) {
+		__m512 x[QK32], w[QK32], sigma2 = _mm512_setzero_ps(), amax = _mm512_setzero_ps();
+		__m512 max = _mm512_setzero_ps(), d, id, best, sumqx, sumq2, zero = _mm512_setzero_ps();
+		__m512i qoff = _mm512_setzero_si512();
+		__mmask16 tiny, upd;
+		uint8_t bytes[16][16];
+		uint16_t dh[16];
+		float df[16];
+
+		if (qw) {	/* lane k reads the weights of its block's column */
+			int32_t off[16];
+			for (int k = 0; k < 16; k++)
+				off[k] = (int32_t)(((g + k) % nb) * QK32);
+			qoff = _mm512_loadu_si512(off);
+		}
+		for (int j = 0; j < QK32; j++) {
+			x[j] = _mm512_i32gather_ps(lane32, src + g * QK32 + j, 4);
+			sigma2 = _mm512_add_ps(sigma2, _mm512_mul_ps(x[j], x[j]));
+		}
+		sigma2 = _mm512_mul_ps(sigma2, _mm512_set1_ps(2.0f / QK32));
+		for (int j = 0; j < QK32; j++) {
+			__m512 x2 = _mm512_mul_ps(x[j], x[j]);
+			if (qw)
+				w[j] = _mm512_mul_ps(_mm512_i32gather_ps(qoff, qw + j, 4),
+				    _mm512_sqrt_ps(_mm512_add_ps(sigma2, x2)));
+			else
+				w[j] = x2;
+			__mmask16 gt = _mm512_cmp_ps_mask(abs512(x[j]), amax, _CMP_GT_OQ);
+			amax = _mm512_mask_mov_ps(amax, gt, abs512(x[j]));
+			max = _mm512_mask_mov_ps(max, gt, x[j]);
+		}
+		tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(1e-15f), _CMP_LT_OQ);
+		d = _mm512_div_ps(_mm512_xor_ps(max, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(-127.0f));
+		id = _mm512_div_ps(_mm512_set1_ps(1.0f), d);
+		iq4nl_sums512(x, w, id, table, &sumqx, &sumq2);
+		d = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ), sumqx, sumq2);
+		best = _mm512_mul_ps(d, sumqx);
+		for (int t = -7; t <= 7; t++) {
+			id = _mm512_div_ps(_mm512_set1_ps((float)(t - 127)), max);
+			iq4nl_sums512(x, w, id, table, &sumqx, &sumq2);
+			upd = _mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ) &
+			    _mm512_cmp_ps_mask(_mm512_mul_ps(sumqx, sumqx), _mm512_mul_ps(best, sumq2), _CMP_GT_OQ);
+			d = _mm512_mask_div_ps(d, upd, sumqx, sumq2);
+			best = _mm512_mask_mul_ps(best, upd, d, sumqx);
+		}
+		d = _mm512_mask_mov_ps(d, tiny, zero);
+		_mm256_storeu_si256((__m256i *)dh, _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+		id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, zero, _CMP_NEQ_UQ), _mm512_set1_ps(1.0f), d);
+		for (int j = 0; j < 16; j++) {
+			__m512i lo = iq4nl_index512(_mm512_mul_ps(id, x[j]), table);
+			__m512i hi = iq4nl_index512(_mm512_mul_ps(id, x[j + 16]), table);
+			_mm_storeu_si128((__m128i *)bytes[j], _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
+		}
+		_mm512_storeu_ps(df, d);
+		for (int k = 0; k < 16; k++) {
+			y[g + k].d = df[k] == df[k] ? dh[k] : qu_f32_to_f16(df[k]);
+			for (int j = 0; j < 16; j++)
+				y[g + k].qs[j] = bytes[j][k];
+		}
+	}
+	for (; g < total; g++)
+		iq4_nl_block(src + g * QK32, qw ? qw + (g % nb) * QK32 : NULL, y + g);
+}
+
+/* AVX2: the same, 8 blocks at a time; the 16-entry table lookup is two
+ * 8-entry permutes and a blend on bit 3 of the index. */
+T256 __m256
+lookup16_256(__m256i k, __m256 lo8, __m256 hi8)
+{
+	__m256 sel = _mm256_castsi256_ps(_mm256_slli_epi32(k, 28));	/* bit 3 -> sign */
+
+	return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo8, k), _mm256_permutevar8x32_ps(hi8, k), sel);
+}
+
+T256 __m256i
+iq4nl_index256(__m256 a, __m256 lo8, __m256 hi8)
+{
+	__m256i k = _mm256_setzero_si256(), k1;
+	__m256 lo, hi, pick_lo;
+
+	for (int step = 8; step; step >>= 1) {
+		__m256i cand = _mm256_add_epi32(k, _mm256_set1_epi32(step));
+		__m256 le = _mm256_cmp_ps(lookup16_256(cand, lo8, hi8), a, _CMP_LE_OQ);
+		k = _mm256_blendv_epi8(k, cand, _mm256_castps_si256(le));
+	}
+	k1 = _mm256_add_epi32(k, _mm256_set1_epi32(1));
+	lo = lookup16_256(k, lo8, hi8);
+	hi = lookup16_256(k1, lo8, hi8);	/* k = 15: garbage, fixed by the min */
+	pick_lo = _mm256_cmp_ps(_mm256_sub_ps(a, lo), _mm256_sub_ps(hi, a), _CMP_LT_OQ);
+	k = _mm256_min_epi32(_mm256_blendv_epi8(k1, k, _mm256_castps_si256(pick_lo)), _mm256_set1_epi32(15));
+	return _mm256_blendv_epi8(k, _mm256_set1_epi32(15), _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
+}
+
+T256 void
+iq4nl_sums256(const __m256 *x, const __m256 *w, __m256 id, __m256 lo8, __m256 hi8, __m256 *sqx, __m256 *sq2)
+{
+	__m256 sumqx = _mm256_setzero_ps(), sumq2 = _mm256_setzero_ps();
+
+	for (int j = 0; j < QK32; j++) {
+		__m256 q = lookup16_256(iq4nl_index256(_mm256_mul_ps(id, x[j]), lo8, hi8), lo8, hi8);
+		__m256 wq = _mm256_mul_ps(w[j], q);
+		sumqx = _mm256_add_ps(sumqx, _mm256_mul_ps(wq, x[j]));
+		sumq2 = _mm256_add_ps(sumq2, _mm256_mul_ps(wq, q));
+	}
+	*sqx = sumqx;
+	*sq2 = sumq2;
+}
+
+QU_TARGET_AVX2 void
+iq4_nl_quantize_avx2(const float *src, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_iq4_nl *y = vy;
+	int64_t nb = n / QK32, total = nrows * nb, g = 0;
+	__m256 lo8 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)qk_iq4nl_values)));
+	__m256 hi8 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qk_iq4nl_values + 8))));
+	__m256i lane32 = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
+	__m256 zero = _mm256_setzero_ps(), absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+
+	for (; g + 8 <= total; g += 8) {
+		__m256 x[QK32], w[QK32], sigma2 = zero, amax = zero, max = zero, d, id, best, sumqx, sumq2;
+		__m256 tiny, upd;
+		__m256i qoff = _mm256_setzero_si256();
+		uint8_t bytes[16][8];
+		float df[8];
+
+		if (qw) {
+			int32_t off[8];
+			for (int k = 0; k < 8; k++)
+				off[k] = (int32_t)(((g + k) % nb) * QK32);
+			qoff = _mm256_loadu_si256((const __m256i *)off);
+		}
+		for (int j = 0; j < QK32; j++) {
+			x[j] = _mm256_i32gather_ps(src + g * QK32 + j, lane32, 4);
+			sigma2 = _mm256_add_ps(sigma2, _mm256_mul_ps(x[j], x[j]));
+		}
+		sigma2 = _mm256_mul_ps(sigma2, _mm256_set1_ps(2.0f / QK32));
+		for (int j = 0; j < QK32; j++) {
+			__m256 x2 = _mm256_mul_ps(x[j], x[j]), ax = _mm256_and_ps(x[j], absmask), gt;
+			if (qw)
+				w[j] = _mm256_mul_ps(_mm256_i32gather_ps(qw + j, qoff, 4),
+				    _mm256_sqrt_ps(_mm256_add_ps(sigma2, x2)));
+			else
+				w[j] = x2;
+			gt = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
+			amax = _mm256_blendv_ps(amax, ax, gt);
+			max = _mm256_blendv_ps(max, x[j], gt);
+		}
+		tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
+		d = _mm256_div_ps(_mm256_xor_ps(max, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(-127.0f));
+		id = _mm256_div_ps(_mm256_set1_ps(1.0f), d);
+		iq4nl_sums256(x, w, id, lo8, hi8, &sumqx, &sumq2);
+		d = _mm256_and_ps(_mm256_div_ps(sumqx, sumq2), _mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ));
+		best = _mm256_mul_ps(d, sumqx);
+		for (int t = -7; t <= 7; t++) {
+			id = _mm256_div_ps(_mm256_set1_ps((float)(t - 127)), max);
+			iq4nl_sums256(x, w, id, lo8, hi8, &sumqx, &sumq2);
+			upd = _mm256_and_ps(_mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ),
+			    _mm256_cmp_ps(_mm256_mul_ps(sumqx, sumqx), _mm256_mul_ps(best, sumq2), _CMP_GT_OQ));
+			d = _mm256_blendv_ps(d, _mm256_div_ps(sumqx, sumq2), upd);
+			best = _mm256_blendv_ps(best, _mm256_mul_ps(d, sumqx), upd);
+		}
+		d = _mm256_andnot_ps(tiny, d);
+		id = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d), _mm256_cmp_ps(d, zero, _CMP_NEQ_UQ));
+		for (int j = 0; j < 16; j++) {
+			__m256i lo = iq4nl_index256(_mm256_mul_ps(id, x[j]), lo8, hi8);
+			__m256i hi = iq4nl_index256(_mm256_mul_ps(id, x[j + 16]), lo8, hi8);
+			__m256i b = _mm256_or_si256(lo, _mm256_slli_epi32(hi, 4));	/* 0..255 */
+			__m128i p = narrow_u8_256(b, b);
+			_mm_storel_epi64((__m128i *)bytes[j], p);	/* b0..b7 first */
+		}
+		_mm256_storeu_ps(df, d);
+		for (int k = 0; k < 8; k++) {
+			y[g + k].d = f16_256(df[k]);
+			for (int j = 0; j < 16; j++)
+				y[g + k].qs[j] = bytes[j][k];
+		}
+	}
+	for (; g < total; g++)
+		iq4_nl_block(src + g * QK32, qw ? qw + (g % nb) * QK32 : NULL, y + g);
+}
+
+#endif

@@ -1,0 +1,1 @@
+nnef-quant -f q40 "$CASES/../../fuzz/corpus/fuzz_nnef_archive/tar_truncated.tgz" -o out

@@ -1,0 +1,1 @@
+nnef-quant model -o out

@@ -1,0 +1,1 @@
+nnef-quant -f q2 model -o out
