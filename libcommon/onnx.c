@@ -387,7 +387,7 @@ check_tensor(struct onnx_model *m, const Onnx__TensorProto *t, struct qerr *e)
 		if (t->data_type == ONNX_STRING)
 			return qerr_set(e, "tensor '%s': STRING tensor with raw_data", tname(t));
 		if (t->raw_data.len != need)
-			return qerr_set(e, "tensor '%s': raw_data has %zu bytes, dims %s need %" PRIu64,
+			return qerr_set(e, "tensor '%s': raw_data has %zu bytes, its dims and type (%s) need %" PRIu64,
 			    tname(t), t->raw_data.len, onnx_dt_name(t->data_type), need);
 		return 0;
 	}

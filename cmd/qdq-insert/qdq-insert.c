@@ -550,12 +550,19 @@ given_scales(const char *name, enum qdq_kind k, const int64_t *shape, int rank, 
 	return 1;
 }
 
+/* The name consumers read: a Constant's output, else the initializer's. */
+static const char *
+weight_name(const struct weight *w)
+{
+	return w->constant ? w->constant->output[0] : w->t->name;
+}
+
 static void
 emit_qdq(struct weight *w)
 {
 	const struct fmt_info *fi = &fmts[w->ch.f];
 	enum qdq_kind k = (enum qdq_kind)fi->kind;
-	const char *name = w->t->name;
+	const char *name = weight_name(w);
 	struct qdq_layout l = {.ndims = (int)w->t->n_dims};
 	int64_t shape[8], ns;
 	int rank, given;
@@ -628,7 +635,7 @@ static void
 emit_cast(struct weight *w)
 {
 	const struct fmt_info *fi = &fmts[w->ch.f];
-	const char *name = w->t->name;
+	const char *name = weight_name(w);
 	uint64_t n, i;
 	float *f = weight_f32(w, &n);
 	uint16_t *h = malloc(n * 2 + 2);
@@ -658,7 +665,7 @@ static void
 emit_nbits_weight(struct weight *w)
 {
 	enum qdq_kind k = (enum qdq_kind)fmts[w->ch.f].kind;
-	const char *name = w->t->name;
+	const char *name = weight_name(w);
 	int64_t K, N, kb, bs = w->ch.block, shape[8], r, c, rowb;
 	struct qdq_layout l = {.ndims = 2, .axis = 0, .block = w->ch.block};
 	uint64_t n;
@@ -832,7 +839,7 @@ apply_weights(void)
 		if (w->converted == 0)
 			continue;
 		nq++;
-		wname = strdup(w->t->name);
+		wname = strdup(weight_name(w));
 		if (wname == NULL)
 			cli_die("out of memory");
 		if ((int)w->converted == use_count(wname)) {

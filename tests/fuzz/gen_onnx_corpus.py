@@ -143,3 +143,9 @@ while True:
     if not n:
         break
 save("unknown-field-graph.onnx", body + b"\x3a" + varint + graph)
+
+# opset 13 with ReduceMean(axes): int4 (opset 21) must be refused, int8 works
+m = mm_model()
+m.graph.node.append(helper.make_node("ReduceMean", ["z"], ["r"], axes=[1], name="rm"))
+m.graph.output.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, [2, 1]))
+save("valid-reducemean-opset13.onnx", m)
