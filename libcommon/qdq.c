@@ -9,6 +9,7 @@
 
 #include "onnx.h"
 #include "qdq.h"
+#include "threads.h"
 
 const struct qdq_kind_info qdq_kinds[QK_COUNT] = {
 	[QK_INT8]  = {"int8",  ONNX_INT8,  8, 1, -127, 127, 127.0f},
@@ -98,16 +99,59 @@ qdq_e4m3fn_to_f32(uint8_t c)
 	return c & 0x80 ? -v : v;
 }
 
+/* Loops run over (outer, k, inner) with W viewed as [outer, D, inner], D
+ * the axis: no division per element.  A group is k (per-channel) or
+ * (outer, k / block, inner) (blocked). */
+struct qctx {
+	enum qdq_kind k;
+	const float *w;
+	const float *scale;
+	const int32_t *zp;
+	int32_t *codes;
+	int64_t D, inner, nb, block;
+};
+
+static void
+quantize_rows(void *arg, size_t begin, size_t end, int worker)
+{
+	const struct qctx *c = arg;
+	const struct qdq_kind_info *ki = &qdq_kinds[c->k];
+	size_t r;
+	int64_t in;
+
+	(void)worker;
+	for (r = begin; r < end; r++) {	/* row r = (outer, k) */
+		int64_t o = (int64_t)r / c->D, k = (int64_t)r % c->D;
+		const float *w = c->w + (int64_t)r * c->inner;
+		int32_t *q = c->codes + (int64_t)r * c->inner;
+		int64_t g0 = c->block ? (o * c->nb + k / c->block) * c->inner : k;
+
+		for (in = 0; in < c->inner; in++) {
+			int64_t g = c->block ? g0 + in : g0;
+
+			if (c->k == QK_FP8)
+				q[in] = qdq_f32_to_e4m3fn(w[in] / c->scale[g]);
+			else
+				q[in] = clamp_code(nearbyintf(w[in] / c->scale[g]) + (float)c->zp[g],
+				    ki->qmin, ki->qmax);
+		}
+	}
+}
+
 int
 qdq_quantize(enum qdq_kind k, const float *w, int64_t n, const struct qdq_layout *l,
     float *scale, int32_t *zp, int scales_given, int32_t *codes, struct qerr *e)
 {
 	const struct qdq_kind_info *ki = &qdq_kinds[k];
-	int64_t shape[8], ns, i, g;
-	int rank;
+	int64_t shape[8], ns, i, g, D = l->dims[l->axis], inner = 1, outer, o, kk, in;
+	int rank, a;
 	float *lo = NULL, *hi = NULL;
+	struct qctx c;
 
 	ns = qdq_nscales(l, shape, &rank);
+	for (a = l->axis + 1; a < l->ndims; a++)
+		inner *= l->dims[a];
+	outer = D && inner ? n / (D * inner) : 0;
 	for (i = 0; i < n; i++)
 		if (!isfinite(w[i]))
 			return qerr_set(e, "element %lld is not finite", (long long)i);
@@ -120,13 +164,18 @@ qdq_quantize(enum qdq_kind k, const float *w, int64_t n, const struct qdq_layout
 			return qerr_set(e, "out of memory");
 		}
 		/* the range always includes 0 (lo, hi start at 0) */
-		for (i = 0; i < n; i++) {
-			g = qdq_group_of(l, i);
-			if (w[i] < lo[g])
-				lo[g] = w[i];
-			if (w[i] > hi[g])
-				hi[g] = w[i];
-		}
+		for (o = 0; o < outer; o++)
+			for (kk = 0; kk < D; kk++) {
+				const float *row = w + (o * D + kk) * inner;
+				int64_t g0 = l->block ? (o * ((D + l->block - 1) / l->block) +
+				    kk / l->block) * inner : kk;
+
+				for (in = 0; in < inner; in++) {
+					g = l->block ? g0 + in : g0;
+					lo[g] = fminf(lo[g], row[in]);
+					hi[g] = fmaxf(hi[g], row[in]);
+				}
+			}
 		for (g = 0; g < ns; g++) {
 			if (ki->symmetric) {
 				float absmax = fmaxf(-lo[g], hi[g]);
@@ -150,14 +199,9 @@ qdq_quantize(enum qdq_kind k, const float *w, int64_t n, const struct qdq_layout
 			if (!(scale[g] > 0) || !isfinite(scale[g]))
 				return qerr_set(e, "given scale %lld is not a positive number", (long long)g);
 	}
-	for (i = 0; i < n; i++) {
-		g = qdq_group_of(l, i);
-		if (k == QK_FP8)
-			codes[i] = qdq_f32_to_e4m3fn(w[i] / scale[g]);
-		else
-			codes[i] = clamp_code(nearbyintf(w[i] / scale[g]) + (float)zp[g],
-			    ki->symmetric && ki->bits == 4 ? -8 : ki->qmin, ki->qmax);
-	}
+	c = (struct qctx){k, w, scale, zp, codes, D, inner,
+	    l->block ? (D + l->block - 1) / l->block : 0, l->block};
+	qpool_for(qpool_ncpu(), (size_t)(outer * D), 64, quantize_rows, &c);
 	return 0;
 }
 
