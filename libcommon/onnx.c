@@ -646,6 +646,23 @@ onnx_tensor_f32(struct onnx_model *m, const Onnx__TensorProto *t, uint64_t *n, s
 	return f;
 }
 
+void
+onnx_tensor_dontneed(struct onnx_model *m, const Onnx__TensorProto *t)
+{
+	const unsigned char *d;
+	uint64_t n;
+	size_t i;
+	struct qerr e;
+
+	if (!onnx_tensor_is_external(t) || onnx_tensor_nelem(t, &n, &e) < 0 ||
+	    ext_locate(m, t, packed_bytes(t->data_type, n), &d, &e) < 0)
+		return;
+	for (i = 0; i < m->n_ext; i++)
+		if (d >= m->ext[i].map.data && d < m->ext[i].map.data + m->ext[i].map.size)
+			qmap_dontneed(&m->ext[i].map, (size_t)(d - m->ext[i].map.data),
+			    (size_t)packed_bytes(t->data_type, n));
+}
+
 /* ---- building ---- */
 
 void
@@ -950,6 +967,8 @@ place_tensor(struct onnx_model *m, Onnx__TensorProto *t, struct onnx_extw *w, st
 			return -1;
 		rc = onnx_extw_put(w, t, d, len, e);
 		free(owned);
+		if (rc == 0)
+			onnx_tensor_dontneed(m, t);
 		return rc;
 	}
 	if (w && t->has_raw_data && t->raw_data.len >= w->threshold && t->raw_data.len > 0) {

@@ -76,6 +76,10 @@ int onnx_tensor_bytes(struct onnx_model *m, const Onnx__TensorProto *t,
 float *onnx_tensor_f32(struct onnx_model *m, const Onnx__TensorProto *t, uint64_t *n,
     struct qerr *e);
 
+/* Drops the cached pages of an external tensor once it has been read, so
+ * resident memory follows one tensor, not the model (no-op otherwise). */
+void onnx_tensor_dontneed(struct onnx_model *m, const Onnx__TensorProto *t);
+
 /* Building blocks for programs that edit a model.  Strings are copied;
  * every message is malloc'd so onnx__model_proto__free_unpacked frees it. */
 Onnx__TensorProto *onnx_new_tensor(const char *name, int dt, const int64_t *dims, int ndims,

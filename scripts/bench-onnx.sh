@@ -4,6 +4,8 @@
 # (2.25 GiB in model.onnx.data); prints wall time and peak RSS for int8
 # (per channel) and int4 (block 128), beside copying the same bytes (cp)
 # and reading them (cat > /dev/null).  Needs python3-onnx; ~7 GB of disk.
+# CPU time (user + sys) is printed too: on a shared machine wall time
+# mostly measures the neighbours.
 set -eu
 cd "$(dirname "$0")/.."
 B=${QU_BIN:-build}
@@ -48,9 +50,9 @@ PY
 measure() { # label command...
 	label=$1; shift
 	sync
-	/usr/bin/time -f "%e %M" -o "$DIR/time" "$@" >/dev/null 2>"$DIR/err" || { cat "$DIR/err"; exit 1; }
+	/usr/bin/time -f "%e %M %U %S" -o "$DIR/time" "$@" >/dev/null 2>"$DIR/err" || { cat "$DIR/err"; exit 1; }
 	set -- $(cat "$DIR/time")
-	printf '%-28s %7.2f s  %8.1f MiB peak RSS\n' "$label" "$1" "$(echo "$2 / 1024" | bc -l)"
+	printf '%-28s %7.2f s wall %7.2f s CPU %8.1f MiB peak RSS\n' "$label" "$1" "$(echo "$3 + $4" | bc -l)" "$(echo "$2 / 1024" | bc -l)"
 }
 cat "$DIR/model.onnx.data" > /dev/null	# warm the page cache like the runs after it
 measure "cat data > /dev/null" sh -c "cat '$DIR/model.onnx.data' > /dev/null"

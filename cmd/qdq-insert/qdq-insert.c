@@ -121,6 +121,7 @@ struct weight {
 	int64_t nscale;
 	int nbits_done;
 	char *nb_b, *nb_scales, *nb_zp;
+	const char *c_op;		/* the deciding consumer's op type */
 };
 
 static struct {
@@ -429,6 +430,7 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 			w.ch = ch;
 			w.chan = chan;
 			w.red = red;
+			w.c_op = c->op;
 			weights[nweights++] = w;
 		}
 		uses[nuses++].weight = j;
@@ -479,8 +481,9 @@ add_init(Onnx__GraphProto *g, Onnx__TensorProto *t)
 	struct qerr e;
 
 	onnx_graph_add_initializer(g, t);
-	/* stream big new tensors straight to the data file */
-	if (use_extw && t->raw_data.len >= extw.threshold && onnx_extw_put(&extw, t,
+	/* stream new tensors of 1 KiB or more straight to the data file (as
+	 * onnx does); the input's inline tensors move only with --external-data */
+	if (use_extw && t->raw_data.len >= 1024 && onnx_extw_put(&extw, t,
 	    t->raw_data.data, t->raw_data.len, &e) < 0)
 		cli_die_err(&e);
 }
@@ -501,15 +504,93 @@ free_strs(char **v, size_t n)
 	free(v);
 }
 
+static const char *weight_name(const struct weight *w);
+static size_t node_index(Onnx__GraphProto *g, const Onnx__NodeProto *n);
+
+/* A pre-quantization input-channel scale s (AWQ, SmoothQuant) from the
+ * qparams file: W.smooth [K], K the weight's reduction extent. */
+static const void *
+smooth_of(const struct weight *w, int64_t *k)
+{
+	char key[1024];
+	int64_t shape[8];
+	int rank;
+	const void *d;
+
+	if (!opt.have_qp || fmts[w->ch.f].kind < 0)
+		return NULL;
+	snprintf(key, sizeof key, "%s.smooth", weight_name(w));
+	d = qp_get(&opt.qp, key, "F32", shape, &rank, k);
+	if (d && (strcmp(w->c_op, "MatMul") && strcmp(w->c_op, "Gemm")))
+		cli_die("%s: %s: smoothing is for MatMul and Gemm weights", opt.qparams_path, key);
+	if (d && (rank != 1 || *k != w->t->dims[w->red]))
+		cli_die("%s: %s: expected [%" PRId64 "]", opt.qparams_path, key, w->t->dims[w->red]);
+	return d;
+}
+
 static float *
 weight_f32(struct weight *w, uint64_t *n)
 {
 	struct qerr e;
 	float *f = onnx_tensor_f32(&model, w->t, n, &e);
+	const void *sm;
+	int64_t K, inner = 1, i;
+	int a;
 
 	if (f == NULL)
 		cli_die_err(&e);
+	onnx_tensor_dontneed(&model, w->t);
+	if ((sm = smooth_of(w, &K)) != NULL) {	/* W scaled along its input channels */
+		for (a = w->red + 1; a < (int)w->t->n_dims; a++)
+			inner *= w->t->dims[a];
+		for (i = 0; i < (int64_t)*n; i++) {
+			float s;
+
+			memcpy(&s, (const char *)sm + 4 * ((i / inner) % K), 4);
+			if (!(s > 0) || !isfinite(s))
+				cli_die("%s: %s.smooth: not a positive number", opt.qparams_path,
+				    weight_name(w));
+			f[i] *= s;
+		}
+	}
 	return f;
+}
+
+/* x / s before a node whose weight was smoothed: Mul(x, 1/s), one per node. */
+static void
+smooth_input(struct weight *w, struct use *u)
+{
+	int64_t K, k;
+	const void *sm = smooth_of(w, &K);
+	float *inv;
+	char *sn, *out, *nodename;
+	const char *in[2];
+	Onnx__NodeProto *mul;
+
+	if (sm == NULL)
+		return;
+	inv = malloc((size_t)K * sizeof *inv);
+	if (inv == NULL)
+		cli_die("out of memory");
+	for (k = 0; k < K; k++) {
+		float s;
+
+		memcpy(&s, (const char *)sm + 4 * k, 4);
+		inv[k] = 1.0f / s;
+	}
+	sn = fresh(weight_name(w), "_awq_scale");
+	out = fresh(weight_name(w), "_PQS_Output");
+	nodename = fresh(weight_name(w), "_PQS");
+	add_init(u->g, new_tensor(sn, ONNX_FLOAT, &K, 1, inv, (size_t)K * 4));
+	in[0] = u->node->input[0];
+	in[1] = sn;
+	mul = onnx_new_node("Mul", NULL, nodename, in, 2, (const char *const *)&out, 1);
+	onnx_graph_add_node(u->g, mul, node_index(u->g, u->node));
+	onnx_set_string(&u->node->input[0], out);
+	free(inv);
+	free(sn);
+	free(out);
+	free(nodename);
 }
 
 /* Scales (and zero points) from the qparams file, when it has them. */
@@ -824,6 +905,7 @@ apply_weights(void)
 				if (!w->nbits_done)
 					emit_nbits_weight(w);
 				nbits_node(w, u->node);
+				smooth_input(w, u);
 			} else {
 				if (w->dq_out == NULL) {
 					if (fmts[w->ch.f].kind >= 0)
@@ -832,6 +914,7 @@ apply_weights(void)
 						emit_cast(w);
 				}
 				onnx_set_string(&u->node->input[u->c->widx], w->dq_out);
+				smooth_input(w, u);
 			}
 			u->done = 1;
 			w->converted++;

@@ -227,6 +227,42 @@ for (const m of MODELS) {
   }
 }
 
+// AWQ-style smoothing from a qparams file: W.smooth [K] scales W's input
+// channels before quantizing and a Mul by 1/s goes before the node; in exact
+// arithmetic a no-op, so int4 must stay as close to the float model as
+// without it.  (alexa: three Gemm weights with transB, K = 1536, 128, 128.)
+{
+  const m = MODELS[0];
+  if (fs.existsSync(m.file)) {
+    try {
+      const g = rng(11), names = { '1.weight': 1536, '3.weight': 128, '5.weight': 128 };
+      const header = {}, parts = [];
+      let off = 0;
+      for (const [n, k] of Object.entries(names)) {
+        const v = new Float32Array(k);
+        for (let i = 0; i < k; i++) v[i] = Math.exp(0.5 * g());
+        header[`${n}.smooth`] = { dtype: 'F32', shape: [k], data_offsets: [off, off + 4 * k] };
+        off += 4 * k;
+        parts.push(Buffer.from(v.buffer));
+      }
+      let h = Buffer.from(JSON.stringify(header));
+      const padded = Buffer.alloc(Math.ceil(h.length / 8) * 8, 0x20);
+      h.copy(padded);
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(padded.length));
+      const qp = path.join(tmp, 'smooth.qp'), out = path.join(tmp, 'smooth.onnx');
+      fs.writeFileSync(qp, Buffer.concat([len, padded, ...parts]));
+      qdq(['-w', 'int4', '-b', '32', '-p', qp, m.file], out);
+      const feeds = m.feeds(rng(7));
+      const ref = flat(await run(m.file, feeds)), got = flat(await run(out, feeds));
+      const { sqnr, cos } = compare(ref, got);
+      const muls = (fs.readFileSync(out).toString('latin1').match(/_PQS_Output/g) || []).length;
+      if (sqnr >= 25 && muls >= 3) pass('onnx-awq-smooth alexa-gemm/int4-b32', `(SQNR ${sqnr.toFixed(1)} dB, cosine ${cos.toFixed(6)}, ${muls / 2} Mul nodes)`);
+      else fail('onnx-awq-smooth alexa-gemm/int4-b32', `SQNR ${sqnr.toFixed(1)} dB, ${muls} Mul references`);
+    } catch (e) { fail('onnx-awq-smooth', e.message.slice(0, 400)); }
+  }
+}
+
 // external data: output written to OUT.data, loaded by ORT, same numbers;
 // and an externalized model as input
 {
