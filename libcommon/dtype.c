@@ -10,6 +10,7 @@
 
 #if defined(__x86_64__) && !defined(QU_SCALAR_ONLY)
 #define QU_X86_VECTOR 1
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -311,17 +312,31 @@ f32_to_bf16_avx2(const float *src, unsigned char *p, size_t n)
 	f32_to_bf16_scalar(src + i, p + 2 * i, n - i);
 }
 
-/* __builtin_cpu_supports consults libgcc's CPU model, which counts AVX
- * features only when the OS saves the YMM state (XCR0), so this is a CPU
- * and OS check. */
+/* CPU and OS: AVX2 and F16C in CPUID, and XGETBV saying the OS saves the
+ * XMM and YMM state.  (A shared libcommon/cpu.h is on its way from the
+ * kernels work; this is the small local version.) */
+__attribute__((target("xsave"))) static int
+os_saves_ymm(void)
+{
+	return (_xgetbv(0) & 6) == 6;
+}
+
 static int
 have_avx2_f16c(void)
 {
 	static int cached = -1;
+	unsigned a, b, c, d;
 
 	if (cached < 0) {
-		__builtin_cpu_init();
-		cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+		int ok = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE) && (c & bit_AVX) &&
+		    (c & bit_F16C) && os_saves_ymm();
+
+		ok = ok && __get_cpuid_max(0, NULL) >= 7;
+		if (ok) {
+			__cpuid_count(7, 0, a, b, c, d);
+			ok = (b & bit_AVX2) != 0;
+		}
+		cached = ok;
 	}
 	return cached;
 }

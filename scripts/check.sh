@@ -9,7 +9,8 @@ QUTILS_RESULTS=$(mktemp)
 export QUTILS_RESULTS
 status=0
 
-phase() { echo "== $*"; }
+start=$(date +%s)
+phase() { echo "== $* (at $(( $(date +%s) - start )) s)"; }
 
 phase "build"
 make -s -j"$J" all tests || { echo "FAIL build"; echo "FAIL build" >>"$QUTILS_RESULTS"; status=1; }
@@ -36,5 +37,6 @@ f=$(grep -c '^FAIL ' "$QUTILS_RESULTS")
 s=$(grep -c '^SKIP ' "$QUTILS_RESULTS")
 rm -f "$QUTILS_RESULTS"
 [ "$f" -eq 0 ] || status=1
+echo "# check took $(( $(date +%s) - start )) s"
 echo "$p passed, $f failed, $s skipped"
 exit $status

@@ -7,15 +7,17 @@ set -u
 cd "$(dirname "$0")/.."
 B=$1; shift
 export QU_BIN="$PWD/$B"
-export PATH="$QU_BIN:$PATH"
+export PATH="$QU_BIN:$QU_BIN/tools:$PATH"	# tools/: mkmodel and other test helpers
 export QUTILS_NO_PROGRESS=1
 out=$(mktemp)
 status=0
 
 run() { # label command...
 	label=$1; shift
+	t0=$(date +%s)
 	"$@" >"$out.one" 2>"$out.err"
 	rc=$?
+	echo "# $label: $(( $(date +%s) - t0 )) s"
 	cat "$out.one" >>"$out"
 	cat "$out.one"
 	if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$out.one"; then

@@ -110,8 +110,9 @@ shape_text(const struct insp_tensor *t, char *buf, size_t cap)
 
 /* ---- opening ---- */
 
-static int
-open_model(struct insp_model *m, const char *path, struct qerr *e)
+/* The backend that claims path most strongly, or NULL with e set. */
+static const struct insp_backend *
+pick_backend(const char *path, struct qerr *e)
 {
 	unsigned char head[16];
 	size_t len = 0;
@@ -119,10 +120,11 @@ open_model(struct insp_model *m, const char *path, struct qerr *e)
 	const struct insp_backend *pick = NULL;
 	struct stat st;
 
-	memset(m, 0, sizeof *m);
 	if (strcmp(path, "-") != 0) {
-		if (stat(path, &st) != 0)
-			return qerr_set(e, "%s: %s", path, strerror(errno));
+		if (stat(path, &st) != 0) {
+			qerr_set(e, "%s: %s", path, strerror(errno));
+			return NULL;
+		}
 		is_dir = S_ISDIR(st.st_mode);
 		if (!is_dir && (fd = open(path, O_RDONLY)) >= 0) {
 			ssize_t r = read(fd, head, sizeof head);
@@ -140,12 +142,20 @@ open_model(struct insp_model *m, const char *path, struct qerr *e)
 		}
 	}
 	if (pick == NULL)
-		return qerr_set(e, "%s: not a format st-inspect reads", path);
-	m->be = pick;
+		qerr_set(e, "%s: not a format st-inspect reads", path);
+	return pick;
+}
+
+static int
+open_model(struct insp_model *m, const char *path, struct qerr *e)
+{
+	memset(m, 0, sizeof *m);
+	if ((m->be = pick_backend(path, e)) == NULL)
+		return -1;
 	if ((m->path = strdup(path)) == NULL)
 		return qerr_set(e, "%s: out of memory", path);
-	if (pick->open(m, path, e) < 0) {
-		pick->close(m);
+	if (m->be->open(m, path, e) < 0) {
+		m->be->close(m);
 		insp_model_free(m);
 		return -1;
 	}
@@ -606,20 +616,25 @@ print_stats(const struct insp_model *m)
 	struct cli_progress prog;
 	uint64_t total = 0;
 	size_t k = 0;
-	int status = 0;
+	int status = 0, w = 4;
 	char name[256];
 
 	p.buf_a = worker_buffers(opt.jobs);
 	for (size_t i = 0; i < m->n_tensors; i++)
-		if (selected(m->tensors[i].name))
+		if (selected(m->tensors[i].name)) {
 			total += m->tensors[i].nbytes;
+			if ((int)strlen(m->tensors[i].name) > w)
+				w = (int)strlen(m->tensors[i].name);
+		}
+	if (w > 60)
+		w = 60;
 	cli_progress_start(&prog, "stats", total, opt.quiet);
 	if (opt.json) {
 		json_head(m);
 		printf(",\n  \"tensors\": [");
 	} else {
 		printf("%s: %s, %zu tensors\n", m->path, m->format, m->n_tensors);
-		printf("%-40s %-8s %12s %12s %12s %12s %12s %12s %10s %8s %8s\n", "NAME", "DTYPE",
+		printf("%-*s %-8s %12s %12s %12s %12s %12s %12s %10s %8s %8s\n", w, "NAME", "DTYPE",
 		    "ELEMENTS", "MIN", "MAX", "MEAN", "STD", "ABSMAX", "ZEROS", "NAN", "INF");
 	}
 	for (size_t i = 0; i < m->n_tensors; i++) {
@@ -659,8 +674,8 @@ print_stats(const struct insp_model *m)
 			printf(", \"zeros\": %llu, \"nan\": %llu, \"inf\": %llu}}", (unsigned long long)s.zeros,
 			    (unsigned long long)s.nan, (unsigned long long)s.inf);
 		} else {
-			printf("%-40s %-8s %12llu %12.6g %12.6g %12.6g %12.6g %12.6g %10llu %8llu %8llu\n",
-			    clean(t->name, name, sizeof name), t->dtype, (unsigned long long)t->nelem,
+			printf("%-*s %-8s %12llu %12.6g %12.6g %12.6g %12.6g %12.6g %10llu %8llu %8llu\n",
+			    w, clean(t->name, name, sizeof name), t->dtype, (unsigned long long)t->nelem,
 			    s.min, s.max, s.mean, sd, s.absmax, (unsigned long long)s.zeros,
 			    (unsigned long long)s.nan, (unsigned long long)s.inf);
 		}
@@ -919,19 +934,21 @@ print_problem(void *ctx, const char *msg)
 static int
 check(const char *path)
 {
+	const struct insp_backend *be;
 	struct insp_model m;
 	struct qerr e;
-	size_t n;
+	size_t n = 0;
 
-	if (open_model(&m, path, &e) < 0 && (m.be == NULL || m.be->check == NULL)) {
+	if ((be = pick_backend(path, &e)) == NULL) {
+		print_problem(NULL, e.msg);
+		n = 1;
+	} else if (be->check) {
+		n = be->check(path, print_problem, NULL);
+	} else if (open_model(&m, path, &e) < 0) {
 		print_problem(NULL, e.msg);
 		n = 1;
 	} else {
-		const struct insp_backend *be = m.be;
-
-		if (m.path)	/* opened: the checker reads on its own */
-			close_model(&m);
-		n = be->check(path, print_problem, NULL);
+		close_model(&m);
 	}
 	if (n)
 		printf("%s: %zu problem%s\n", path, n, n == 1 ? "" : "s");

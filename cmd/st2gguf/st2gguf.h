@@ -18,7 +18,9 @@ struct st2gguf_opts {
 	const char *type_name;		/* -t as given: a ggml type or a preset */
 	int ftype;			/* llama file type id (general.file_type), -1 if none */
 	int default_type;		/* enum qfmt every quantizable tensor starts from */
-	int pure;			/* --pure */
+	int pure;			/* --pure (or -t naming a bare ggml type) */
+	int quantize_output_tensor;	/* 0 with --leave-output-tensor */
+	int allow_requantize;		/* --allow-requantize */
 	struct tensor_type_rule rules[MAX_TENSOR_TYPES];
 	int n_rules;			/* --tensor-type PATTERN=TYPE */
 	int output_tensor_type;		/* --output-tensor-type, -1 if unset */

@@ -1,0 +1,835 @@
+/* st2gguf, Hugging Face folder in: config.json + safetensors (+ tokenizer)
+ * to a GGUF llama.cpp runs, in one streaming pass.
+ *
+ * 1. Open the checkpoint (shards mapped, nothing read yet) and config.json;
+ *    pick the architecture entry (libcommon/arch.c).
+ * 2. Plan: map every HF tensor to its GGUF name, check shapes against the
+ *    config, choose each output type; the file's layout follows.
+ * 3. Write the header, then convert tensors one at a time in chunks of rows
+ *    (F32 scratch of at most a few MiB per chunk, whole heads for the Q/K
+ *    permutation), so memory does not grow with the model. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "arch.h"
+#include "ckpt.h"
+#include "cli.h"
+#include "dtype.h"
+#include "ftype.h"
+#include "gguf.h"
+#include "mapfile.h"
+#include "quant.h"
+#include "st2gguf.h"
+#include "threads.h"
+#include "vocab.h"
+
+#define CHUNK_FLOATS (1u << 22)	/* 16 MiB of F32 scratch per chunk */
+#define MAX_EXPERTS 1024
+
+/* the model's sizes, from config.json */
+struct hparams {
+	int64_t n_embd, n_layer, n_ff, n_head, n_head_kv, head_dim, n_vocab;
+	int64_t n_expert, n_ff_exp;
+	int tied;
+	double q_scale;			/* folded into Q (1 = nothing) */
+};
+
+/* one output tensor and the HF tensors it comes from */
+struct out_tensor {
+	char name[GGUF_MAX_NAME + 1];
+	enum arch_role role;
+	int layer, is_bias;
+	int n_src;
+	const struct ckpt_tensor **src;	/* by expert index, or the one source */
+	const struct ckpt_tensor **scale;	/* FP8 scales per source, or NULL */
+	int n_dims;
+	uint64_t ne[4];
+	int type;			/* enum qfmt */
+	uint64_t nbytes;
+};
+
+struct plan {
+	struct out_tensor *t;
+	size_t n, cap;
+};
+
+/* ---- config.json ---- */
+
+static const cJSON *
+cfg_get(const cJSON *cfg, const char *keys)
+{
+	char buf[256];
+	const char *p = keys;
+
+	while (*p) {
+		size_t n = strcspn(p, "|");
+		const cJSON *j;
+
+		if (n >= sizeof buf)
+			return NULL;
+		memcpy(buf, p, n);
+		buf[n] = 0;
+		j = cJSON_GetObjectItemCaseSensitive(cfg, buf);
+		if (j && !cJSON_IsNull(j))
+			return j;
+		p += n;
+		if (*p == '|')
+			p++;
+	}
+	return NULL;
+}
+
+/* An integer config value in [lo, hi], or die. def < 0: required. */
+static int64_t
+cfg_int(const cJSON *cfg, const char *path, const char *keys, int64_t def, int64_t lo, int64_t hi)
+{
+	const cJSON *j = cfg_get(cfg, keys);
+
+	if (!j) {
+		if (def < 0)
+			cli_die("%s/config.json: %s: missing", path, keys);
+		return def;
+	}
+	if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) ||
+	    j->valuedouble < (double)lo || j->valuedouble > (double)hi)
+		cli_die("%s/config.json: %s: not an integer in %lld..%lld", path, keys,
+		    (long long)lo, (long long)hi);
+	return (int64_t)j->valuedouble;
+}
+
+static void
+read_hparams(struct hparams *h, const struct arch_def *a, cJSON *cfg, const char *path)
+{
+	const cJSON *tie, *qpas;
+
+	h->n_embd = cfg_int(cfg, path, "hidden_size|n_embd", -1, 1, 1 << 20);
+	h->n_layer = cfg_int(cfg, path, "num_hidden_layers|n_layer", -1, 1, 100000);
+	h->n_head = cfg_int(cfg, path, "num_attention_heads|n_head", -1, 1, 1 << 16);
+	h->n_head_kv = cfg_int(cfg, path, "num_key_value_heads", h->n_head, 1, h->n_head);
+	if (h->n_head % h->n_head_kv)
+		cli_die("%s/config.json: num_attention_heads %lld is not a multiple of "
+		    "num_key_value_heads %lld", path, (long long)h->n_head, (long long)h->n_head_kv);
+	if (!cfg_get(cfg, "head_dim") && h->n_embd % h->n_head)
+		cli_die("%s/config.json: hidden_size %lld is not a multiple of num_attention_heads %lld",
+		    path, (long long)h->n_embd, (long long)h->n_head);
+	h->head_dim = cfg_int(cfg, path, "head_dim", h->n_embd / h->n_head, 1, 1 << 16);
+	if ((a->flags & ARCH_PERMUTE_QK) && h->head_dim % 2)
+		cli_die("%s/config.json: head_dim %lld is odd", path, (long long)h->head_dim);
+	h->n_ff = cfg_int(cfg, path, "intermediate_size", -1, 1, 1 << 24);
+	h->n_vocab = cfg_int(cfg, path, "vocab_size", -1, 1, 1 << 24);
+	h->n_expert = (a->flags & ARCH_MOE) ?
+	    cfg_int(cfg, path, "num_local_experts|num_experts", -1, 1, MAX_EXPERTS) : 0;
+	h->n_ff_exp = cfg_int(cfg, path, "moe_intermediate_size", h->n_ff, 1, 1 << 24);
+	tie = cfg_get(cfg, "tie_word_embeddings");
+	h->tied = tie ? cJSON_IsTrue(tie) : !!(a->flags & ARCH_TIED_DEFAULT);
+	h->q_scale = 1;
+	qpas = cfg_get(cfg, "query_pre_attn_scalar");
+	if ((a->flags & (ARCH_QSCALE_Q | ARCH_QSCALE_QNORM)) && qpas) {
+		if (!cJSON_IsNumber(qpas) || qpas->valuedouble <= 0)
+			cli_die("%s/config.json: query_pre_attn_scalar: not a positive number", path);
+		/* llama.cpp scales queries by 1/sqrt(head_dim); HF by
+		 * 1/sqrt(query_pre_attn_scalar) */
+		h->q_scale = sqrt((double)h->head_dim / qpas->valuedouble);
+	}
+}
+
+/* Writes the architecture's KVs.  Derived values (head_dim, kv heads)
+ * come from hparams; "!key" means "only when config.json has key". */
+static void
+set_arch_kvs(struct gguf_writer *w, const struct arch_def *a, const cJSON *cfg,
+    const struct hparams *h, const char *path)
+{
+	int li;
+
+	for (li = 0; li < ARCH_MAX_LISTS && a->kvs[li]; li++) {
+		const struct arch_kv *k;
+
+		for (k = a->kvs[li]; k->key; k++) {
+			const char *keys = k->cfg[0] == '!' ? k->cfg + 1 : k->cfg;
+			const cJSON *j = cfg_get(cfg, keys);
+			char full[160];
+			double val;
+
+			snprintf(full, sizeof full, "%s.%s", a->gguf_arch, k->key);
+			if (strcmp(keys, "head_dim") == 0 && k->cfg[0] != '!')
+				val = (double)h->head_dim;
+			else if (strcmp(keys, "num_key_value_heads") == 0)
+				val = (double)h->n_head_kv;
+			else if (j && cJSON_IsNumber(j))
+				val = j->valuedouble;
+			else if (j && cJSON_IsBool(j))
+				val = cJSON_IsTrue(j);
+			else if (j)
+				cli_die("%s/config.json: %s: not a number", path, keys);
+			else if (k->how == AK_REQUIRED)
+				cli_die("%s/config.json: %s: missing (needed for %s)", path, keys, full);
+			else if (k->how == AK_DEFAULT || k->how == AK_CONST)
+				val = k->def;
+			else
+				continue;
+			if (k->type == GGUF_T_UINT32) {
+				uint32_t u;
+
+				if (val < 0 || val > 4294967295.0 || val != floor(val))
+					cli_die("%s/config.json: %s: %g is not a valid count", path, keys, val);
+				u = (uint32_t)val;
+				gguf_w_set(w, full, GGUF_T_UINT32, &u);
+			} else if (k->type == GGUF_T_FLOAT32) {
+				float f = (float)val;
+
+				gguf_w_set(w, full, GGUF_T_FLOAT32, &f);
+			} else {
+				uint8_t b = val != 0;
+
+				gguf_w_set(w, full, GGUF_T_BOOL, &b);
+			}
+		}
+	}
+}
+
+/* ---- type selection: the ftype module, as llama-quantize ---- */
+
+static int
+cmp_by_llama_order(const void *x, const void *y)
+{
+	const struct out_tensor *const *a = x, *const *b = y;
+
+	return ftype_tensor_cmp((*a)->name, (*b)->name);
+}
+
+/* What the reference converter would have written (the input llama-quantize
+ * sees): F32 for 1-D tensors, norms and the MoE router, else the float
+ * type asked for (F16 when a quantized preset is asked for). */
+static int
+converter_type(const struct out_tensor *t, int def)
+{
+	if (t->n_dims < 2 || t->is_bias || t->role == AR_NORM || t->role == AR_QNORM ||
+	    t->role == AR_KNORM || strstr(t->name, "ffn_gate_inp"))
+		return QF_F32;
+	if (def == QF_F32 || def == QF_BF16)
+		return def;
+	if (def == QF_Q8_0 && t->ne[0] % 32 == 0)
+		return QF_Q8_0;
+	return QF_F16;
+}
+
+static void
+choose_types(struct plan *p, const struct st2gguf_opts *o, int def, const struct arch_def *a,
+    const struct hparams *h, const char *path)
+{
+	struct ftype_model m = { a->gguf_arch, (int)h->n_layer, (int)h->n_head, (int)h->n_head_kv,
+		(int)h->n_expert };
+	struct ftype_chooser ch;
+	struct ftype_rule rules[MAX_TENSOR_TYPES];
+	struct out_tensor **order = malloc((p->n + 1) * sizeof *order);
+	const char **names = malloc((p->n + 1) * sizeof *names);
+	struct qerr e;
+	size_t i;
+	int k;
+
+	if (!order || !names)
+		cli_die("out of memory");
+	for (k = 0; k < o->n_rules; k++)
+		if (ftype_rule_compile(&rules[k], o->rules[k].pattern, o->rules[k].type, &e) != 0)
+			cli_die("--tensor-type: %s", e.msg);
+	for (i = 0; i < p->n; i++) {
+		order[i] = &p->t[i];
+		names[i] = p->t[i].name;
+	}
+	qsort(order, p->n, sizeof *order, cmp_by_llama_order);
+	memset(&ch, 0, sizeof ch);
+	ftype_chooser_init(&ch, &m, names, p->n);
+	ch.ftype = o->ftype >= 0 ? o->ftype : 1;
+	ch.default_type = def;
+	ch.pure = o->pure;
+	ch.has_imatrix = o->imatrix != NULL;
+	ch.output_tensor_type = o->output_tensor_type;
+	ch.token_embedding_type = o->token_embedding_type;
+	ch.rules = rules;
+	ch.n_rules = o->n_rules;
+	for (i = 0; i < p->n; i++) {
+		struct out_tensor *t = order[i];
+		int64_t ne[4] = { (int64_t)t->ne[0], (int64_t)t->ne[1], (int64_t)t->ne[2],
+			(int64_t)t->ne[3] };
+		int cur = converter_type(t, def);
+
+		if (t->role == AR_OUTPUT && !o->quantize_output_tensor) {
+			t->type = cur;	/* --leave-output-tensor */
+			continue;
+		}
+		if (cur == QF_F32 || def == QF_F32 || def == QF_F16 || def == QF_BF16 ||
+		    (def == QF_Q8_0 && o->n_rules == 0 && o->output_tensor_type < 0 &&
+		    o->token_embedding_type < 0)) {
+			/* what convert_hf_to_gguf.py writes for these outtypes */
+			t->type = cur;
+			continue;
+		}
+		t->type = ftype_choose(&ch, t->name, ftype_ggml_n_dims(ne), ne, cur, &e);
+		if (t->type < 0)
+			cli_die("%s: %s", path, e.msg);
+		if (ftype_requires_imatrix(t->name, t->type, ch.ftype) && !o->imatrix)
+			cli_die("%s: %s: type %s needs an importance matrix (--imatrix)", path,
+			    t->name, qfmt_table[t->type].name);
+	}
+	for (k = 0; k < o->n_rules; k++)
+		ftype_rule_free(&rules[k]);
+	free(order);
+	free(names);
+}
+
+/* ---- the plan ---- */
+
+static struct out_tensor *
+plan_get(struct plan *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (strcmp(p->t[i].name, name) == 0)
+			return &p->t[i];
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 64;
+		p->t = realloc(p->t, p->cap * sizeof *p->t);
+		if (!p->t)
+			cli_die("out of memory");
+	}
+	memset(&p->t[p->n], 0, sizeof p->t[p->n]);
+	{
+		size_t n = strnlen(name, sizeof p->t[p->n].name - 1);	/* checked by the caller */
+
+		memcpy(p->t[p->n].name, name, n);
+		p->t[p->n].name[n] = 0;
+	}
+	return &p->t[p->n++];
+}
+
+/* Checks a tensor's GGUF shape against what config.json implies. */
+static void
+check_shape(const struct out_tensor *t, const struct arch_def *a, const struct hparams *h,
+    const char *path)
+{
+	/* base name (after "blk.N.") -> expected ne for weights */
+	static const struct {
+		const char *base;
+		char d0, d1;	/* E embd, V vocab, F ff, Q heads*dim, K kv*dim, 0 any */
+	} shapes[] = {
+		{ "token_embd", 'E', 'V' }, { "output", 'E', 'V' }, { "output_norm", 'E', 0 },
+		{ "attn_q", 'E', 'Q' }, { "attn_k", 'E', 'K' }, { "attn_v", 'E', 'K' },
+		{ "attn_output", 'Q', 'E' }, { "ffn_gate", 'E', 'F' }, { "ffn_up", 'E', 'F' },
+		{ "ffn_down", 'F', 'E' }, { "attn_norm", 'E', 0 },
+	};
+	const char *base = t->name, *dot;
+	char b[64];
+	size_t i, n;
+
+	if (strncmp(base, "blk.", 4) == 0 && (dot = strchr(base + 4, '.')))
+		base = dot + 1;
+	n = strcspn(base, ".");
+	if (n >= sizeof b || t->is_bias)
+		return;
+	memcpy(b, base, n);
+	b[n] = 0;
+	for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+		int64_t want[2];
+		int k;
+
+		if (strcmp(shapes[i].base, b) != 0)
+			continue;
+		for (k = 0; k < 2; k++) {
+			switch (k ? shapes[i].d1 : shapes[i].d0) {
+			case 'E': want[k] = h->n_embd; break;
+			case 'V': want[k] = h->n_vocab; break;
+			case 'F': want[k] = h->n_ff * ((a->flags & ARCH_FUSED_GATE_UP) &&
+			    strcmp(b, "ffn_up") == 0 ? 2 : 1); break;
+			case 'Q': want[k] = h->n_head * h->head_dim; break;
+			case 'K': want[k] = h->n_head_kv * h->head_dim; break;
+			default: want[k] = -1;
+			}
+		}
+		if ((uint64_t)want[0] != t->ne[0] || (want[1] >= 0 && (uint64_t)want[1] != t->ne[1]) ||
+		    (want[1] < 0 && t->n_dims != 1))
+			cli_die("%s: tensor %s: shape [%llu, %llu] disagrees with config.json "
+			    "(expected [%lld%s%lld])", path, t->name, (unsigned long long)t->ne[0],
+			    (unsigned long long)t->ne[1], (long long)want[0], want[1] >= 0 ? ", " : "",
+			    want[1] >= 0 ? (long long)want[1] : 0LL);
+		return;
+	}
+}
+
+/* Finds "<name-without-.weight>.weight_scale_inv" or ".weight_scale". */
+static const struct ckpt_tensor *
+find_fp8_scale(const struct ckpt *c, const char *hf)
+{
+	char buf[1024];
+	size_t n = strlen(hf);
+	const struct ckpt_tensor *s;
+
+	if (n < 7 || n + 16 > sizeof buf || strcmp(hf + n - 7, ".weight") != 0)
+		return NULL;
+	snprintf(buf, sizeof buf, "%s_scale_inv", hf);
+	if ((s = ckpt_find(c, buf)))
+		return s;
+	snprintf(buf, sizeof buf, "%s_scale", hf);
+	return ckpt_find(c, buf);
+}
+
+static int
+is_scale_name(const char *hf)
+{
+	size_t n = strlen(hf);
+
+	return (n > 17 && strcmp(hf + n - 17, ".weight_scale_inv") == 0) ||
+	    (n > 13 && strcmp(hf + n - 13, ".weight_scale") == 0) ||
+	    (n > 12 && strcmp(hf + n - 12, ".input_scale") == 0);
+}
+
+static void
+build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
+    const struct hparams *h, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_tensors; i++) {
+		const struct ckpt_tensor *ct = &c->tensors[i];
+		const struct st_tensor *st = ct->t;
+		char name[256];
+		enum arch_role role;
+		int layer, expert, k;
+		struct out_tensor *t;
+
+		if (is_scale_name(st->name))
+			continue;
+		if (!arch_map_name(a, st->name, name, sizeof name, &role, &layer, &expert))
+			cli_die("%s: tensor %s: not a tensor of architecture %s", path, st->name,
+			    a->model_type);
+		if (role == AR_DROP)
+			continue;
+		if (role == AR_OUTPUT && (h->tied || (a->flags & ARCH_NO_OUTPUT)))
+			continue;	/* the same matrix as token_embd */
+		if (strlen(name) > GGUF_MAX_NAME)
+			cli_die("%s: tensor %s: GGUF name %s is too long", path, st->name, name);
+		if (layer >= h->n_layer)
+			cli_die("%s: tensor %s: layer %d but config.json has %lld layers", path,
+			    st->name, layer, (long long)h->n_layer);
+		if (st->ndim < 1 || st->ndim > (expert >= 0 ? 2 : 4))
+			cli_die("%s: tensor %s: %d dimensions", path, st->name, st->ndim);
+		if (st->dtype != QD_F32 && st->dtype != QD_F16 && st->dtype != QD_BF16 &&
+		    st->dtype != QD_F8_E4M3)
+			cli_die("%s: tensor %s: dtype %s is not F32, F16, BF16 or F8_E4M3", path,
+			    st->name, qdtype_table[st->dtype].name);
+		if (st->dtype == QD_F8_E4M3 && !find_fp8_scale(c, st->name))
+			cli_die("%s: tensor %s: F8_E4M3 without a weight_scale(_inv) tensor", path,
+			    st->name);
+		t = plan_get(p, name);
+		if (t->n_src == 0) {
+			int ns = expert >= 0 ? (int)h->n_expert : 1;
+
+			t->role = role;
+			t->layer = layer;
+			t->is_bias = strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".bias") == 0;
+			t->n_src = ns;
+			t->src = calloc((size_t)ns, sizeof *t->src);
+			t->scale = calloc((size_t)ns, sizeof *t->scale);
+			if (!t->src || !t->scale)
+				cli_die("out of memory");
+			t->n_dims = st->ndim + (expert >= 0);
+			for (k = 0; k < 4; k++)
+				t->ne[k] = 1;
+			for (k = 0; k < st->ndim; k++)
+				t->ne[k] = st->shape[st->ndim - 1 - k];
+			if (expert >= 0)
+				t->ne[st->ndim] = (uint64_t)h->n_expert;
+		} else if (expert < 0) {
+			cli_die("%s: tensor %s appears twice", path, st->name);
+		}
+		if (expert >= 0) {
+			if (expert >= h->n_expert)
+				cli_die("%s: tensor %s: expert %d but config.json has %lld experts",
+				    path, st->name, expert, (long long)h->n_expert);
+			if (t->src[expert])
+				cli_die("%s: tensor %s appears twice", path, st->name);
+			for (k = 0; k < st->ndim; k++)
+				if (t->ne[k] != st->shape[st->ndim - 1 - k])
+					cli_die("%s: tensor %s: shape differs from expert 0's", path,
+					    st->name);
+		}
+		t->src[expert >= 0 ? expert : 0] = ct;
+		if (st->dtype == QD_F8_E4M3)
+			t->scale[expert >= 0 ? expert : 0] = find_fp8_scale(c, st->name);
+	}
+	for (i = 0; i < p->n; i++) {
+		int k;
+
+		for (k = 0; k < p->t[i].n_src; k++)
+			if (!p->t[i].src[k])
+				cli_die("%s: %s: expert %d missing", path, p->t[i].name, k);
+		check_shape(&p->t[i], a, h, path);
+	}
+}
+
+/* ---- conversion ---- */
+
+/* FP8 E4M3 (fn: no inf, 0x7f/0xff NaN) to F32, exact. */
+static float
+e4m3_to_f32(uint8_t b)
+{
+	int s = b >> 7, e = (b >> 3) & 15, m = b & 7;
+	float v;
+
+	if (e == 15 && m == 7)
+		return NAN;
+	v = e ? ldexpf(1.0f + (float)m / 8.0f, e - 7) : ldexpf((float)m / 8.0f, -6);
+	return s ? -v : v;
+}
+
+/* Rows [r0, r0+nr) of a 2-D view (rows x cols) of source k, as F32. */
+static void
+load_rows(const struct out_tensor *t, int k, uint64_t r0, uint64_t nr, uint64_t cols, float *dst,
+    const char *path)
+{
+	const struct st_tensor *st = t->src[k]->t;
+	size_t width = (size_t)qdtype_table[st->dtype].bits / 8;
+	const unsigned char *p = st->data + r0 * cols * width;
+	uint64_t n = nr * cols, i;
+
+	if (st->dtype == QD_F8_E4M3) {
+		const struct st_tensor *sc = t->scale[k]->t;
+		int inv = strstr(sc->name, "_scale_inv") != NULL;
+		uint64_t sr = 1, scols = 1;
+		float *s = malloc((size_t)sc->nelem * sizeof *s);
+
+		if (!s || qdtype_to_f32(sc->dtype, sc->data, s, (size_t)sc->nelem) != 0)
+			cli_die("%s: %s: scale tensor %s: unsupported dtype", path, t->name, sc->name);
+		if (sc->ndim == 2) {
+			sr = sc->shape[0];
+			scols = sc->shape[1];
+		} else if (sc->ndim == 1) {
+			sr = sc->shape[0];
+		}
+		for (i = 0; i < n; i++) {
+			uint64_t r = r0 + i / cols, c = i % cols, si;
+
+			if (sc->nelem == 1)
+				si = 0;
+			else if (sr == st->shape[0] && scols == 1)
+				si = r;	/* per output channel */
+			else {
+				/* block scales (DeepSeek style): ceil(rows/sr) per block */
+				uint64_t br = (st->shape[0] + sr - 1) / sr, bc = (cols + scols - 1) / scols;
+
+				si = (r / br) * scols + c / bc;
+			}
+			dst[i] = e4m3_to_f32(p[i]) * s[si];
+			(void)inv;	/* both conventions multiply: the name is historical */
+		}
+		free(s);
+		return;
+	}
+	if (qdtype_to_f32(st->dtype, p, dst, (size_t)n) != 0)
+		cli_die("%s: %s: cannot convert %s", path, st->name, qdtype_table[st->dtype].name);
+}
+
+static void
+write_chunk(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const float *src,
+    uint64_t nrows, uint64_t cols, void **buf, size_t *bufsz, const float *imat, int jobs,
+    const char *path)
+{
+	size_t need;
+	struct qerr e;
+
+	if (t->type == QF_F32) {
+		if (gguf_w_write_data(w, out, src, nrows * cols * 4, &e) != 0)
+			cli_die_err(&e);
+		return;
+	}
+	need = (size_t)(qfmt_row_size(t->type, (int64_t)cols) * nrows);
+	if (need > *bufsz) {
+		free(*buf);
+		*buf = malloc(need);
+		*bufsz = need;
+		if (!*buf)
+			cli_die("out of memory");
+	}
+	if (t->type == QF_F16 || t->type == QF_BF16) {
+		qdtype_from_f32(t->type == QF_F16 ? QD_F16 : QD_BF16, src, *buf, (size_t)(nrows * cols));
+	} else if (qfmt_quantize(t->type, src, *buf, (int64_t)nrows, (int64_t)cols, imat, jobs) != 0) {
+		cli_die("%s: %s: no quantizer for %s in this build", path, t->name,
+		    qfmt_table[t->type].name);
+	}
+	if (gguf_w_write_data(w, out, *buf, need, &e) != 0)
+		cli_die_err(&e);
+}
+
+/* importance vectors from a GGUF imatrix (in_sum2 / counts) */
+static const float *
+imatrix_for(const struct gguf_file *im, const struct out_tensor *t, int expert, float **scratch)
+{
+	char name[160];
+	const struct gguf_tensor *sum, *cnt;
+	uint64_t n = t->ne[0], i;
+	float c;
+
+	if (!im)
+		return NULL;
+	snprintf(name, sizeof name, "%s.in_sum2", t->name);
+	sum = gguf_find_tensor(im, name);
+	snprintf(name, sizeof name, "%s.counts", t->name);
+	cnt = gguf_find_tensor(im, name);
+	if (!sum || !cnt || sum->type != 0 || cnt->type != 0 || sum->ne[0] != n ||
+	    (uint64_t)expert >= sum->ne[1] || (uint64_t)expert >= cnt->ne[1])
+		return NULL;
+	memcpy(&c, cnt->data + 4 * (size_t)expert, 4);
+	*scratch = realloc(*scratch, (size_t)n * sizeof **scratch);
+	if (!*scratch)
+		cli_die("out of memory");
+	for (i = 0; i < n; i++) {
+		float s;
+
+		memcpy(&s, sum->data + 4 * ((size_t)expert * n + i), 4);
+		(*scratch)[i] = c > 0 ? s / c : 1.0f;
+	}
+	return *scratch;
+}
+
+static void
+convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const struct arch_def *a,
+    const struct hparams *h, const struct gguf_file *im, float *f32, void **buf, size_t *bufsz,
+    float **imscratch, int jobs, const char *path)
+{
+	int permute = (a->flags & ARCH_PERMUTE_QK) && (t->role == AR_Q || t->role == AR_K);
+	int plus_one = (a->flags & ARCH_NORM_PLUS_ONE) && !t->is_bias &&
+	    (t->role == AR_NORM || t->role == AR_QNORM || t->role == AR_KNORM);
+	double scale = 1;
+	int k;
+
+	if (h->q_scale != 1 && ((t->role == AR_Q && (a->flags & ARCH_QSCALE_Q)) ||
+	    (t->role == AR_QNORM && (a->flags & ARCH_QSCALE_QNORM) && !t->is_bias)))
+		scale = h->q_scale;
+	for (k = 0; k < t->n_src; k++) {
+		const struct st_tensor *st = t->src[k]->t;
+		uint64_t rows = st->ndim == 1 ? st->shape[0] : st->nelem / st->shape[st->ndim - 1];
+		uint64_t cols = st->ndim == 1 ? 1 : st->shape[st->ndim - 1];
+		uint64_t step, r0;
+		const float *imat = imatrix_for(im, t, k, imscratch);
+		/* a 1-D tensor is written as one row */
+		uint64_t out_cols = t->ne[0];
+
+		step = CHUNK_FLOATS / cols;
+		if (step < 1)
+			step = 1;
+		if (permute) {
+			uint64_t d = (uint64_t)h->head_dim;
+
+			if (rows % d)
+				cli_die("%s: %s: %llu rows is not a multiple of head_dim %llu", path,
+				    st->name, (unsigned long long)rows, (unsigned long long)d);
+			step = step < d ? d : step - step % d;
+		}
+		if (st->ndim == 1)
+			step = rows;	/* one chunk; small */
+		qmap_willneed(&t->src[k]->file->map, (size_t)(st->data - t->src[k]->file->map.data),
+		    (size_t)(st->end - st->begin));
+		for (r0 = 0; r0 < rows; r0 += step) {
+			uint64_t nr = rows - r0 < step ? rows - r0 : step, i;
+			float *x = f32;
+
+			if (permute) {
+				/* whole heads: GGUF row r takes HF row src(r) */
+				float *tmp = f32 + nr * cols;
+				uint64_t d = (uint64_t)h->head_dim;
+
+				load_rows(t, k, r0, nr, cols, tmp, path);
+				for (i = 0; i < nr; i++)
+					memcpy(f32 + i * cols,
+					    tmp + (uint64_t)arch_permute_src((int64_t)i, (int64_t)d) * cols,
+					    cols * sizeof *f32);
+			} else {
+				load_rows(t, k, r0, nr, cols, x, path);
+			}
+			if (plus_one || scale != 1)
+				for (i = 0; i < nr * cols; i++) {
+					if (plus_one)
+						x[i] += 1.0f;
+					if (scale != 1)
+						x[i] = (float)(x[i] * scale);
+				}
+			if (st->ndim == 1)
+				write_chunk(w, out, t, x, 1, out_cols, buf, bufsz, imat, jobs, path);
+			else
+				write_chunk(w, out, t, x, nr, cols, buf, bufsz, imat, jobs, path);
+		}
+		qmap_dontneed(&t->src[k]->file->map, (size_t)(st->data - t->src[k]->file->map.data),
+		    (size_t)(st->end - st->begin));
+	}
+}
+
+/* ---- the command ---- */
+
+static const char *
+type_label(int t)
+{
+	return qfmt_is_valid(t) ? qfmt_table[t].name : "?";
+}
+
+int
+st2gguf_from_hf(const struct st2gguf_opts *o)
+{
+	struct ckpt c;
+	struct qerr e;
+	const struct arch_def *a;
+	const cJSON *mt, *archs;
+	struct hparams h;
+	struct gguf_writer *w;
+	struct gguf_file imf, *im = NULL;
+	struct plan p = { NULL, 0, 0 };
+	struct vocab v;
+	const char *path = o->input, *slash;
+	int default_type = o->default_type;
+	size_t i;
+	uint64_t largest = 0, total;
+	char label[256];
+
+	if (ckpt_open(&c, path, &e) != 0)
+		cli_die_err(&e);
+	if (!c.config)
+		cli_die("%s: no config.json: not a Hugging Face model folder", path);
+	mt = cJSON_GetObjectItemCaseSensitive(c.config, "model_type");
+	archs = cJSON_GetObjectItemCaseSensitive(c.config, "architectures");
+	a = arch_find(cJSON_IsString(mt) ? mt->valuestring : NULL,
+	    cJSON_IsString(cJSON_GetArrayItem(archs, 0)) ? cJSON_GetArrayItem(archs, 0)->valuestring : NULL);
+	if (!a)
+		cli_die("%s/config.json: architecture %s is not supported (supported: %s)", path,
+		    cJSON_IsString(mt) ? mt->valuestring : "(no model_type)", arch_supported_list());
+	read_hparams(&h, a, c.config, path);
+
+	if (default_type < 0)
+		default_type = QF_F16;
+	{
+		struct st2gguf_opts oo = *o;
+
+		oo.default_type = default_type;
+		build_plan(&p, &c, a, &h, path);
+		choose_types(&p, &oo, default_type, a, &h, path);
+	}
+
+	/* vocabulary first: a bad tokenizer should fail before any work */
+	if (o->vocab && strcmp(o->vocab, "none") == 0) {
+		vocab_none(&v);
+	} else if (vocab_load(&v, c.dir ? c.dir : path, (uint64_t)h.n_vocab, &e) != 0) {
+		cli_die_err(&e);
+	}
+
+	w = gguf_writer_new();
+	if (!w)
+		cli_die("out of memory");
+	gguf_w_set_str(w, "general.architecture", a->gguf_arch);
+	gguf_w_set_str(w, "general.type", "model");
+	slash = strrchr(c.dir ? c.dir : path, '/');
+	snprintf(label, sizeof label, "%s", slash && slash[1] ? slash + 1 : (c.dir ? c.dir : path));
+	gguf_w_set_str(w, "general.name", label);
+	set_arch_kvs(w, a, c.config, &h, path);
+	{
+		uint32_t ft = o->ftype >= 0 ? (uint32_t)o->ftype :
+		    default_type == QF_F32 ? 0 : default_type == QF_BF16 ? 32 :
+		    default_type == QF_Q8_0 ? 7 : 1, qv = 2;
+
+		gguf_w_set(w, "general.file_type", GGUF_T_UINT32, &ft);
+		gguf_w_set(w, "general.quantization_version", GGUF_T_UINT32, &qv);
+	}
+	if (vocab_to_gguf(&v, w, (uint64_t)h.n_vocab, a->gguf_arch, &e) != 0)
+		cli_die_err(&e);
+	if (o->imatrix) {
+		if (gguf_open(&imf, o->imatrix, &e) != 0)
+			cli_die("%s: only GGUF imatrix files are read here (%s)", o->imatrix, e.msg);
+		im = &imf;
+	}
+	for (i = 0; i < p.n; i++) {
+		struct out_tensor *t = &p.t[i];
+		uint64_t f32_need;
+
+		if (gguf_w_add_tensor(w, t->name, (uint32_t)t->type, t->n_dims, t->ne, &e) < 0)
+			cli_die("%s: %s: %s", path, t->name, e.msg);
+		t->nbytes = gguf_w_tensor_nbytes(w, i);
+		f32_need = t->src[0]->t->nelem;
+		if (f32_need > largest)
+			largest = f32_need;
+	}
+	total = gguf_w_total_size(w);
+
+	if (o->plan) {
+		uint64_t rows_floats = largest < CHUNK_FLOATS ? largest : CHUNK_FLOATS;
+
+		printf("%-40s %-7s %14s  %s\n", "tensor", "type", "bytes", "shape");
+		for (i = 0; i < p.n; i++) {
+			struct out_tensor *t = &p.t[i];
+
+			printf("%-40s %-7s %14llu  [%llu", t->name, type_label(t->type),
+			    (unsigned long long)t->nbytes, (unsigned long long)t->ne[0]);
+			for (int k = 1; k < t->n_dims; k++)
+				printf(", %llu", (unsigned long long)t->ne[k]);
+			printf("]\n");
+		}
+		printf("total: %zu tensors, %llu bytes (%.1f MiB) in the file\n", p.n,
+		    (unsigned long long)total, (double)total / 1048576.0);
+		/* scratch: two F32 chunks (permutation) + the quantized chunk */
+		printf("expected peak memory: %.1f MiB of buffers (+ mapped input pages)\n",
+		    (double)(rows_floats * 4 * 3) / 1048576.0 + 8.0);
+		cli_close_stdout();
+		return 0;
+	}
+
+	{
+		struct cli_out out;
+		struct cli_progress pr;
+		uint64_t max_cols = 1, scratch;
+		float *f32, *imscratch = NULL;
+		void *buf = NULL;
+		size_t bufsz = 0;
+		int jobs = o->jobs > 0 ? o->jobs : qpool_ncpu();
+
+		for (i = 0; i < p.n; i++)
+			if (p.t[i].ne[0] > max_cols)
+				max_cols = p.t[i].ne[0];
+		/* a chunk: CHUNK_FLOATS or, for very long rows, one row /
+		 * one head of rows; doubled for the permutation */
+		scratch = CHUNK_FLOATS + (uint64_t)h.head_dim * max_cols;
+		f32 = malloc((size_t)(2 * scratch) * sizeof *f32);
+		if (!f32)
+			cli_die("out of memory");
+		cli_out_open(&out, o->output, 1);
+		if (gguf_w_write_header(w, out.f, &e) != 0) {
+			cli_out_abort(&out);
+			cli_die_err(&e);
+		}
+		cli_progress_start(&pr, "st2gguf", total, o->quiet);
+		for (i = 0; i < p.n; i++) {
+			convert_tensor(w, out.f, &p.t[i], a, &h, im, f32, &buf, &bufsz, &imscratch,
+			    jobs, path);
+			cli_progress_add(&pr, p.t[i].nbytes);
+		}
+		if (gguf_w_finish(w, out.f, &e) != 0) {
+			cli_out_abort(&out);
+			cli_die_err(&e);
+		}
+		cli_progress_end(&pr);
+		cli_out_commit(&out);
+		free(f32);
+		free(buf);
+		free(imscratch);
+	}
+	for (i = 0; i < p.n; i++) {
+		free(p.t[i].src);
+		free(p.t[i].scale);
+	}
+	free(p.t);
+	if (im)
+		gguf_close(im);
+	vocab_free(&v);
+	gguf_writer_free(w);
+	ckpt_close(&c);
+	return 0;
+}

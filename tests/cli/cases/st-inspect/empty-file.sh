@@ -1,0 +1,2 @@
+: >empty.safetensors
+st-inspect empty.safetensors

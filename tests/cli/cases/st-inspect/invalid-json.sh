@@ -1,0 +1,3 @@
+. "$CASES/st-inspect/mkst.inc"
+mkst invalid-json.safetensors '{"a":{"dtype":"F32",' 0
+st-inspect invalid-json.safetensors

@@ -1,0 +1,2 @@
+mkmodel -o m
+cat m/model.safetensors | st-inspect -n 'lm_head*' -

@@ -1,0 +1,2 @@
+printf 'abcde' >short.safetensors
+st-inspect short.safetensors

@@ -1,0 +1,1 @@
+st-inspect --diff onlyone

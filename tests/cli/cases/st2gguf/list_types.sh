@@ -1,0 +1,2 @@
+# --list-types names the presets with their ids
+st2gguf --list-types

@@ -1,0 +1,2 @@
+# -t is required
+st2gguf in.gguf -o out.gguf
