@@ -631,7 +631,9 @@ onnx_tensor_f32(struct onnx_model *m, const Onnx__TensorProto *t, uint64_t *n, s
 		qerr_set(e, "tensor '%s': out of memory", tname(t));
 		return NULL;
 	}
-	for (i = 0; i < *n; i++) {
+	if (t->data_type == ONNX_FLOAT)	/* little-endian host: the bytes are the floats */
+		memcpy(f, d, *n * sizeof *f);
+	for (i = 0; t->data_type != ONNX_FLOAT && i < *n; i++) {
 		uint16_t h;
 		double x;
 

@@ -297,19 +297,50 @@ parse_choice(const char *s, struct choice *ch)
 	return 0;
 }
 
+/* qcalib's plan: a per-weight format in the qparams metadata.  Its names
+ * follow qparams (fp8_e4m3, f16); a block of 0 keeps the format's default. */
+static int
+plan_choice(const char *weight, struct choice *ch)
+{
+	static const struct { const char *plan, *ours; } alias[] = {
+		{"fp8_e4m3", "fp8"}, {"f16", "fp16"}, {"F16", "fp16"}, {"BF16", "bf16"},
+		{"f32", "float"}, {"F32", "float"},
+	};
+	char f[64], spec[96];
+	long block;
+	size_t i;
+
+	if (!opt.have_qp || qp_plan(&opt.qp, weight, f, sizeof f, &block) < 0)
+		return 0;
+	for (i = 0; i < sizeof alias / sizeof alias[0]; i++)
+		if (strcmp(f, alias[i].plan) == 0)
+			snprintf(f, sizeof f, "%s", alias[i].ours);
+	if (block > 0 && strcmp(f, "fp8") && strcmp(f, "fp16") && strcmp(f, "bf16") && strcmp(f, "float"))
+		snprintf(spec, sizeof spec, "%s:%ld", f, block);
+	else
+		snprintf(spec, sizeof spec, "%s", f);
+	if (parse_choice(spec, ch) < 0)
+		cli_die("%s: plan for '%s': format '%s' is not one qdq-insert writes", opt.qparams_path,
+		    weight, spec);
+	ch->nbits = opt.dflt.nbits;
+	return 1;
+}
+
 static struct choice
-choice_for(const Onnx__NodeProto *n)
+choice_for(const Onnx__NodeProto *n, const char *weight)
 {
 	size_t i;
+	struct choice ch;
 
 	for (i = 0; i < opt.npat; i++)
 		if ((n->name && fnmatch(opt.pat[i].glob, n->name, 0) == 0) ||
 		    (n->op_type && fnmatch(opt.pat[i].glob, n->op_type, 0) == 0)) {
-			struct choice ch = opt.pat[i].ch;
-
+			ch = opt.pat[i].ch;
 			ch.nbits = opt.dflt.nbits;
 			return ch;
 		}
+	if (plan_choice(weight, &ch))
+		return ch;
 	return opt.dflt;
 }
 
@@ -390,7 +421,7 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 		rank = (int)w.t->n_dims;
 		if (w.t->data_type != ONNX_FLOAT || rank < c->min_rank || rank > 8)
 			continue;
-		ch = choice_for(n);
+		ch = choice_for(n, n->input[c->widx]);
 		if (ch.f == F_FLOAT)
 			continue;
 		chan = norm_axis(c->chan, rank);

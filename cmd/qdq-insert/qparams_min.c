@@ -82,3 +82,39 @@ qp_get(const struct qp *q, const char *name, const char *dtype, int64_t *shape, 
 	*n = (int64_t)count;
 	return q->data + b;
 }
+
+/* __metadata__[key], a string, or NULL. */
+const char *
+qp_meta(const struct qp *q, const char *key)
+{
+	const cJSON *m, *v;
+
+	if (q->hdr == NULL || (m = cJSON_GetObjectItemCaseSensitive(q->hdr, "__metadata__")) == NULL)
+		return NULL;
+	v = cJSON_GetObjectItemCaseSensitive(m, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A plan entry (qcalib's per-tensor scheme, a JSON text): its element
+ * format and block (or group) size; 0 when absent. */
+int
+qp_plan(const struct qp *q, const char *weight, char *format, size_t fsz, long *block)
+{
+	const char *s = qp_meta(q, weight);
+	cJSON *j, *f, *b;
+	int rc = -1;
+
+	if (s == NULL || (j = cJSON_Parse(s)) == NULL)
+		return -1;
+	f = cJSON_GetObjectItemCaseSensitive(j, "format");
+	b = cJSON_GetObjectItemCaseSensitive(j, "block");
+	if (b == NULL)
+		b = cJSON_GetObjectItemCaseSensitive(j, "group");
+	if (cJSON_IsString(f) && strlen(f->valuestring) < fsz) {
+		strcpy(format, f->valuestring);
+		*block = cJSON_IsNumber(b) ? (long)b->valuedouble : 0;
+		rc = 0;
+	}
+	cJSON_Delete(j);
+	return rc;
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent check of qdq-insert's quantized weights (numpy, not our C).
 
-usage: onnx_dq_check.py ORIG.onnx QUANT.onnx LABEL
+usage: onnx_dq_check.py ORIG.onnx QUANT.onnx LABEL [ORIG QUANT LABEL ...]
 
 For every DequantizeLinear / Cast / MatMulNBits that reads an initializer
 the tool made from a float weight W, recompute from W's float values, with
@@ -140,9 +140,17 @@ def stored_dq(inits, node):
 
 
 def main():
-    orig = onnx.load(sys.argv[1])
-    quant = onnx.load(sys.argv[2])
-    label = sys.argv[3]
+    args = sys.argv[1:]
+    for i in range(0, len(args) - 2, 3):
+        try:
+            check_one(args[i], args[i + 1], args[i + 2])
+        except Exception as e:  # one broken output must not hide the others
+            print("FAIL onnx-dq-exact %s: %s" % (args[i + 2], str(e).replace("\n", " ")[:300]))
+
+
+def check_one(orig_path, quant_path, label):
+    orig = onnx.load(orig_path)
+    quant = onnx.load(quant_path)
     floats = {}
     def gather(g, into):
         for t in g.initializer:

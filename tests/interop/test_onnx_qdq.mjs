@@ -113,9 +113,18 @@ function qdq(args, out) {
   if (r.status !== 0) throw new Error(`qdq-insert ${args.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
 }
 
+// numpy's checks run once at the end over every output (one python start)
+const pyQueue = [];
 function pyCheck(orig, q, label) {
   if (!havePy) { skip(`onnx-dq-exact ${label}`, 'python3 with onnx and numpy not found'); return; }
-  const r = spawnSync(PY, ['tests/interop/onnx_dq_check.py', orig, q, label], { encoding: 'utf8' });
+  const keep = path.join(tmp, `keep-${pyQueue.length}.onnx`);
+  fs.copyFileSync(q, keep);
+  pyQueue.push(orig, keep, label);
+}
+function pyRun() {
+  if (!pyQueue.length) return;
+  const r = spawnSync(PY, ['tests/interop/onnx_dq_check.py', ...pyQueue], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const label = 'batch';
   const lines = r.stdout.trim().split('\n').filter(Boolean);
   for (const l of lines) { console.log(l); if (l.startsWith('FAIL')) failed++; }
   if (r.status !== 0) fail(`onnx-dq-exact ${label}`, `python: ${r.stderr.trim().slice(-300)}`);
@@ -289,5 +298,6 @@ for (const m of MODELS) {
   }
 }
 
+pyRun();
 fs.rmSync(tmp, { recursive: true, force: true });
 process.exit(failed ? 1 : 0);
