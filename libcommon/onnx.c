@@ -582,7 +582,8 @@ onnx_tensor_bytes(struct onnx_model *m, const Onnx__TensorProto *t,
 	b = malloc(need ? (size_t)need : 1);
 	if (b == NULL)
 		return qerr_set(e, "tensor '%s': out of memory (%" PRIu64 " bytes)", tname(t), need);
-	switch (dt) {	/* little-endian host: the typed arrays are the raw bytes */
+	switch (need ? dt : ONNX_UNDEFINED) {	/* little-endian host: typed arrays are the raw bytes */
+	case ONNX_UNDEFINED: break;		/* empty tensor: the arrays may be NULL */
 	case ONNX_FLOAT: case ONNX_COMPLEX64: memcpy(b, t->float_data, need); break;
 	case ONNX_DOUBLE: case ONNX_COMPLEX128: memcpy(b, t->double_data, need); break;
 	case ONNX_INT64: memcpy(b, t->int64_data, need); break;

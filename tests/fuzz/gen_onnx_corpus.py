@@ -149,3 +149,8 @@ m = mm_model()
 m.graph.node.append(helper.make_node("ReduceMean", ["z"], ["r"], axes=[1], name="rm"))
 m.graph.output.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, [2, 1]))
 save("valid-reducemean-opset13.onnx", m)
+
+# an empty tensor stored in a typed field (found by libFuzzer: memcpy from NULL)
+m = mm_model()
+m.graph.initializer.append(helper.make_tensor("E", TensorProto.FLOAT, [0, 4], []))
+save("empty-typed-tensor.onnx", m)
