@@ -24,6 +24,7 @@ usage(FILE *f)
 	    "              [--shrink-min F] [--include pattern] [--exclude pattern]\n"
 	    "              [--report] [--json] [-j jobs] [-q] input [-o qparams]\n"
 	    "       qcalib --bits-budget bits --formats list [-m method] [options] input [-o qparams]\n"
+	    "       qcalib --captures file [--act-method method] [--act-format f] [input] -o qparams\n"
 	    "\n"
 	    "input: a .safetensors file, a checkpoint folder (one file or shards), or -.\n"
 	    "\n"
@@ -44,6 +45,9 @@ usage(FILE *f)
 	    "                   at most B bits per weight on average and the least error\n"
 	    "  --formats list   e.g. int4-g128,int8,none (FORMAT[-gN|-ch|-t|-bRxC][-sym|-asym];\n"
 	    "                   none keeps the tensor in float)\n"
+	    "  --captures file  activation ranges (A.range) for every tensor of file\n"
+	    "  --act-method m   minmax (default), percentile, mse, entropy (KL)\n"
+	    "  --act-format f   the activations' format for mse: uint8 (default), int8\n"
 	    "  --report         per-tensor SQNR, RMSE and max error beside min-max\n"
 	    "  --json           the report as JSON\n"
 	    "  -o file          the qparams file (- for standard output)\n"
@@ -53,7 +57,8 @@ usage(FILE *f)
 }
 
 enum { OPT_SYM = 256, OPT_ASYM, OPT_PCH, OPT_PT, OPT_BLOCK, OPT_PCT, OPT_GRID, OPT_SHRINK,
-	OPT_INC, OPT_EXC, OPT_REPORT, OPT_JSON, OPT_BUDGET, OPT_FORMATS, OPT_HELP, OPT_VERSION };
+	OPT_INC, OPT_EXC, OPT_REPORT, OPT_JSON, OPT_BUDGET, OPT_FORMATS, OPT_CAPT, OPT_ACTM, OPT_ACTF,
+	OPT_HELP, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "sym", no_argument, NULL, OPT_SYM }, { "asym", no_argument, NULL, OPT_ASYM },
@@ -66,6 +71,9 @@ static const struct option longopts[] = {
 	{ "report", no_argument, NULL, OPT_REPORT }, { "json", no_argument, NULL, OPT_JSON },
 	{ "bits-budget", required_argument, NULL, OPT_BUDGET },
 	{ "formats", required_argument, NULL, OPT_FORMATS },
+	{ "captures", required_argument, NULL, OPT_CAPT },
+	{ "act-method", required_argument, NULL, OPT_ACTM },
+	{ "act-format", required_argument, NULL, OPT_ACTF },
 	{ "help", no_argument, NULL, OPT_HELP }, { "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -386,6 +394,36 @@ budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co
 	free(idx), free(bits), free(err), free(nelem), free(x2), free(choice);
 }
 
+/* Activation ranges of every tensor of a captures file, into qp. */
+static void
+act_ranges(struct qparams *qp, const char *path, enum act_method m, enum qfmt f, double pct)
+{
+	struct st_file cf;
+	struct qerr e;
+
+	if (st_open(&cf, path, &e) < 0)
+		cli_die_err(&e);
+	if ((qp->a = calloc(cf.n_tensors + 1, sizeof *qp->a)) == NULL)
+		cli_die("out of memory");
+	for (size_t i = 0; i < cf.n_tensors; i++) {
+		const struct st_tensor *t = &cf.tensors[i];
+		struct qp_range *a = &qp->a[qp->n_a];
+		float *x;
+
+		if (t->nelem == 0)
+			continue;
+		if (wsel_load_f32(t, &x, &e) < 0)
+			cli_die("%s: %s", path, e.msg);
+		if ((a->name = strdup(t->name)) == NULL || (a->minmax = malloc(2 * sizeof(float))) == NULL)
+			cli_die("out of memory");
+		if (calib_act_range(x, (size_t)t->nelem, m, f, pct, a->minmax, &e) < 0)
+			cli_die("%s: %s: %s", path, t->name, e.msg);
+		qp->n_a++;
+		free(x);
+	}
+	st_close(&cf);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -402,7 +440,9 @@ main(int argc, char **argv)
 	struct cli_progress prog;
 	uint64_t total = 0;
 	double budget = 0;
-	const char *formats = NULL;
+	const char *formats = NULL, *captures = NULL;
+	enum act_method am = ACT_MINMAX;
+	enum qfmt af = QF_UINT8;
 
 	cli_init(argv[0]);
 	calib_defaults(&co);
@@ -451,6 +491,17 @@ main(int argc, char **argv)
 			break;
 		case OPT_BUDGET: budget = num_arg("--bits-budget", optarg, 0.01, 64); break;
 		case OPT_FORMATS: formats = optarg; break;
+		case OPT_CAPT: captures = optarg; break;
+		case OPT_ACTM:
+			if ((c = act_method_from_name(optarg)) < 0)
+				cli_usage_error("--act-method %s: minmax, percentile, mse or entropy", optarg);
+			am = (enum act_method)c;
+			break;
+		case OPT_ACTF:
+			if ((c = linq_fmt_from_name(optarg)) < 0 || linq_is_float((enum qfmt)c))
+				cli_usage_error("--act-format %s: int8, uint8, int4 or uint4", optarg);
+			af = (enum qfmt)c;
+			break;
 		case OPT_REPORT: want_report = 1; break;
 		case OPT_JSON: want_report = json = 1; break;
 		case 'o': out = optarg; break;
@@ -460,6 +511,24 @@ main(int argc, char **argv)
 		case OPT_VERSION: cli_version();
 		default: usage(stderr); return 2;
 		}
+	}
+	if (captures && optind == argc) {	/* activation ranges only */
+		if (out == NULL)
+			cli_usage_error("no output: give -o file");
+		act_ranges(&qp, captures, am, af, co.percentile);
+		{
+			struct cli_out o;
+
+			cli_out_open(&o, out, 1);
+			if (qparams_write(&qp, o.f, &e) < 0) {
+				cli_out_abort(&o);
+				cli_die("%s: %s", out, e.msg);
+			}
+			cli_out_commit(&o);
+		}
+		qparams_free(&qp);
+		cli_close_stdout();
+		return 0;
 	}
 	if (optind + 1 != argc)
 		cli_usage_error(optind == argc ? "no input" : "one input only");
@@ -547,6 +616,8 @@ main(int argc, char **argv)
 	if (nrows == 0)
 		cli_warn("%s: no tensor to calibrate (float *.weight of rank >= 2, not excluded)",
 		    argv[optind]);
+	if (captures)
+		act_ranges(&qp, captures, am, af, co.percentile);
 	if (out) {
 		struct cli_out o;
 

@@ -262,3 +262,146 @@ calib_rmse(const struct calib_err *r)
 {
 	return r->n ? sqrt(r->sum_e2 / (double)r->n) : 0;
 }
+
+/* ---- activation ranges ---- */
+
+const char *const act_method_names[ACT_COUNT] = { "minmax", "percentile", "mse", "entropy" };
+
+int
+act_method_from_name(const char *name)
+{
+	for (int i = 0; i < ACT_COUNT; i++)
+		if (strcasecmp(act_method_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+#define KL_BINS 2048
+#define KL_LEVELS 128
+
+/* Kullback-Leibler divergence of the histogram clipped at bin `end` from its
+ * KL_LEVELS-level quantization (TensorRT's entropy calibration). */
+static double
+kl_at(const double *hist, int end)
+{
+	double p[KL_BINS], q[KL_BINS], ps = 0, qs = 0, kl = 0;
+	double per = (double)end / KL_LEVELS;
+
+	for (int i = 0; i < end; i++)
+		p[i] = hist[i];
+	for (int i = end; i < KL_BINS; i++)
+		p[end - 1] += hist[i];		/* outliers clip into the last bin */
+	for (int l = 0; l < KL_LEVELS; l++) {
+		int a = (int)(l * per), b = (int)((l + 1) * per);
+		double sum = 0;
+		int nz = 0;
+
+		if (l == KL_LEVELS - 1)
+			b = end;
+		for (int i = a; i < b; i++) {
+			sum += hist[i];
+			nz += hist[i] > 0;
+		}
+		for (int i = a; i < b; i++)	/* spread over the bins that were not empty */
+			q[i] = hist[i] > 0 ? sum / nz : 0;
+	}
+	for (int i = 0; i < end; i++) {
+		ps += p[i];
+		qs += q[i];
+	}
+	if (ps <= 0 || qs <= 0)
+		return INFINITY;
+	for (int i = 0; i < end; i++)
+		if (p[i] > 0)
+			kl += p[i] / ps * log((p[i] / ps) / (q[i] > 0 ? q[i] / qs : 1e-12));
+	return kl;
+}
+
+int
+calib_act_range(const float *x, size_t n, enum act_method m, enum qfmt f, double pct,
+    float range[2], struct qerr *e)
+{
+	float lo, hi;
+
+	if (n == 0)
+		return qerr_set(e, "no values");
+	lo = hi = x[0];
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(x[i]))
+			return qerr_set(e, "value %zu is %f: cannot calibrate non-finite activations",
+			    i, (double)x[i]);
+		lo = fminf(lo, x[i]);
+		hi = fmaxf(hi, x[i]);
+	}
+	switch (m) {
+	case ACT_MINMAX:
+		break;
+	case ACT_PERCENTILE: {
+		float *v = malloc(n * sizeof *v);
+
+		if (!(pct > 0 && pct <= 100))
+			return qerr_set(e, "percentile %g: must be in (0, 100]", pct);
+		if (v == NULL)
+			return qerr_set(e, "out of memory");
+		memcpy(v, x, n * sizeof *v);
+		qsort(v, n, sizeof *v, cmp_float);
+		lo = sorted_percentile(v, n, 100.0 - pct);
+		hi = sorted_percentile(v, n, pct);
+		free(v);
+		break;
+	}
+	case ACT_MSE: {
+		struct qscheme s = { f, f == QF_INT8 || f == QF_INT4, QG_TENSOR, 0, 0, { 0, 0 } };
+		struct qgrid g;
+		struct calib_opts o;
+		float sc;
+		int32_t z = 0, qmin, qmax;
+
+		if (linq_is_float(f) || !linq_supports(f))
+			return qerr_set(e, "mse activation ranges need an integer format");
+		calib_defaults(&o);
+		o.method = CALIB_MSE;
+		if (linq_grid(&s, 1, (int64_t)n, &g, e) < 0 ||
+		    calib_choose(&s, &g, x, &o, &sc, &z, 1, e) < 0)
+			return -1;
+		linq_qrange(f, &qmin, &qmax);
+		if (s.sym)
+			z = 0;
+		lo = (float)(qmin - z) * sc;
+		hi = (float)(qmax - z) * sc;
+		break;
+	}
+	case ACT_ENTROPY: {
+		double *hist = calloc(KL_BINS, sizeof *hist), best = INFINITY;
+		float amax = fmaxf(fabsf(lo), fabsf(hi)), t = amax;
+
+		if (hist == NULL)
+			return qerr_set(e, "out of memory");
+		if (amax > 0) {
+			for (size_t i = 0; i < n; i++) {
+				int b = (int)(fabsf(x[i]) / amax * KL_BINS);
+
+				hist[b < KL_BINS ? b : KL_BINS - 1] += 1;
+			}
+			for (int end = KL_LEVELS; end <= KL_BINS; end++) {
+				double kl = kl_at(hist, end);
+
+				if (kl < best) {
+					best = kl;
+					t = (float)((end + 0.5) * amax / KL_BINS);
+				}
+			}
+		}
+		free(hist);
+		t = fminf(t, amax);
+		hi = t;
+		lo = lo < 0 ? -t : 0;
+		break;
+	}
+	default:
+		return qerr_set(e, "unknown activation method");
+	}
+	range[0] = lo;
+	range[1] = hi;
+	return 0;
+}

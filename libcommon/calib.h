@@ -45,6 +45,24 @@ int calib_choose(const struct qscheme *s, const struct qgrid *g, const float *x,
  * asymmetric; symmetric uses max(|lo|, |hi|)) onto the format's range. */
 void calib_from_range(enum qfmt f, int sym, float lo, float hi, float *scale, int32_t *zp);
 
+/* Activation ranges for static quantization, over all n values of a
+ * captured activation:
+ *   minmax      [min, max]
+ *   percentile  [(100-p)-th, p-th] percentiles
+ *   mse         the range whose f-quantization (uint8 asymmetric or int8
+ *               symmetric) has the least squared error, by calib's mse search
+ *   entropy     TensorRT's KL method: a 2048-bin histogram of |x|; the
+ *               threshold whose 128-level quantized distribution is closest
+ *               (Kullback-Leibler) to the clipped one; [-t, t], or [0, t]
+ *               for non-negative activations
+ * Non-finite values are refused. */
+enum act_method { ACT_MINMAX, ACT_PERCENTILE, ACT_MSE, ACT_ENTROPY, ACT_COUNT };
+
+extern const char *const act_method_names[ACT_COUNT];
+int act_method_from_name(const char *name);	/* -1 if unknown */
+int calib_act_range(const float *x, size_t n, enum act_method m, enum qfmt f, double pct,
+    float range[2], struct qerr *e);
+
 /* Error of an approximation xq of x. */
 struct calib_err {
 	double sum_x2, sum_e2, max_abs;

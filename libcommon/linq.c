@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dtype.h"
 #include "linq.h"
 #include "qerr.h"
 #include "threads.h"
@@ -126,62 +127,32 @@ linq_scale_shape(const struct qscheme *s, const struct qgrid *g, uint64_t shape[
 	}
 }
 
-/* FP8 as IEEE-like formats: E4M3 ("fn": no inf, 0x7f NaN, max 448) and
- * E5M2 (IEEE with inf, max 57344). */
-struct fp8_desc {
-	int mbits, bias, emin;
-	float max;
-	uint8_t max_code;
-};
-static const struct fp8_desc fp8_e4m3 = { 3, 7, -6, 448.0f, 0x7e };
-static const struct fp8_desc fp8_e5m2 = { 2, 15, -14, 57344.0f, 0x7b };
-
+/* FP8 through dtype.c's codecs (round to nearest even), saturating both
+ * formats: quantization clamps to the largest finite value, where a plain
+ * E5M2 cast would overflow to infinity. */
 uint8_t
 linq_fp8_encode(float x, int e4m3)
 {
-	const struct fp8_desc *d = e4m3 ? &fp8_e4m3 : &fp8_e5m2;
-	uint8_t sign = signbit(x) ? 0x80 : 0;
-	float a = fabsf(x), quantum, v;
-	int exp;
+	float max = e4m3 ? 448.0f : 57344.0f;
+	uint8_t code;
 
 	if (isnan(x))
-		return (uint8_t)(sign | 0x7f);
-	if (a >= d->max)
-		return (uint8_t)(sign | d->max_code);
-	frexpf(a, &exp);
-	exp -= 1;			/* a = 1.m * 2^exp */
-	if (a == 0 || exp < d->emin)
-		exp = d->emin;		/* subnormal quantum */
-	quantum = ldexpf(1.0f, exp - d->mbits);
-	v = nearbyintf(a / quantum);	/* exact scaling by a power of two; half to even */
-	v *= quantum;
-	if (v >= d->max)
-		return (uint8_t)(sign | d->max_code);
-	if (v < ldexpf(1.0f, d->emin))
-		return (uint8_t)(sign | (int)(v / ldexpf(1.0f, d->emin - d->mbits)));
-	frexpf(v, &exp);
-	exp -= 1;
-	return (uint8_t)(sign | ((exp + d->bias) << d->mbits) |
-	    ((int)(v / ldexpf(1.0f, exp - d->mbits)) - (1 << d->mbits)));
+		return (uint8_t)((signbit(x) ? 0x80 : 0) | 0x7f);
+	if (x > max)
+		x = max;
+	else if (x < -max)
+		x = -max;
+	qdtype_from_f32(e4m3 ? QD_F8_E4M3 : QD_F8_E5M2, &x, &code, 1);
+	return code;
 }
 
 float
 linq_fp8_decode(uint8_t code, int e4m3)
 {
-	const struct fp8_desc *d = e4m3 ? &fp8_e4m3 : &fp8_e5m2;
-	int ebits = 7 - d->mbits, e = (code >> d->mbits) & ((1 << ebits) - 1);
-	int m = code & ((1 << d->mbits) - 1);
 	float v;
 
-	if (e4m3 && (code & 0x7f) == 0x7f)
-		return NAN;
-	if (!e4m3 && e == 31)
-		v = m ? NAN : INFINITY;
-	else if (e == 0)
-		v = ldexpf((float)m, d->emin - d->mbits);
-	else
-		v = ldexpf((float)((1 << d->mbits) | m), e - d->bias - d->mbits);
-	return (code & 0x80) ? -v : v;
+	qdtype_to_f32(e4m3 ? QD_F8_E4M3 : QD_F8_E5M2, &code, &v, 1);
+	return v;
 }
 
 int32_t

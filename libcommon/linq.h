@@ -63,9 +63,8 @@ static inline int64_t linq_ncells(const struct qgrid *g) { return g->grows * g->
 /* The scale tensor's shape as DESIGN.md writes it (ndim 0..2). */
 int linq_scale_shape(const struct qscheme *s, const struct qgrid *g, uint64_t shape[2]);
 
-/* FP8 codecs (scalar reference; same bits as torch's float8_e4m3fn and
- * float8_e5m2 casts with saturation).  Until the kernels' codecs land these
- * live here. */
+/* FP8 codes: dtype.c's conversions, saturating to the largest finite value
+ * (torch's float8_e4m3fn / float8_e5m2 casts after a clamp). */
 uint8_t linq_fp8_encode(float x, int e4m3);
 float linq_fp8_decode(uint8_t code, int e4m3);
 

@@ -4,7 +4,9 @@
 
 #include "wsel.h"
 
-static const char *const default_exclusions[] = { "lm_head", "embed", "wte", "wpe", "norm", "ln_" };
+/* MoE routers (mlp.gate, router) stay in float as in the peers' recipes */
+static const char *const default_exclusions[] = { "lm_head", "embed", "wte", "wpe", "norm", "ln_",
+	"router", "*.mlp.gate.weight" };
 
 static int
 matches(const char *pat, const char *name)

@@ -3,7 +3,8 @@
  *
  * A tensor is a candidate when its name ends in ".weight", it is floating
  * point (F32, F16, BF16) and has rank >= min_rank.  Candidates whose name
- * contains a default exclusion (lm_head, embed, wte, wpe, norm, ln_) are
+ * contains a default exclusion (lm_head, embed, wte, wpe, norm, ln_,
+ * router, or a MoE router named *.mlp.gate.weight) are
  * left alone, as the peers do.  --include PATTERN wins over every
  * exclusion, --exclude PATTERN removes more.  A PATTERN with a glob
  * character (*?[) is matched with fnmatch against the tensor name and its

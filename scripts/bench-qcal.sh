@@ -36,15 +36,19 @@ int main(int argc, char **argv) {
 }
 C
 cc -O2 -o "$T/memcpy" "$T/memcpy.c"
-printf '%-44s %8s %8s %10s\n' "job" "seconds" "GB/s" "peak RSS"
-printf '%-44s %8s %8s %10s\n' "memcpy (one thread)" "-" "$("$T/memcpy" "$T/model/model.safetensors")" "-"
+# the machine may be shared: CPU seconds (user + system) are the steadier
+# figure, GB/s per CPU second the throughput one core would give
+printf '%-44s %8s %8s %8s %9s %10s\n' "job" "wall s" "cpu s" "GB/s" "GB/cpu-s" "peak RSS"
+printf '%-44s %8s %8s %8s %9s %10s\n' "memcpy (one thread)" "-" "-" "$("$T/memcpy" "$T/model/model.safetensors")" "-" "-"
 
 run() { # label command...
 	label=$1; shift
-	/usr/bin/time -f "%e %M" -o "$T/time" "$@" >/dev/null
-	read -r secs kb <"$T/time"
-	gbs=$(awk -v b="$BYTES" -v s="$secs" 'BEGIN { printf "%.2f", s > 0 ? b / 1e9 / s : 0 }')
-	printf '%-44s %8s %8s %7d MB\n' "$label" "$secs" "$gbs" $((kb / 1024))
+	/usr/bin/time -f "%e %U %S %M" -o "$T/time" "$@" >/dev/null
+	read -r secs usr sys kb <"$T/time"
+	cpu=$(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+	gbs=$(awk -v b="$BYTES" -v s="$secs" 'BEGIN { printf "%.3f", (s > 0) ? b / 1e9 / s : 0 }')
+	gbc=$(awk -v b="$BYTES" -v s="$cpu" 'BEGIN { printf "%.3f", (s > 0) ? b / 1e9 / s : 0 }')
+	printf '%-44s %8s %8s %8s %9s %7d MB\n' "$label" "$secs" "$cpu" "$gbs" "$gbc" $((kb / 1024))
 }
 
 cat "$T/model/model.safetensors" >/dev/null	# warm the page cache

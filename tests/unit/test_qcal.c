@@ -17,6 +17,7 @@
 #include "linq.h"
 #include "qparams.h"
 #include "safetensors.h"
+#include "wsel.h"
 
 static uint32_t rng = 12345;
 
@@ -597,6 +598,30 @@ TEST(qparams_malformed)
 	expect_bad("unknown_tensor", good, 3, &odd, 1, "not a qparams tensor");
 	expect_bad("scheme_without_scale", good, 3, &range, 1, "range");
 	expect_bad("no_scale", good, 3, NULL, 0, "without a w.scale");
+}
+
+/* ---- which weights get quantized ---- */
+
+TEST(weight_selection)
+{
+	struct wsel w = { .min_rank = 2, .max_rank = 2 };
+
+	CHECK(wsel_pick(&w, "model.layers.0.mlp.up_proj.weight", QD_BF16, 2));
+	CHECK(wsel_pick(&w, "model.layers.0.mlp.gate_proj.weight", QD_F32, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.mlp.gate.weight", QD_F32, 2));	/* MoE router */
+	CHECK(!wsel_pick(&w, "lm_head.weight", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.embed_tokens.weight", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.input_layernorm.weight", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.mlp.up_proj.bias", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.mlp.up_proj.weight", QD_I8, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.mlp.experts.weight", QD_F16, 3));
+	wsel_add(w.include, &w.n_include, "lm_head");
+	wsel_add(w.exclude, &w.n_exclude, "*.layers.1.*");
+	wsel_add(w.exclude, &w.n_exclude, "o_proj");
+	CHECK(wsel_pick(&w, "lm_head.weight", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.layers.1.mlp.up_proj.weight", QD_F16, 2));
+	CHECK(!wsel_pick(&w, "model.layers.0.self_attn.o_proj.weight", QD_F16, 2));
+	CHECK(wsel_pick(&w, "model.layers.0.self_attn.q_proj.weight", QD_F16, 2));
 }
 
 /* ---- layouts: golden words by hand ---- */
@@ -1239,6 +1264,40 @@ TEST(gptq_edges)
 		CHECK(q[r * 8 + 3] == 0);
 }
 
+/* ---- activation ranges ---- */
+
+TEST(activation_ranges_clip_outliers)
+{
+	enum { N = 100000 };
+	float *x = malloc(N * sizeof *x), r[2];
+	struct qerr e;
+	double sd = 0;
+
+	for (int i = 0; i < N; i++) {
+		x[i] = gauss();
+		sd += (double)x[i] * x[i];
+	}
+	sd = sqrt(sd / N);
+	for (int i = 0; i < 10; i++)
+		x[i * 997] = (float)(100 * sd);		/* rare, loud outliers */
+	CHECK(calib_act_range(x, N, ACT_MINMAX, QF_UINT8, 0, r, &e) == 0);
+	CHECK(r[1] == (float)(100 * sd) && r[0] < 0);
+	CHECK(calib_act_range(x, N, ACT_PERCENTILE, QF_UINT8, 99.9, r, &e) == 0);
+	CHECKF(r[1] > 2.5 * sd && r[1] < 4.5 * sd && r[0] < -2.5 * sd, "percentile [%g, %g]", r[0], r[1]);
+	CHECK(calib_act_range(x, N, ACT_ENTROPY, QF_UINT8, 0, r, &e) == 0);
+	printf("# entropy range on N(0, %.2f) + outliers at 100 sd: [%g, %g]\n", sd, r[0], r[1]);
+	CHECKF(r[1] > 2 * sd && r[1] < 30 * sd && r[0] == -r[1], "entropy [%g, %g]", r[0], r[1]);
+	CHECK(calib_act_range(x, N, ACT_MSE, QF_UINT8, 0, r, &e) == 0);
+	printf("# mse (uint8) range: [%g, %g]\n", r[0], r[1]);
+	CHECKF(r[1] < 100 * sd && r[1] > 2 * sd, "mse [%g, %g]", r[0], r[1]);
+	for (int i = 0; i < N; i++)	/* after a ReLU */
+		x[i] = fabsf(x[i]);
+	CHECK(calib_act_range(x, N, ACT_ENTROPY, QF_UINT8, 0, r, &e) == 0 && r[0] == 0 && r[1] > 0);
+	x[5] = NAN;
+	CHECK(calib_act_range(x, N, ACT_MINMAX, QF_UINT8, 0, r, &e) < 0 && strstr(e.msg, "non-finite"));
+	free(x);
+}
+
 /* ---- mixed precision under a budget ---- */
 
 /* Brute force over every assignment: the greedy must stay within budget and
@@ -1340,6 +1399,7 @@ main(void)
 	RUN(mse_beats_minmax_generated);
 	RUN(qparams_round_trip);
 	RUN(qparams_malformed);
+	RUN(weight_selection);
 	RUN(golden_awq);
 	RUN(golden_gptq);
 	RUN(golden_compressed_tensors);
@@ -1351,6 +1411,7 @@ main(void)
 	RUN(unpack_rejects_mismatched_parts);
 	RUN(gptq_beats_round_to_nearest);
 	RUN(gptq_edges);
+	RUN(activation_ranges_clip_outliers);
 	RUN(budget_meets_budget);
 	RUN(budget_beats_uniform_of_same_size);
 	return t_done();
