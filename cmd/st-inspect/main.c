@@ -39,7 +39,7 @@ usage(FILE *f)
 	    "       st-inspect --check path...\n"
 	    "\n"
 	    "path: a .safetensors file, a checkpoint folder (model.safetensors, shards with\n"
-	    "an index, or a folder of .safetensors files), or - for standard input.\n"
+	    "an index, or a folder of .safetensors files), a .gguf file, or - for standard input.\n"
 	    "\n"
 	    "  --json         one JSON document instead of tables\n"
 	    "  --metadata     metadata and config summary only, no tensor list\n"
