@@ -1,0 +1,1 @@
+qdq-insert -w int3 x.onnx -o y.onnx

@@ -1,0 +1,1 @@
+qdq-insert --help
