@@ -63,6 +63,7 @@ struct arch_kv {
 #define ARCH_GELU          0x40	/* runs GELU in llama.cpp (looser logits) */
 #define ARCH_MOE           0x80	/* has stacked experts */
 #define ARCH_FUSED_GATE_UP 0x100	/* ffn_up holds gate and up: 2 x intermediate rows */
+#define ARCH_SPM_NO_PREFIX 0x200	/* SentencePiece vocab: add_space_prefix = false */
 
 #define ARCH_MAX_LISTS 6
 

@@ -6,11 +6,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "dtype.h"
 
 #if defined(__x86_64__) && !defined(QU_SCALAR_ONLY)
 #define QU_X86_VECTOR 1
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -312,33 +312,12 @@ f32_to_bf16_avx2(const float *src, unsigned char *p, size_t n)
 	f32_to_bf16_scalar(src + i, p + 2 * i, n - i);
 }
 
-/* CPU and OS: AVX2 and F16C in CPUID, and XGETBV saying the OS saves the
- * XMM and YMM state.  (A shared libcommon/cpu.h is on its way from the
- * kernels work; this is the small local version.) */
-__attribute__((target("xsave"))) static int
-os_saves_ymm(void)
-{
-	return (_xgetbv(0) & 6) == 6;
-}
-
+/* cpu.h checks CPUID and that the OS saves the YMM state (XGETBV); its
+ * AVX2 level includes F16C.  QUTILS_SIMD=scalar forces the scalar loops. */
 static int
 have_avx2_f16c(void)
 {
-	static int cached = -1;
-	unsigned a, b, c, d;
-
-	if (cached < 0) {
-		int ok = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE) && (c & bit_AVX) &&
-		    (c & bit_F16C) && os_saves_ymm();
-
-		ok = ok && __get_cpuid_max(0, NULL) >= 7;
-		if (ok) {
-			__cpuid_count(7, 0, a, b, c, d);
-			ok = (b & bit_AVX2) != 0;
-		}
-		cached = ok;
-	}
-	return cached;
+	return qcpu_level() >= QCPU_AVX2;
 }
 #endif
 

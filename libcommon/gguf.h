@@ -8,8 +8,10 @@
  * block size, sizes overflow-checked, offsets exactly the running padded
  * sum, each tensor's bytes inside the file (the padding after the last one
  * may be missing, as llama.cpp's loader allows).  A BOOL byte other than 0
- * reads as 1, as in ggml.  Errors are "file: byte N: what".  KVs are copied
- * out; tensor data points into the map.
+ * reads as 1, as in ggml.  Stricter than ggml in two corners: a key with a
+ * NUL byte, and a shape whose element count overflows (ggml's guard wraps
+ * and lets it through with size 0).  Errors are "file: byte N: what".  KVs
+ * are copied out; tensor data points into the map.
  *
  * Writer: streaming.  Set KVs and add tensor infos (sizes follow from type
  * and shape), write the header, then each tensor's bytes in order; padding

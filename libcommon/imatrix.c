@@ -98,6 +98,18 @@ parse_gguf(struct imatrix *m, const unsigned char *buf, size_t len, const char *
 		qerr_set(e, "%s: no data (an imatrix file has tensors)", name);
 		goto out;
 	}
+	/* llama.cpp loads the whole padded data section of an imatrix file */
+	{
+		const struct gguf_tensor *last = &g.tensors[g.n_tensors - 1];
+		uint64_t end = g.data_start + last->offset +
+		    (last->nbytes + g.alignment - 1) / g.alignment * g.alignment;
+
+		if (end > len) {
+			qerr_set(e, "%s: the data section ends at byte %zu, before the padding of '%s' "
+			    "(llama.cpp refuses such a file)", name, len, last->name);
+			goto out;
+		}
+	}
 	ds = gguf_find_kv(&g, "imatrix.datasets");
 	if (ds == NULL || gguf_find_kv(&g, "imatrix.chunk_count") == NULL ||
 	    gguf_find_kv(&g, "imatrix.chunk_size") == NULL) {
@@ -257,8 +269,15 @@ parse_dat(struct imatrix *m, const unsigned char *buf, size_t len, const char *n
 	for (size_t i = 1; i < m->n_entries; i++)
 		if (strcmp(m->entries[i - 1].name, m->entries[i].name) == 0)
 			return qerr_set(e, "%s: duplicate entry '%s'", name, m->entries[i].name);
-	/* optional trailer: chunk count, then the dataset's name */
-	if (dat_i32(&c, &n_calls) == 0) {
+	/* optional trailer: chunk count, then the dataset's name.  llama.cpp
+	 * takes a short chunk count as the bytes that are there. */
+	if (c.pos < len && len - c.pos < 4) {
+		uint32_t u = 0;
+
+		for (size_t k = 0; c.pos + k < len; k++)
+			u |= (uint32_t)buf[c.pos + k] << (8 * k);
+		m->chunk_count = (int32_t)u;
+	} else if (dat_i32(&c, &n_calls) == 0) {
 		m->chunk_count = n_calls;
 		if (dat_i32(&c, &dlen) == 0 && dlen > 0 && (size_t)dlen <= len - c.pos) {
 			if ((m->datasets = calloc(1, sizeof *m->datasets)) == NULL ||

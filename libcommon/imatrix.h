@@ -9,7 +9,14 @@
  * for that weight: per matrix (expert), in_sum2 / round(count) in float, or
  * all ones for a matrix with no tokens (GGUF); values / ncall, or the values
  * as stored when ncall <= 0 (.dat).  The vector for matrix k of a 3-D weight
- * is values[k * ne0 .. (k+1) * ne0).  Entries are sorted by name. */
+ * is values[k * ne0 .. (k+1) * ne0).  Entries are sorted by name.
+ *
+ * Refused like llama.cpp refuses: no entries, a GGUF without its imatrix.*
+ * keys (llama-quantize stops there) or without its padded data section,
+ * unpaired or non-F32 sums/counts, a truncated .dat.  Refused where
+ * llama.cpp would go on with garbage or crash: sums that do not split into
+ * the counted matrices, non-finite counts, duplicate .dat entries, negative
+ * lengths.  Checked against llama.cpp's loader by tests/interop. */
 #ifndef IMATRIX_H
 #define IMATRIX_H
 

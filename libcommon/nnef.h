@@ -83,6 +83,8 @@ struct nnef_stmt {
 	char *type_param;		/* "scalar" in variable<scalar>, or NULL */
 	size_t op_begin, op_end;	/* "variable<scalar>" span, type included */
 	size_t args_end;		/* offset of the closing ')' */
+	size_t lhs_begin, lhs_end;	/* the left-hand side's text */
+	size_t end;			/* just after the ';' */
 	size_t line;
 	struct nnef_arg *args;
 	size_t n_args;
@@ -100,6 +102,8 @@ struct nnef_graph {
 	char *text;			/* a NUL-terminated copy of graph.nnef */
 	size_t len;
 	char *name;			/* graph name */
+	char **inputs, **outputs;	/* the graph header's identifiers */
+	size_t n_inputs, n_outputs;
 	struct nnef_stmt *stmts;
 	size_t n_stmts;
 	struct nnef_var *vars;

@@ -305,6 +305,7 @@ parse_stmt(struct lexer *lx, struct nnef_graph *g, size_t *cap)
 		return qerr_set(lx->e, "%s: out of memory", lx->name);
 	st = &g->stmts[g->n_stmts - 1];
 	st->line = lx->line;
+	st->lhs_begin = lx->tb;
 	/* left-hand side: an identifier or a [..] / (..) list of them */
 	if (is_punct(lx, '[') || is_punct(lx, '(')) {
 		char close = lx->c == '[' ? ']' : ')';
@@ -333,6 +334,9 @@ parse_stmt(struct lexer *lx, struct nnef_graph *g, size_t *cap)
 	} else {
 		return lex_error(lx, "expected a statement");
 	}
+	st->lhs_end = lx->tb;
+	while (st->lhs_end > st->lhs_begin && isspace((unsigned char)lx->s[st->lhs_end - 1]))
+		st->lhs_end--;
 	if (expect(lx, '=') < 0)
 		return -1;
 	/* right-hand side: op[<type>](args) or any other expression */
@@ -371,8 +375,10 @@ parse_stmt(struct lexer *lx, struct nnef_graph *g, size_t *cap)
 			st->args_end = lx->tb;
 			if (next(lx) < 0)
 				return -1;
-			if (is_punct(lx, ';'))
+			if (is_punct(lx, ';')) {
+				st->end = lx->te;
 				return next(lx);
+			}
 			/* a call inside a larger expression: treat as opaque */
 		}
 		*lx = save;
@@ -404,6 +410,33 @@ parse_stmt(struct lexer *lx, struct nnef_graph *g, size_t *cap)
 			return -1;
 	}
 	st->args_end = lx->tb;
+	st->end = lx->te;
+	return next(lx);
+}
+
+/* The identifiers of a graph header's ( a, b, ... ) list. */
+static int
+ident_list(struct lexer *lx, char ***out, size_t *n)
+{
+	size_t cap = 0;
+
+	if (!is_punct(lx, '('))
+		return lex_error(lx, "expected '('");
+	if (next(lx) < 0)
+		return -1;
+	while (!is_punct(lx, ')')) {
+		if (lx->t != T_IDENT)
+			return lex_error(lx, "expected an identifier in the graph header");
+		if (push((void **)out, n, &cap, sizeof **out) < 0)
+			return qerr_set(lx->e, "%s: out of memory", lx->name);
+		(*out)[*n - 1] = dup_span(lx->s, lx->tb, lx->te);
+		if (next(lx) < 0)
+			return -1;
+		if (is_punct(lx, ',') && next(lx) < 0)
+			return -1;
+		else if (!is_punct(lx, ')') && lx->t != T_IDENT)
+			return lex_error(lx, "expected ',' or ')' in the graph header");
+	}
 	return next(lx);
 }
 
@@ -524,10 +557,9 @@ nnef_graph_parse(struct nnef_graph *g, const char *text, size_t len,
 		goto fail;
 	}
 	g->name = dup_span(lx.s, lx.tb, lx.te);
-	if (next(&lx) < 0 || (!is_punct(&lx, '(') && lex_error(&lx, "expected '('") < 0) ||
-	    skip_group(&lx) < 0 || expect(&lx, '>') < 0 ||
-	    (!is_punct(&lx, '(') && lex_error(&lx, "expected '('") < 0) ||
-	    skip_group(&lx) < 0 || expect(&lx, '{') < 0)
+	if (next(&lx) < 0 || ident_list(&lx, &g->inputs, &g->n_inputs) < 0 ||
+	    expect(&lx, '>') < 0 || ident_list(&lx, &g->outputs, &g->n_outputs) < 0 ||
+	    expect(&lx, '{') < 0)
 		goto fail;
 	while (!is_punct(&lx, '}')) {
 		if (lx.t == T_END) {
@@ -566,6 +598,12 @@ nnef_graph_free(struct nnef_graph *g)
 	}
 	for (size_t i = 0; i < g->n_vars; i++)
 		free(g->vars[i].label);
+	for (size_t i = 0; i < g->n_inputs; i++)
+		free(g->inputs[i]);
+	for (size_t i = 0; i < g->n_outputs; i++)
+		free(g->outputs[i]);
+	free(g->inputs);
+	free(g->outputs);
 	free(g->stmts);
 	free(g->vars);
 	free(g->text);

@@ -13,6 +13,7 @@
 #include "cpu.h"
 #include "dtype.h"
 #include "quant.h"
+#include "quant_k_impl.h"
 
 #define QK32 32		/* elements per block of the 32-element types */
 
@@ -35,16 +36,6 @@ _Static_assert(sizeof(struct blk_mxfp4) == 17, "MXFP4 block");
 extern const int8_t qk_iq4nl_values[16];
 extern const int8_t qk_mxfp4_values[16];
 
-/* ggml's nearest_int: round half to even through the 1.5·2^23 trick
- * (valid for |x| <= 4194303; outside it gives ggml's same garbage). */
-static inline int
-qk_nearest_int(float x)
-{
-	uint32_t bits = qu_f32_bits(x + 12582912.0f);
-
-	return (int)(bits & 0x7fffff) - 0x400000;
-}
-
 /* What a float -> (u)int8 cast does in ggml's x86-64 build: cvttss2si to
  * 32 bits (NaN and out-of-range give INT32_MIN), then the low byte.  C
  * leaves those cases undefined, so they are spelled out. */
@@ -58,15 +49,19 @@ qk_cvtt_i32(float v)
 static inline int8_t qk_trunc_i8(float v) { return (int8_t)(uint8_t)((uint32_t)qk_cvtt_i32(v) & 0xff); }
 static inline uint8_t qk_trunc_u8(float v) { return (uint8_t)((uint32_t)qk_cvtt_i32(v) & 0xff); }
 
-/* Fitting helpers of the imatrix paths (spec/gguf.md §4.1), shared with
- * the K-quants.  qk_fit_symmetric is ggml's make_qx_quants with
- * rmse_type 1: codes L = l + nmax in [0, 2·nmax), returns the scale.
- * qk_fit_asymmetric is make_qkx3_quants with squared error: codes in
- * [0, nmax], *neg_min = −min ≥ 0, returns the scale.  weights may be NULL
- * (x² then). */
+/* ggml's make_qx_quants with rmse_type 1 (spec/gguf.md §4.1): codes
+ * L = l + nmax in [0, 2·nmax), returns the scale; weights NULL means x².
+ * The K-quants' helpers (qk_nearest_int, qk_fit_qkx = make_qkx2/3,
+ * qk_fit_iq4_sub and qk_iq4_index = the IQ4 search) come from
+ * quant_k_impl.h and serve the 32-element types too. */
 float qk_fit_symmetric(int n, int nmax, const float *x, int8_t *L, const float *weights);
-float qk_fit_asymmetric(int n, int nmax, const float *x, const float *weights,
-    uint8_t *L, float *neg_min, uint8_t *Laux, float rmin, float rdelta, int nstep);
+
+/* Σx²/n over a row in order: σ² of the imatrix weights of Q4_0..Q5_1. */
+float qk_row_sigma2(const float *x, int64_t n);
+
+/* MXFP4: the block exponent of the largest magnitude, and 2^(e-128). */
+uint8_t qk_mxfp4_exponent(float amax);
+float qk_e8m0_half(uint8_t e);
 
 /* One IQ4_NL block (qw: the block's 32 importance weights or NULL), for
  * the vector variants' leftovers. */
@@ -112,13 +107,14 @@ QK_DECLARE_QUANT(fp8_e5m2);
 	void name##_quantize_avx2(const float *, void *, int64_t, int64_t, const float *); \
 	void name##_quantize_avx512(const float *, void *, int64_t, int64_t, const float *)
 QK_DECLARE_X86(f16);
-QK_DECLARE_X86(bf16);
+void bf16_quantize_avx2(const float *, void *, int64_t, int64_t, const float *);
 QK_DECLARE_X86(q4_0);
 QK_DECLARE_X86(q4_1);
 QK_DECLARE_X86(q5_0);
 QK_DECLARE_X86(q5_1);
 QK_DECLARE_X86(q8_0);
 QK_DECLARE_X86(iq4_nl);
+QK_DECLARE_X86(mxfp4);
 #endif
 
 #endif

@@ -15,61 +15,25 @@
 
 #include "dtype.h"
 #include "quant_k.h"
-#include "quant_k_impl.h"
+#include "quant_impl.h"	/* includes quant_k_impl.h; qk_fit_symmetric */
+
+/* Byte shuffling loops that GCC's -O2 leaves scalar (integer only, so the
+ * bytes cannot change). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define QK_VECTORIZE __attribute__((optimize("O3")))
+#else
+#define QK_VECTORIZE
+#endif
 
 /* ---------------------------------------------------------------- helpers */
 
 /* The fitting helpers of spec §4.1, one per ggml helper. */
 
-/* make_qx_quants with rmse_type 1: symmetric codes in [-nmax, nmax-1]
- * (stored + nmax), weights w or x*x, 18 extra trial scales. */
-static float
+/* make_qx_quants (rmse_type 1) is qk_fit_symmetric of quant_simple.c. */
+static inline float
 fit_qx(int n, int nmax, const float *x, const float *w, int8_t *L)
 {
-	float amax = 0, max = 0;
-
-	for (int i = 0; i < n; i++) {
-		float ax = fabsf(x[i]);
-		if (ax > amax) {
-			amax = ax;
-			max = x[i];
-		}
-	}
-	if (amax < QK_GROUP_EPS) {
-		memset(L, 0, (size_t)n);
-		return 0.f;
-	}
-	float iscale = (float)-nmax / max;
-	float sumlx = 0, suml2 = 0;
-	for (int i = 0; i < n; i++) {
-		int l = qk_clampi(qk_nearest_int(iscale * x[i]), -nmax, nmax - 1);
-		L[i] = (int8_t)(l + nmax);
-		float wi = w ? w[i] : x[i] * x[i];
-		sumlx += wi * x[i] * (float)l;
-		suml2 += wi * (float)l * (float)l;
-	}
-	float scale = suml2 != 0 ? sumlx / suml2 : 0.0f;
-	float best = scale * sumlx;
-	for (int is = -9; is <= 9; is++) {
-		if (is == 0)
-			continue;
-		iscale = -((float)nmax + 0.1f * (float)is) / max;
-		sumlx = suml2 = 0;
-		for (int i = 0; i < n; i++) {
-			int l = qk_clampi(qk_nearest_int(iscale * x[i]), -nmax, nmax - 1);
-			float wi = w ? w[i] : x[i] * x[i];
-			sumlx += wi * x[i] * (float)l;
-			suml2 += wi * (float)l * (float)l;
-		}
-		if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-			for (int i = 0; i < n; i++)
-				L[i] = (int8_t)(nmax + qk_clampi(qk_nearest_int(iscale * x[i]),
-				    -nmax, nmax - 1));
-			scale = sumlx / suml2;
-			best = scale * sumlx;
-		}
-	}
-	return scale;
+	return qk_fit_symmetric(n, nmax, x, L, w);
 }
 
 /* make_q3_quants with do_rmse: make_qx's first guess (weights x*x), then up
@@ -307,8 +271,8 @@ const struct qk_ops qk_ops_ref = { qk_requant_ref, qk_iq4_codes_ref };
 
 /* 2-bit codes of 256 elements: byte l of each 128-element half holds
  * elements l, l+32, l+64, l+96 (Q2_K and the low bits of Q3_K). */
-static void
-pack_2bit(const uint8_t *L, uint8_t *qs)
+QK_VECTORIZE static void
+pack_2bit(const uint8_t *restrict L, uint8_t *restrict qs)
 {
 	for (int h = 0; h < QK_K; h += 128)
 		for (int l = 0; l < 32; l++)
@@ -703,31 +667,28 @@ requant_k32(const float *x, const uint8_t *s, uint16_t d16, uint16_t dmin16, int
 	}
 }
 
-static void
-pack_q4_K(const uint8_t *L, struct blk_q4_K *y)
+QK_VECTORIZE static void
+pack_q4_K(const uint8_t *restrict L, struct blk_q4_K *restrict y)
 {
 	for (int c = 0; c < 4; c++)
 		for (int l = 0; l < 32; l++)
 			y->qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
 }
 
-static void
-pack_q5_K(const uint8_t *L, struct blk_q5_K *y)
+QK_VECTORIZE static void
+pack_q5_K(const uint8_t *restrict L, struct blk_q5_K *restrict y)
 {
-	memset(y->qh, 0, sizeof y->qh);
-	for (int c = 0; c < 4; c++)
-		for (int l = 0; l < 32; l++) {
-			int a = L[64 * c + l], b = L[64 * c + 32 + l];
-			if (a > 15) {
-				a -= 16;
-				y->qh[l] |= (uint8_t)(1 << (2 * c));
-			}
-			if (b > 15) {
-				b -= 16;
-				y->qh[l] |= (uint8_t)(2 << (2 * c));
-			}
-			y->qs[32 * c + l] = (uint8_t)(a | (b << 4));
+	/* codes are 0..31: bit 4 of each goes to qh (ggml: if (l > 15) l -= 16
+	 * and set the bit), the low four bits to qs */
+	for (int l = 0; l < 32; l++) {
+		unsigned h = 0;
+		for (int c = 0; c < 4; c++) {
+			unsigned a = L[64 * c + l], b = L[64 * c + 32 + l];
+			h |= (a >> 4) << (2 * c) | (b >> 4) << (2 * c + 1);
+			y->qs[32 * c + l] = (uint8_t)((a & 15) | (b & 15) << 4);
 		}
+		y->qh[l] = (uint8_t)h;
+	}
 }
 
 void
@@ -825,6 +786,21 @@ qk_fit_q6_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 		f->scales[j] = fit_qx(16, 32, x + 16 * j, qw + 16 * j, (int8_t *)f->L + 16 * j);
 }
 
+/* Per 128-element half: ql holds the low nibbles of elements l and l+64
+ * (and l+32, l+96), qh the high two bits of all four.  Plain byte
+ * shuffling, so the compiler is asked to vectorize it. */
+QK_VECTORIZE static void
+pack_q6_K(const uint8_t *restrict L, uint8_t *restrict ql, uint8_t *restrict qh)
+{
+	for (int h = 0; h < 2; h++, L += 128, ql += 64, qh += 32)
+		for (int l = 0; l < 32; l++) {
+			ql[l] = (uint8_t)((L[l] & 0xF) | ((L[l + 64] & 0xF) << 4));
+			ql[l + 32] = (uint8_t)((L[l + 32] & 0xF) | ((L[l + 96] & 0xF) << 4));
+			qh[l] = (uint8_t)((L[l] >> 4) | ((L[l + 32] >> 4) << 2) |
+			    ((L[l + 64] >> 4) << 4) | ((L[l + 96] >> 4) << 6));
+		}
+}
+
 /* Both paths finish alike. */
 void
 qk_finish_q6_K(const float *x, struct qk_fit *f, void *out, const struct qk_ops *ops)
@@ -859,16 +835,7 @@ qk_finish_q6_K(const float *x, struct qk_fit *f, void *out, const struct qk_ops 
 		}
 		ops->requant(x + 16 * j, 16, dj, 0.0f, -32, 31, 32, L + 16 * j);
 	}
-	for (int h = 0; h < 2; h++) {
-		const uint8_t *Lh = L + 128 * h;
-		uint8_t *ql = y->ql + 64 * h, *qh = y->qh + 32 * h;
-		for (int l = 0; l < 32; l++) {
-			ql[l] = (uint8_t)((Lh[l] & 0xF) | ((Lh[l + 64] & 0xF) << 4));
-			ql[l + 32] = (uint8_t)((Lh[l + 32] & 0xF) | ((Lh[l + 96] & 0xF) << 4));
-			qh[l] = (uint8_t)((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) |
-			    ((Lh[l + 64] >> 4) << 4) | ((Lh[l + 96] >> 4) << 6));
-		}
-	}
+	pack_q6_K(L, y->ql, y->qh);
 }
 
 void

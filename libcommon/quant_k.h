@@ -3,9 +3,10 @@
  * Block layouts are spec/gguf.md §4; the fitting helpers (how sub-block
  * scales are chosen) are §4.1; the importance-matrix variants §6.4.  Every
  * quantizer follows the qfmt_quantize_fn contract of quant.h: with a NULL
- * imatrix it gives the bytes of ggml's reference routine (what
- * ggml_quantize_chunk uses then), with one the bytes of ggml's importance
- * routine.  The *_ref functions are plain scalar C that perform ggml's
+ * imatrix it gives the bytes ggml_quantize_chunk writes then (its
+ * quantize_row_*_ref for the K-quants, quantize_iq4_xs with weights x*x for
+ * IQ4_XS), with one the bytes of ggml's importance routine
+ * (quantize_row_*_impl, quantize_iq4_xs).  The *_ref functions are plain scalar C that perform ggml's
  * binary32 operations in ggml's order; the plain names pick the fastest
  * variant this CPU runs (quant_k_x86.c), which vectorizes ACROSS sub-blocks
  * so every lane repeats the scalar sequence exactly: same bytes. */
@@ -73,7 +74,7 @@ QK_DECLARE(iq4_xs)
 #undef QK_DECLARE
 
 /* Which vector variant the plain quantizers use: "avx512", "avx2" or
- * "scalar" (QUTILS_SIMD in the environment may lower the choice).
+ * "scalar", the level of cpu.h (QUTILS_SIMD in the environment lowers it).
  * qk_force_variant("scalar"/"avx2"/"avx512") switches it for tests and
  * "auto" restores the default; it returns -1 (and changes nothing) when this
  * CPU or build cannot run that variant. */

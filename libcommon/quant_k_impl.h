@@ -12,7 +12,7 @@
 
 /* ggml's nearest_int: adding 1.5*2^23 rounds to nearest even in the
  * current rounding mode; the integer is in the low mantissa bits.  Valid
- * for |f| <= 4194303. */
+ * for |f| <= 4194303 (outside it, ggml's same garbage). */
 static inline int
 qk_nearest_int(float f)
 {
@@ -82,7 +82,7 @@ struct qk_format {
 };
 
 extern const struct qk_format qk_formats[QK_NFORMATS];
-extern const int8_t qk_iq4nl_values[16];
+extern const int8_t qk_iq4nl_values[16];	/* defined in quant_simple.c */
 
 float qk_fit_qkx(int n, int nmax, const float *x, const float *w, uint8_t *L,
     float *the_min, float rmin, float rdelta, int nstep, int use_mad);

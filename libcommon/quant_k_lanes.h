@@ -94,85 +94,141 @@ K(load_transposed)(const float *const *row, int n, vf *x)
 	}
 }
 
-/* qk_fit_qkx (make_qkx2/3) in lanes: codes to L[i] (as floats), scale and
- * -min per lane. */
+/* qk_sum_sq of whole super-blocks, one block per lane (same sequential
+ * order per block). */
 static void
-K(fit_qkx)(int n, int nmax, const vf *x, const vf *w, vf *L, vf *scale_out, vf *min_out,
-    float rmin, float rdelta, int nstep, int use_mad)
+K(sum_sq_blocks)(const float *const *xb, int nblk, float *out)
 {
-	vf Laux[32];
-	vf min = x[0], max = x[0], sum_w = w[0], sum_x = sum_w * x[0];
-	const vf zero = { 0 };
-
-	for (int i = 1; i < n; i++) {
-		min = K(sel)(x[i] < min, x[i], min);
-		max = K(sel)(x[i] > max, x[i], max);
-		sum_w += w[i];
-		sum_x += w[i] * x[i];
-	}
-	min = K(sel)(min > 0, zero, min);
-	vi degenerate = max <= min;
-	vf min0 = min;
-	vf iscale = (float)nmax / (max - min);
-	vf scale = 1.0f / iscale;
-	vf best = zero;
-	for (int i = 0; i < n; i++) {
-		vf l = K(tof)(K(clamp)(K(nearest)(iscale * (x[i] - min)), 0, nmax));
-		L[i] = l;
-		vf diff = scale * l + min - x[i];
-		diff = use_mad ? K(absf)(diff) : diff * diff;
-		best += w[i] * diff;
-	}
-	for (int is = 0; is <= nstep; is++) {
-		/* min moves when a trial wins, and later trials start from it */
-		iscale = (rmin + rdelta * (float)is + (float)nmax) / (max - min);
-		vf sum_l = zero, sum_l2 = zero, sum_xl = zero;
-		for (int i = 0; i < n; i++) {
-			vf l = K(tof)(K(clamp)(K(nearest)(iscale * (x[i] - min)), 0, nmax));
-			Laux[i] = l;
-			vf wl = w[i] * l;
-			sum_l += wl;
-			sum_l2 += wl * l;
-			sum_xl += wl * x[i];
+	for (int b0 = 0; b0 < nblk; b0 += VL) {
+		const float *row[VL];
+		vf s = { 0 }, t[VL];
+		for (int lane = 0; lane < VL; lane++)
+			row[lane] = xb[b0 + lane < nblk ? b0 + lane : b0];
+		for (int c = 0; c < QK_K; c += VL) {
+			for (int lane = 0; lane < VL; lane++)
+				memcpy(&t[lane], row[lane] + c, sizeof(vf));
+			K(transpose)(t);
+			for (int i = 0; i < VL; i++)
+				s += t[i] * t[i];
 		}
-		vf D = sum_w * sum_l2 - sum_l * sum_l;
-		vi ok = D > 0;
-		if (!VANY(ok))
-			continue;
-		vf this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-		vf this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-		vi pos = this_min > 0;
-		this_min = K(sel)(pos, zero, this_min);
-		this_scale = K(sel)(pos, sum_xl / sum_l2, this_scale);
-		vf err = zero;
-		for (int i = 0; i < n; i++) {
-			vf diff = this_scale * Laux[i] + this_min - x[i];
-			diff = use_mad ? K(absf)(diff) : diff * diff;
-			err += w[i] * diff;
-		}
-		vi take = ok & (err < best);
-		if (!VANY(take))
-			continue;
-		for (int i = 0; i < n; i++)
-			L[i] = K(sel)(take, Laux[i], L[i]);
-		best = K(sel)(take, err, best);
-		scale = K(sel)(take, this_scale, scale);
-		min = K(sel)(take, this_min, min);
+		for (int lane = 0; lane < VL && b0 + lane < nblk; lane++)
+			out[b0 + lane] = s[lane];
 	}
-	for (int i = 0; i < n; i++)
-		L[i] = K(sel)(degenerate, zero, L[i]);
-	*scale_out = K(sel)(degenerate, zero, scale);
-	*min_out = -K(sel)(degenerate, min0, min);
 }
 
-/* fit_qx (make_qx_quants, rmse_type 1) in lanes: signed codes l to L[i]
- * (the caller adds nmax), the scale per lane.  w NULL means x*x. */
+/* The fitters below work on NG independent groups of VL sub-blocks at
+ * once: each group's accumulations are sequential chains, and two groups
+ * interleaved keep the vector units busy while a chain waits. */
+#define NG 2
+#define FOR_G _Pragma("GCC unroll 4") for (int g = 0; g < NG; g++)
+
+/* qk_fit_qkx (make_qkx2/3) in lanes: codes to L[g][i] (as floats), scale
+ * and -min per lane. */
 static void
-K(fit_qx)(int n, int nmax, const vf *x, const vf *w, vf *L, vf *scale_out)
+K(fit_qkx)(int n, int nmax, vf (*x)[32], vf (*w)[32], vf (*L)[32], vf *scale_out, vf *min_out,
+    float rmin, float rdelta, int nstep, int use_mad)
 {
-	vf Laux[32], wx[32], wv[32];
-	vf amax = { 0 }, max = { 0 };
+	vf Laux[NG][32];
+	vf min[NG], max[NG], sum_w[NG], sum_x[NG], min0[NG], scale[NG], best[NG];
+	vi degenerate[NG];
 	const vf zero = { 0 };
+
+	FOR_G {
+		min[g] = max[g] = x[g][0];
+		sum_w[g] = w[g][0];
+		sum_x[g] = sum_w[g] * x[g][0];
+	}
+	for (int i = 1; i < n; i++)
+		FOR_G {
+			min[g] = K(sel)(x[g][i] < min[g], x[g][i], min[g]);
+			max[g] = K(sel)(x[g][i] > max[g], x[g][i], max[g]);
+			sum_w[g] += w[g][i];
+			sum_x[g] += w[g][i] * x[g][i];
+		}
+	FOR_G {
+		min[g] = K(sel)(min[g] > 0, zero, min[g]);
+		degenerate[g] = max[g] <= min[g];
+		min0[g] = min[g];
+		vf iscale = (float)nmax / (max[g] - min[g]);
+		scale[g] = 1.0f / iscale;
+		best[g] = zero;
+		for (int i = 0; i < n; i++) {
+			vf l = K(tof)(K(clamp)(K(nearest)(iscale * (x[g][i] - min[g])), 0, nmax));
+			L[g][i] = l;
+			vf diff = scale[g] * l + min[g] - x[g][i];
+			diff = use_mad ? K(absf)(diff) : diff * diff;
+			best[g] += w[g][i] * diff;
+		}
+	}
+	for (int is = 0; is <= nstep; is++) {
+		vf iscale[NG], sum_l[NG], sum_l2[NG], sum_xl[NG], D[NG];
+		vi ok[NG];
+		int any = 0;
+		FOR_G {
+			/* min moves when a trial wins, and later trials start from it */
+			iscale[g] = (rmin + rdelta * (float)is + (float)nmax) / (max[g] - min[g]);
+			sum_l[g] = sum_l2[g] = sum_xl[g] = zero;
+		}
+		for (int i = 0; i < n; i++)
+			FOR_G {
+				vf l = K(tof)(K(clamp)(K(nearest)(iscale[g] * (x[g][i] - min[g])), 0, nmax));
+				Laux[g][i] = l;
+				vf wl = w[g][i] * l;
+				sum_l[g] += wl;
+				sum_l2[g] += wl * l;
+				sum_xl[g] += wl * x[g][i];
+			}
+		FOR_G {
+			D[g] = sum_w[g] * sum_l2[g] - sum_l[g] * sum_l[g];
+			ok[g] = D[g] > 0;
+			any |= VANY(ok[g]);
+		}
+		if (!any)
+			continue;
+		vf ts[NG], tm[NG], err[NG];
+		vi take[NG];
+		FOR_G {
+			ts[g] = (sum_w[g] * sum_xl[g] - sum_x[g] * sum_l[g]) / D[g];
+			tm[g] = (sum_l2[g] * sum_x[g] - sum_l[g] * sum_xl[g]) / D[g];
+			vi pos = tm[g] > 0;
+			tm[g] = K(sel)(pos, zero, tm[g]);
+			ts[g] = K(sel)(pos, sum_xl[g] / sum_l2[g], ts[g]);
+			err[g] = zero;
+		}
+		for (int i = 0; i < n; i++)
+			FOR_G {
+				vf diff = ts[g] * Laux[g][i] + tm[g] - x[g][i];
+				diff = use_mad ? K(absf)(diff) : diff * diff;
+				err[g] += w[g][i] * diff;
+			}
+		any = 0;
+		FOR_G {
+			take[g] = ok[g] & (err[g] < best[g]);
+			any |= VANY(take[g]);
+		}
+		if (!any)
+			continue;
+		FOR_G {
+			for (int i = 0; i < n; i++)
+				L[g][i] = K(sel)(take[g], Laux[g][i], L[g][i]);
+			best[g] = K(sel)(take[g], err[g], best[g]);
+			scale[g] = K(sel)(take[g], ts[g], scale[g]);
+			min[g] = K(sel)(take[g], tm[g], min[g]);
+		}
+	}
+	FOR_G {
+		for (int i = 0; i < n; i++)
+			L[g][i] = K(sel)(degenerate[g], zero, L[g][i]);
+		scale_out[g] = K(sel)(degenerate[g], zero, scale[g]);
+		min_out[g] = -K(sel)(degenerate[g], min0[g], min[g]);
+	}
+}
+
+/* max |x| per lane, and the signed x that has it (the first one). */
+static inline void
+K(signed_max)(int n, const vf *x, vf *amax_out, vf *max_out)
+{
+	vf amax = { 0 }, max = { 0 };
 
 	for (int i = 0; i < n; i++) {
 		vf ax = K(absf)(x[i]);
@@ -180,92 +236,125 @@ K(fit_qx)(int n, int nmax, const vf *x, const vf *w, vf *L, vf *scale_out)
 		amax = K(sel)(m, ax, amax);
 		max = K(sel)(m, x[i], max);
 	}
-	vi zero_lane = amax < QK_GROUP_EPS;
-	vf iscale = (float)-nmax / max;
-	vf sumlx = zero, suml2 = zero;
-	for (int i = 0; i < n; i++) {
-		wv[i] = w ? w[i] : x[i] * x[i];
-		wx[i] = wv[i] * x[i];
-		vf l = K(tof)(K(clamp)(K(nearest)(iscale * x[i]), -nmax, nmax - 1));
-		L[i] = l;
-		sumlx += wx[i] * l;
-		suml2 += wv[i] * l * l;
+	*amax_out = amax;
+	*max_out = max;
+}
+
+/* fit_qx (make_qx_quants, rmse_type 1) in lanes: signed codes l to
+ * L[g][i] (the caller adds nmax), the scale per lane.  w NULL means x*x. */
+static void
+K(fit_qx)(int n, int nmax, vf (*x)[32], vf (*w)[32], vf (*L)[32], vf *scale_out)
+{
+	vf Laux[NG][32], wx[NG][32], wv[NG][32];
+	vf max[NG], scale[NG], best[NG], sumlx[NG], suml2[NG];
+	vi zero_lane[NG];
+	const vf zero = { 0 };
+
+	FOR_G {
+		vf amax;
+		K(signed_max)(n, x[g], &amax, &max[g]);
+		zero_lane[g] = amax < QK_GROUP_EPS;
+		vf iscale = (float)-nmax / max[g];
+		sumlx[g] = suml2[g] = zero;
+		for (int i = 0; i < n; i++) {
+			wv[g][i] = w ? w[g][i] : x[g][i] * x[g][i];
+			wx[g][i] = wv[g][i] * x[g][i];
+			vf l = K(tof)(K(clamp)(K(nearest)(iscale * x[g][i]), -nmax, nmax - 1));
+			L[g][i] = l;
+			sumlx[g] += wx[g][i] * l;
+			suml2[g] += wv[g][i] * l * l;
+		}
+		scale[g] = K(sel)(suml2[g] != 0, sumlx[g] / suml2[g], zero);
+		best[g] = scale[g] * sumlx[g];
 	}
-	vf scale = K(sel)(suml2 != 0, sumlx / suml2, zero);
-	vf best = scale * sumlx;
 	for (int is = -9; is <= 9; is++) {
 		if (is == 0)
 			continue;
-		iscale = -((float)nmax + 0.1f * (float)is) / max;
-		sumlx = suml2 = zero;
-		for (int i = 0; i < n; i++) {
-			vf l = K(tof)(K(clamp)(K(nearest)(iscale * x[i]), -nmax, nmax - 1));
-			Laux[i] = l;
-			sumlx += wx[i] * l;
-			suml2 += wv[i] * l * l;
+		vf iscale[NG];
+		vi take[NG];
+		int any = 0;
+		FOR_G {
+			iscale[g] = -((float)nmax + 0.1f * (float)is) / max[g];
+			sumlx[g] = suml2[g] = zero;
 		}
-		vi take = (suml2 > 0) & (sumlx * sumlx > best * suml2);
-		if (!VANY(take))
-			continue;
 		for (int i = 0; i < n; i++)
-			L[i] = K(sel)(take, Laux[i], L[i]);
-		vf s = sumlx / suml2;
-		scale = K(sel)(take, s, scale);
-		best = K(sel)(take, s * sumlx, best);
+			FOR_G {
+				vf l = K(tof)(K(clamp)(K(nearest)(iscale[g] * x[g][i]), -nmax, nmax - 1));
+				Laux[g][i] = l;
+				sumlx[g] += wx[g][i] * l;
+				suml2[g] += wv[g][i] * l * l;
+			}
+		FOR_G {
+			take[g] = (suml2[g] > 0) & (sumlx[g] * sumlx[g] > best[g] * suml2[g]);
+			any |= VANY(take[g]);
+		}
+		if (!any)
+			continue;
+		FOR_G {
+			for (int i = 0; i < n; i++)
+				L[g][i] = K(sel)(take[g], Laux[g][i], L[g][i]);
+			vf sc = sumlx[g] / suml2[g];
+			scale[g] = K(sel)(take[g], sc, scale[g]);
+			best[g] = K(sel)(take[g], sc * sumlx[g], best[g]);
+		}
 	}
-	for (int i = 0; i < n; i++)
-		L[i] = K(sel)(zero_lane, K(splat)((float)-nmax), L[i]);
-	*scale_out = K(sel)(zero_lane, zero, scale);
+	FOR_G {
+		for (int i = 0; i < n; i++)
+			L[g][i] = K(sel)(zero_lane[g], K(splat)((float)-nmax), L[g][i]);
+		scale_out[g] = K(sel)(zero_lane[g], zero, scale[g]);
+	}
 }
 
 /* fit_q3 (make_q3_quants with rmse, nmax 4, 16 elements) in lanes: signed
- * codes to L[i], the scale per lane.  A lane whose sweep changed nothing
+ * codes to L[g][i], the scale per lane.  A lane whose sweep changed nothing
  * would change nothing in later sweeps either, so all lanes sweep until
  * none changes. */
 static void
-K(fit_q3)(const vf *x, vf *L, vf *scale_out)
+K(fit_q3)(vf (*x)[32], vf (*L)[32], vf *scale_out)
 {
 	const int nmax = 4;
-	vf amax = { 0 }, max = { 0 }, w[16], wx[16];
+	vf w[NG][16], wx[NG][16], sumlx[NG], suml2[NG];
+	vi zero_lane[NG];
 	const vf zero = { 0 };
 
-	for (int i = 0; i < 16; i++) {
-		vf ax = K(absf)(x[i]);
-		vi m = ax > amax;
-		amax = K(sel)(m, ax, amax);
-		max = K(sel)(m, x[i], max);
-	}
-	vi zero_lane = amax < QK_GROUP_EPS;
-	vf iscale = (float)-nmax / max;
-	vf sumlx = zero, suml2 = zero;
-	for (int i = 0; i < 16; i++) {
-		vf l = K(tof)(K(clamp)(K(nearest)(iscale * x[i]), -nmax, nmax - 1));
-		L[i] = l;
-		w[i] = x[i] * x[i];
-		wx[i] = w[i] * x[i];
-		sumlx += wx[i] * l;
-		suml2 += w[i] * l * l;
+	FOR_G {
+		vf amax, max;
+		K(signed_max)(16, x[g], &amax, &max);
+		zero_lane[g] = amax < QK_GROUP_EPS;
+		vf iscale = (float)-nmax / max;
+		sumlx[g] = suml2[g] = zero;
+		for (int i = 0; i < 16; i++) {
+			vf l = K(tof)(K(clamp)(K(nearest)(iscale * x[g][i]), -nmax, nmax - 1));
+			L[g][i] = l;
+			w[g][i] = x[g][i] * x[g][i];
+			wx[g][i] = w[g][i] * x[g][i];
+			sumlx[g] += wx[g][i] * l;
+			suml2[g] += w[g][i] * l * l;
+		}
 	}
 	for (int sweep = 0; sweep < 5; sweep++) {
 		vi changed = { 0 };
-		for (int i = 0; i < 16; i++) {
-			vf slx = sumlx - wx[i] * L[i];
-			vf sl2 = suml2 - w[i] * L[i] * L[i];
-			vf nl = K(tof)(K(clamp)(K(nearest)(x[i] * sl2 / slx), -nmax, nmax - 1));
-			vf slx2 = slx + wx[i] * nl, sl22 = sl2 + w[i] * nl * nl;
-			vi take = (slx > 0) & (nl != L[i]) & (sl22 > 0) &
-			    (slx2 * slx2 * suml2 > sumlx * sumlx * sl22);
-			L[i] = K(sel)(take, nl, L[i]);
-			sumlx = K(sel)(take, slx2, sumlx);
-			suml2 = K(sel)(take, sl22, suml2);
-			changed |= take;
-		}
+		for (int i = 0; i < 16; i++)
+			FOR_G {
+				vf slx = sumlx[g] - wx[g][i] * L[g][i];
+				vf sl2 = suml2[g] - w[g][i] * L[g][i] * L[g][i];
+				vf nl = K(tof)(K(clamp)(K(nearest)(x[g][i] * sl2 / slx), -nmax, nmax - 1));
+				vf slx2 = slx + wx[g][i] * nl, sl22 = sl2 + w[g][i] * nl * nl;
+				vi take = (slx > 0) & (nl != L[g][i]) & (sl22 > 0) &
+				    (slx2 * slx2 * suml2[g] > sumlx[g] * sumlx[g] * sl22);
+				L[g][i] = K(sel)(take, nl, L[g][i]);
+				sumlx[g] = K(sel)(take, slx2, sumlx[g]);
+				suml2[g] = K(sel)(take, sl22, suml2[g]);
+				changed |= take;
+			}
 		if (!VANY(changed))
 			break;
 	}
-	for (int i = 0; i < 16; i++)
-		L[i] = K(sel)(zero_lane, K(splat)((float)-nmax), L[i]);
-	*scale_out = K(sel)(zero_lane | (suml2 <= 0), zero, sumlx / suml2);
+	FOR_G {
+		for (int i = 0; i < 16; i++)
+			L[g][i] = K(sel)(zero_lane[g], K(splat)((float)-nmax), L[g][i]);
+		scale_out[g] = K(sel)(zero_lane[g] | (suml2[g] <= 0), zero, sumlx[g] / suml2[g]);
+	}
 }
 
 /* The IQ4 codebook (spec §4 IQ4_NL) as a lane-indexed table. */
@@ -320,48 +409,54 @@ K(iq4_codes)(const float *x, int n, float id, uint8_t *L)
 
 /* qk_fit_iq4_sub in lanes (32 elements): the scale per lane. */
 static void
-K(fit_iq4)(const vf *x, const vf *w, vf *scale_out)
+K(fit_iq4)(vf (*x)[32], vf (*w)[32], vf *scale_out)
 {
-	vf amax = { 0 }, max = { 0 }, q, wq[32];
+	vf q, max[NG], d[NG], best[NG], sumqx[NG], sumq2[NG];
+	vi zero_lane[NG];
 	const vf zero = { 0 };
 
-	for (int i = 0; i < 32; i++) {
-		vf ax = K(absf)(x[i]);
-		vi m = ax > amax;
-		amax = K(sel)(m, ax, amax);
-		max = K(sel)(m, x[i], max);
-	}
-	vi zero_lane = amax < QK_GROUP_EPS;
-	vf d = -max / -127.f;
-	vf id = 1.0f / d;
-	vf sumqx = zero, sumq2 = zero;
-	for (int i = 0; i < 32; i++) {
-		(void)K(iq4_index)(id * x[i], &q);
-		vf t = w[i] * q;
-		sumqx += t * x[i];
-		sumq2 += t * q;
-	}
-	d = K(sel)(sumq2 > 0, sumqx / sumq2, zero);
-	vf best = d * sumqx;
-	for (int t = -7; t <= 7; t++) {
-		id = (float)(t - 127) / max;
-		sumqx = sumq2 = zero;
+	FOR_G {
+		vf amax;
+		K(signed_max)(32, x[g], &amax, &max[g]);
+		zero_lane[g] = amax < QK_GROUP_EPS;
+		vf id = 1.0f / (-max[g] / -127.f);
+		sumqx[g] = sumq2[g] = zero;
 		for (int i = 0; i < 32; i++) {
-			(void)K(iq4_index)(id * x[i], &q);
-			wq[i] = w[i] * q;
-			sumqx += wq[i] * x[i];
-			sumq2 += wq[i] * q;
+			(void)K(iq4_index)(id * x[g][i], &q);
+			vf t = w[g][i] * q;
+			sumqx[g] += t * x[g][i];
+			sumq2[g] += t * q;
 		}
-		vi take = (sumq2 > 0) & (sumqx * sumqx > best * sumq2);
-		vf s = sumqx / sumq2;
-		d = K(sel)(take, s, d);
-		best = K(sel)(take, s * sumqx, best);
+		d[g] = K(sel)(sumq2[g] > 0, sumqx[g] / sumq2[g], zero);
+		best[g] = d[g] * sumqx[g];
 	}
-	*scale_out = K(sel)(zero_lane, zero, d);
+	for (int t = -7; t <= 7; t++) {
+		vf id[NG];
+		FOR_G {
+			id[g] = (float)(t - 127) / max[g];
+			sumqx[g] = sumq2[g] = zero;
+		}
+		for (int i = 0; i < 32; i++)
+			FOR_G {
+				(void)K(iq4_index)(id[g] * x[g][i], &q);
+				vf wq = w[g][i] * q;
+				sumqx[g] += wq * x[g][i];
+				sumq2[g] += wq * q;
+			}
+		FOR_G {
+			vi take = (sumq2[g] > 0) & (sumqx[g] * sumqx[g] > best[g] * sumq2[g]);
+			vf sc = sumqx[g] / sumq2[g];
+			d[g] = K(sel)(take, sc, d[g]);
+			best[g] = K(sel)(take, sc * sumqx[g], best[g]);
+		}
+	}
+	FOR_G
+		scale_out[g] = K(sel)(zero_lane[g], zero, d[g]);
 }
 
-/* The fitting stage of whole super-blocks, VL sub-blocks at a time.  xb[b]
- * and qw[b] (NULL without an importance vector) are block b's inputs. */
+/* The fitting stage of whole super-blocks, NG * VL sub-blocks at a time.
+ * xb[b] and qw[b] (NULL without an importance vector) are block b's
+ * inputs; the blocks are consecutive in memory. */
 static void
 K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk, struct qk_fit *f,
     uint8_t *Lt)
@@ -370,96 +465,108 @@ K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk,
 	const int n = QK_K / spb;
 	const int total = nblk * spb;
 	float sigma2[16];
-	vf x[32], w[32], L[32], scale = { 0 }, min = { 0 };
+	vf x[NG][32], w[NG][32], L[NG][32], scale[NG], min[NG], sw[NG];
 
-	if (qw[0] && fmt != QK_Q6_K)	/* Q6_K weighs by qw alone */
+	if (qw[0] && fmt != QK_Q6_K) {	/* Q6_K weighs by qw alone */
+		K(sum_sq_blocks)(xb, nblk, sigma2);
 		for (int b = 0; b < nblk; b++) {
-			float s = qk_sum_sq(xb[b], QK_K);
+			float s = sigma2[b];
 			sigma2[b] = fmt == QK_Q2_K ? s / QK_K : fmt == QK_IQ4_XS ? s * (2.f / QK_K) :
 			    2 * s / QK_K;
 		}
-	for (int s0 = 0; s0 < total; s0 += VL) {
-		vf sig = { 0 };
-		const float *xrow[VL], *wrow[VL];
-		/* lanes past the end repeat the first sub-block */
-		for (int lane = 0; lane < VL; lane++) {
-			int s = s0 + lane < total ? s0 + lane : s0;
-			xrow[lane] = xb[s / spb] + n * (s % spb);
-			if (qw[0]) {
-				wrow[lane] = qw[s / spb] + n * (s % spb);
-				sig[lane] = sigma2[s / spb];
+	}
+	for (int s0 = 0; s0 < total; s0 += NG * VL) {
+		FOR_G {
+			vf sig = { 0 };
+			const float *xrow[VL], *wrow[VL];
+			/* lanes past the end repeat the first sub-block */
+			for (int lane = 0; lane < VL; lane++) {
+				int s = s0 + g * VL + lane < total ? s0 + g * VL + lane : s0;
+				xrow[lane] = xb[s / spb] + n * (s % spb);
+				wrow[lane] = qw[0] ? qw[s / spb] + n * (s % spb) : NULL;
+				if (qw[0])
+					sig[lane] = sigma2[s / spb];
 			}
-		}
-		K(load_transposed)(xrow, n, x);
-		if (qw[0])
-			K(load_transposed)(wrow, n, w);
-		vf sw = { 0 };
-		if (qw[0] && fmt != QK_Q6_K) {
-			for (int i = 0; i < n; i++)
-				w[i] = w[i] * VSQRT(sig + x[i] * x[i]);
-			for (int i = 0; i < n; i++)
-				sw += w[i];
+			K(load_transposed)(xrow, n, x[g]);
+			if (qw[0])
+				K(load_transposed)(wrow, n, w[g]);
+			sw[g] = min[g] = (vf){ 0 };
+			if (qw[0] && fmt != QK_Q6_K) {
+				for (int i = 0; i < n; i++)
+					w[g][i] = w[g][i] * VSQRT(sig + x[g][i] * x[g][i]);
+				for (int i = 0; i < n; i++)
+					sw[g] += w[g][i];
+			}
+			/* the weights without an importance vector */
+			if (!qw[0] && fmt == QK_Q2_K)
+				for (int i = 0; i < n; i++)
+					w[g][i] = K(absf)(x[g][i]);
+			if (!qw[0] && (fmt == QK_Q4_K || fmt == QK_Q5_K)) {
+				vf ss = { 0 };
+				for (int i = 0; i < 32; i++)
+					ss += x[g][i] * x[g][i];
+				vf av = VSQRT(ss / 32.0f);
+				for (int i = 0; i < 32; i++)
+					w[g][i] = av + K(absf)(x[g][i]);
+			}
+			if (!qw[0] && fmt == QK_IQ4_XS)
+				for (int i = 0; i < 32; i++)
+					w[g][i] = x[g][i] * x[g][i];
 		}
 		int off = 0;
 		switch (fmt) {
 		case QK_Q2_K:
-			if (!qw[0])
-				for (int i = 0; i < n; i++)
-					w[i] = K(absf)(x[i]);
 			if (qw[0])
-				K(fit_qkx)(16, 3, x, w, L, &scale, &min, -0.9f, 0.05f, 36, 0);
+				K(fit_qkx)(16, 3, x, w, L, scale, min, -0.9f, 0.05f, 36, 0);
 			else
-				K(fit_qkx)(16, 3, x, w, L, &scale, &min, -0.5f, 0.1f, 15, 1);
+				K(fit_qkx)(16, 3, x, w, L, scale, min, -0.5f, 0.1f, 15, 1);
 			break;
 		case QK_Q4_K:
-		case QK_Q5_K: {
-			int nmax = fmt == QK_Q4_K ? 15 : 31;
-			if (!qw[0]) {
-				vf s = { 0 };
-				for (int i = 0; i < 32; i++)
-					s += x[i] * x[i];
-				vf av = VSQRT(s / 32.0f);
-				for (int i = 0; i < 32; i++)
-					w[i] = av + K(absf)(x[i]);
-				if (fmt == QK_Q4_K)
-					K(fit_qkx)(32, nmax, x, w, L, &scale, &min, -1.f, 0.1f, 20, 0);
-				else
-					K(fit_qkx)(32, nmax, x, w, L, &scale, &min, -0.5f, 0.1f, 15, 0);
-			} else {
-				K(fit_qkx)(32, nmax, x, w, L, &scale, &min, -0.9f, 0.05f, 36, 0);
-			}
+			if (qw[0])
+				K(fit_qkx)(32, 15, x, w, L, scale, min, -0.9f, 0.05f, 36, 0);
+			else
+				K(fit_qkx)(32, 15, x, w, L, scale, min, -1.f, 0.1f, 20, 0);
 			break;
-		}
+		case QK_Q5_K:
+			if (qw[0])
+				K(fit_qkx)(32, 31, x, w, L, scale, min, -0.9f, 0.05f, 36, 0);
+			else
+				K(fit_qkx)(32, 31, x, w, L, scale, min, -0.5f, 0.1f, 15, 0);
+			break;
 		case QK_Q3_K:
 			if (qw[0])
-				K(fit_qx)(16, 4, x, w, L, &scale);
+				K(fit_qx)(16, 4, x, w, L, scale);
 			else
-				K(fit_q3)(x, L, &scale);
+				K(fit_q3)(x, L, scale);
 			off = 4;
 			break;
 		case QK_Q6_K:
-			K(fit_qx)(16, 32, x, qw[0] ? w : NULL, L, &scale);
+			K(fit_qx)(16, 32, x, qw[0] ? w : NULL, L, scale);
 			off = 32;
 			break;
 		case QK_IQ4_XS:	/* codes come from finishing alone */
-			if (!qw[0])
+			K(fit_iq4)(x, w, scale);
+			FOR_G
 				for (int i = 0; i < 32; i++)
-					w[i] = x[i] * x[i];
-			K(fit_iq4)(x, w, &scale);
-			for (int i = 0; i < 32; i++)
-				L[i] = (vf){ 0 };
+					L[g][i] = (vf){ 0 };
 			break;
 		}
-		for (int lane = 0; lane < VL && s0 + lane < total; lane++) {
-			int s = s0 + lane, b = s / spb, j = s % spb;
-			f[b].scales[j] = scale[lane];
-			f[b].mins[j] = min[lane];
-			f[b].sw[j] = sw[lane];
-		}
-		/* codes stay transposed (qk_fit_codes) */
-		for (int i = 0; i < n; i++) {
-			K(vb) c = __builtin_convertvector(__builtin_convertvector(L[i], vi) + off, K(vb));
-			memcpy(Lt + (size_t)(s0 / VL) * n * VL + (size_t)i * VL, &c, VL);
+		FOR_G {
+			int g0 = s0 + g * VL;
+			if (g0 >= total)
+				break;
+			for (int lane = 0; lane < VL && g0 + lane < total; lane++) {
+				int s = g0 + lane, b = s / spb, j = s % spb;
+				f[b].scales[j] = scale[g][lane];
+				f[b].mins[j] = min[g][lane];
+				f[b].sw[j] = sw[g][lane];
+			}
+			/* codes stay transposed (qk_fit_codes) */
+			for (int i = 0; i < n; i++) {
+				K(vb) c = __builtin_convertvector(__builtin_convertvector(L[g][i], vi) + off,
+				    K(vb));
+				memcpy(Lt + (size_t)(g0 / VL) * n * VL + (size_t)i * VL, &c, VL);
+			}
 		}
 	}
 	for (int b = 0; b < nblk; b++) {
@@ -468,6 +575,9 @@ K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk,
 		f[b].Lt_vl = VL;
 	}
 }
+
+#undef FOR_G
+#undef NG
 
 /* qk_requant_ref in the natural element order (n a multiple of VL or
  * n = 16 with VL = 16). */

@@ -1,48 +1,32 @@
-/* Vectorized K-quant fitting (see quant_k.h) and the run-time choice of
- * variant.  Filled in below; until a format has a vector kernel its plain
- * quantizer is the scalar reference. */
-#include <stdlib.h>
+/* Vectorized K-quant fitting (see quant_k.h, quant_k_lanes.h) and the
+ * run-time choice of variant; finishing a block stays in quant_k.c with
+ * vectorized element-wise helpers. */
+#include <stdatomic.h>
 #include <string.h>
 
+#include "cpu.h"
+
 #include "quant_k.h"
-#include "quant_k_impl.h"
+#include "quant_impl.h"	/* includes quant_k_impl.h; qk_fit_symmetric */
 
-enum { V_SCALAR, V_AVX2, V_AVX512 };
+enum { V_SCALAR = QCPU_SCALAR, V_AVX2 = QCPU_AVX2, V_AVX512 = QCPU_AVX512 };
 static const char *const variant_names[] = { "scalar", "avx2", "avx512" };
-static int variant = -1;
+static _Atomic int forced = -1;	/* a test's choice, or -1 */
 
+/* The variant: the level of cpu.h (detected, lowered by QUTILS_SIMD),
+ * unless a test forced another one the machine has. */
 static int
 cpu_can(int v)
 {
-#if defined(QU_SCALAR_ONLY) || !(defined(__x86_64__) || defined(__i386__))
-	return v == V_SCALAR;
-#else
-	__builtin_cpu_init();
-	switch (v) {
-	case V_SCALAR: return 1;
-	case V_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-	case V_AVX512: return __builtin_cpu_supports("avx512f") &&
-		__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-	}
-	return 0;
-#endif
+	return v <= (int)qcpu_detected();
 }
 
 static int
 pick_variant(void)
 {
-	const char *env = getenv("QUTILS_SIMD");
+	int v = forced;
 
-	if (variant >= 0)
-		return variant;
-	if (env && *env)
-		for (int v = 0; v < 3; v++)
-			if (strcmp(env, variant_names[v]) == 0 && cpu_can(v))
-				return variant = v;
-	for (int v = V_AVX512; v >= V_SCALAR; v--)
-		if (cpu_can(v))
-			return variant = v;
-	return variant = V_SCALAR;
+	return v >= 0 ? v : (int)qcpu_level();
 }
 
 const char *
@@ -55,26 +39,34 @@ int
 qk_force_variant(const char *name)
 {
 	if (strcmp(name, "auto") == 0) {
-		variant = -1;
-		(void)pick_variant();
+		forced = -1;
 		return 0;
 	}
 	for (int v = 0; v < 3; v++)
 		if (strcmp(name, variant_names[v]) == 0) {
 			if (!cpu_can(v))
 				return -1;
-			variant = v;
+			forced = v;
 			return 0;
 		}
 	return -1;
 }
 
-#if !defined(QU_SCALAR_ONLY) && defined(__x86_64__)
+#if QU_X86_KERNELS
 #include <immintrin.h>
 #define HAVE_LANES 1
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq")
+/* Every function of the included body gets the target attribute. */
+#define TARGET_PRAGMA(x) _Pragma(#x)
+#ifdef __clang__
+#define TARGET_BEGIN(t) TARGET_PRAGMA(clang attribute push(__attribute__((target(t))), apply_to = function))
+#define TARGET_END TARGET_PRAGMA(clang attribute pop)
+#else
+#define TARGET_BEGIN(t) TARGET_PRAGMA(GCC push_options) TARGET_PRAGMA(GCC target(t))
+#define TARGET_END TARGET_PRAGMA(GCC pop_options)
+#endif
+
+TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512dq")
 #define VL 16
 #define vf vf16
 #define vi vi16
@@ -96,10 +88,9 @@ qk_force_variant(const char *name)
 #undef VSEL
 #undef VMAXI
 #undef VMINI
-#pragma GCC pop_options
+TARGET_END
 
-#pragma GCC push_options
-#pragma GCC target("avx2")
+TARGET_BEGIN("avx2")
 #define VL 8
 #define vf vf8
 #define vi vi8
@@ -121,7 +112,7 @@ qk_force_variant(const char *name)
 #undef VSEL
 #undef VMAXI
 #undef VMINI
-#pragma GCC pop_options
+TARGET_END
 #endif
 
 #ifdef HAVE_LANES

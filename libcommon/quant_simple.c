@@ -81,90 +81,6 @@ qk_fit_symmetric(int n, int nmax, const float *x, int8_t *L, const float *weight
 	return scale;
 }
 
-float
-qk_fit_asymmetric(int n, int nmax, const float *x, const float *weights,
-    uint8_t *L, float *neg_min, uint8_t *Laux, float rmin, float rdelta, int nstep)
-{
-	float min = x[0], max = x[0];
-	float sum_w = weights ? weights[0] : x[0] * x[0];
-	float sum_x = sum_w * x[0];
-	float iscale, scale, best_err;
-
-	for (int i = 1; i < n; i++) {
-		float w = weights ? weights[i] : x[i] * x[i];
-		if (x[i] < min)
-			min = x[i];
-		if (x[i] > max)
-			max = x[i];
-		sum_w += w;
-		sum_x += w * x[i];
-	}
-	if (min > 0)
-		min = 0;
-	if (max <= min) {
-		memset(L, 0, (size_t)n);
-		*neg_min = -min;
-		return 0.0f;
-	}
-	iscale = (float)nmax / (max - min);
-	scale = 1 / iscale;
-	best_err = 0;
-	for (int i = 0; i < n; i++) {
-		int l = qk_nearest_int(iscale * (x[i] - min));
-		float diff, w;
-
-		L[i] = (uint8_t)(l < 0 ? 0 : l > nmax ? nmax : l);
-		diff = scale * (float)L[i] + min - x[i];
-		diff = diff * diff;
-		w = weights ? weights[i] : x[i] * x[i];
-		best_err += w * diff;
-	}
-	if (nstep < 1) {
-		*neg_min = -min;
-		return scale;
-	}
-	for (int is = 0; is <= nstep; is++) {
-		float sum_l = 0, sum_l2 = 0, sum_xl = 0, D;
-
-		iscale = (rmin + rdelta * (float)is + (float)nmax) / (max - min);
-		for (int i = 0; i < n; i++) {
-			int l = qk_nearest_int(iscale * (x[i] - min));
-			float w = weights ? weights[i] : x[i] * x[i];
-
-			l = l < 0 ? 0 : l > nmax ? nmax : l;
-			Laux[i] = (uint8_t)l;
-			sum_l += w * (float)l;
-			sum_l2 += w * (float)l * (float)l;
-			sum_xl += w * (float)l * x[i];
-		}
-		D = sum_w * sum_l2 - sum_l * sum_l;
-		if (D > 0) {
-			float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-			float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-			float err = 0;
-
-			if (this_min > 0) {
-				this_min = 0;
-				this_scale = sum_xl / sum_l2;
-			}
-			for (int i = 0; i < n; i++) {
-				float diff = this_scale * (float)Laux[i] + this_min - x[i];
-				float w = weights ? weights[i] : x[i] * x[i];
-				diff = diff * diff;
-				err += w * diff;
-			}
-			if (err < best_err) {
-				memcpy(L, Laux, (size_t)n);
-				best_err = err;
-				scale = this_scale;
-				min = this_min;
-			}
-		}
-	}
-	*neg_min = -min;
-	return scale;
-}
-
 /* ---- plain floats ---- */
 
 void
@@ -217,7 +133,11 @@ bf16_quantize_ref(const float *x, void *vy, int64_t nrows, int64_t n, const floa
 		memcpy(y + 2 * i, &h, 2);
 	}
 }
-PICK(bf16)
+/* no AVX-512 variant: the AVX2 one measured faster (vpmovdw is slow) */
+static const qfmt_quantize_fn bf16_variants[QCPU_NLEVELS] = {
+	bf16_quantize_ref, QU_AVX2(bf16_quantize_avx2), NULL };
+void bf16_quantize(const float *x, void *y, int64_t nrows, int64_t n, const float *w)
+{ qfmt_pick(bf16_variants)(x, y, nrows, n, w); }
 
 void
 bf16_dequantize(const void *vx, float *y, int64_t n)
@@ -234,8 +154,8 @@ bf16_dequantize(const void *vx, float *y, int64_t n)
 /* ---- shared pieces of the 32-element types ---- */
 
 /* Σx² over the row, then /n: the σ² of the imatrix weights (§6.4). */
-static float
-row_sigma2(const float *x, int64_t n)
+float
+qk_row_sigma2(const float *x, int64_t n)
 {
 	float sum = 0;
 
@@ -309,7 +229,7 @@ pack_5bit(const uint8_t *q, uint8_t *qs, uint8_t *qhp)
 	int64_t nb_ = (n) / QK32; \
 	for (int64_t r_ = 0; r_ < (nrows); r_++) { \
 		const float *row_ = (x) + r_ * (n); \
-		float sigma2_ = (qw) ? row_sigma2(row_, (n)) : 0; \
+		float sigma2_ = (qw) ? qk_row_sigma2(row_, (n)) : 0; \
 		for (int64_t b_ = 0; b_ < nb_; b_++) { \
 			const float *xb = row_ + b_ * QK32; \
 			blk_t *yb = y_ + r_ * nb_ + b_; \
@@ -392,10 +312,10 @@ q4_1_block(const float *x, struct blk_q4_1 *y)
 static void
 q4_1_block_imatrix(const float *x, const float *w, struct blk_q4_1 *y)
 {
-	uint8_t L[QK32], Laux[QK32];
+	uint8_t L[QK32];
 	float neg_min, d;
 
-	d = qk_fit_asymmetric(QK32, 15, x, w, L, &neg_min, Laux, -0.9f, 0.05f, 36);
+	d = qk_fit_qkx(QK32, 15, x, w, L, &neg_min, -0.9f, 0.05f, 36, 0);
 	y->d = qu_f32_to_f16(d);
 	y->m = qu_f32_to_f16(-neg_min);
 	pack_nibbles(L, y->qs);
@@ -501,10 +421,10 @@ q5_1_block(const float *x, struct blk_q5_1 *y)
 static void
 q5_1_block_imatrix(const float *x, const float *w, struct blk_q5_1 *y)
 {
-	uint8_t L[QK32], Laux[QK32];
+	uint8_t L[QK32];
 	float neg_min, d;
 
-	d = qk_fit_asymmetric(QK32, 31, x, w, L, &neg_min, Laux, -0.9f, 0.05f, 36);
+	d = qk_fit_qkx(QK32, 31, x, w, L, &neg_min, -0.9f, 0.05f, 36, 0);
 	y->d = qu_f32_to_f16(d);
 	y->m = qu_f32_to_f16(-neg_min);
 	pack_5bit(L, y->qs, y->qh);
@@ -575,35 +495,12 @@ q8_0_dequantize(const void *vx, float *y, int64_t n)
 
 /* ---- IQ4_NL: ggml_quantize_chunk's path (quantize_iq4_nl, 7 tries) ---- */
 
-/* Nearest codebook entry; between neighbours lo < hi the lower one only
- * when x − lo < hi − x (both differences rounded in binary32). */
-static int
-iq4nl_index(float x)
-{
-	const int8_t *v = qk_iq4nl_values;
-	int lo = 0, hi = 15;
-
-	if (x <= v[0])
-		return 0;
-	if (x >= v[15])
-		return 15;
-	while (hi - lo > 1) {
-		int mid = (lo + hi) / 2;
-		if (x < v[mid])
-			hi = mid;
-		else
-			lo = mid;
-	}
-	return x - v[hi - 1] < v[hi] - x ? hi - 1 : hi;
-}
-
 /* weights: x² without an imatrix, else qw·sqrt(σ² + x²) with the block's
- * own σ² = 2Σx²/32 (not the row's, unlike Q4_0). */
+ * own σ² = 2Σx²/32 (not the row's, unlike Q4_0) */
 void
 iq4_nl_block(const float *x, const float *qw, struct blk_iq4_nl *y)
 {
-	const int8_t *v = qk_iq4nl_values;
-	float w[QK32], sigma2 = 0, amax = 0, max = 0, d, id, sumqx, sumq2, best;
+	float w[QK32], sigma2 = 0, d, id;
 	uint8_t L[QK32];
 
 	for (int j = 0; j < QK32; j++)
@@ -611,41 +508,11 @@ iq4_nl_block(const float *x, const float *qw, struct blk_iq4_nl *y)
 	sigma2 *= 2.0f / QK32;
 	for (int j = 0; j < QK32; j++)
 		w[j] = qw ? qw[j] * sqrtf(sigma2 + x[j] * x[j]) : x[j] * x[j];
-	for (int j = 0; j < QK32; j++)
-		if (fabsf(x[j]) > amax) {
-			amax = fabsf(x[j]);
-			max = x[j];
-		}
-	d = 0;
-	if (amax >= 1e-15f) {
-		d = -max / v[0];
-		id = 1 / d;
-		sumqx = sumq2 = 0;
-		for (int j = 0; j < QK32; j++) {
-			float q = v[iq4nl_index(id * x[j])];
-			sumqx += w[j] * q * x[j];
-			sumq2 += w[j] * q * q;
-		}
-		d = sumq2 > 0 ? sumqx / sumq2 : 0.0f;
-		best = d * sumqx;
-		for (int t = -7; t <= 7; t++) {
-			id = (float)(t + v[0]) / max;
-			sumqx = sumq2 = 0;
-			for (int j = 0; j < QK32; j++) {
-				float q = v[iq4nl_index(id * x[j])];
-				sumqx += w[j] * q * x[j];
-				sumq2 += w[j] * q * q;
-			}
-			if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-				d = sumqx / sumq2;
-				best = d * sumqx;
-			}
-		}
-	}
+	d = qk_fit_iq4_sub(x, w);	/* the 15-scale search, shared with IQ4_XS */
 	y->d = qu_f32_to_f16(d);
 	id = d ? 1 / d : 0;
 	for (int j = 0; j < QK32; j++)
-		L[j] = (uint8_t)iq4nl_index(id * x[j]);
+		L[j] = (uint8_t)qk_iq4_index(id * x[j]);
 	pack_nibbles(L, y->qs);
 }
 
@@ -679,10 +546,18 @@ iq4_nl_dequantize(const void *vx, float *y, int64_t n)
 
 /* E8M0 exponent e -> 2^(e-128): half the block scale, because the
  * codebook holds 2 × the E2M1 values. */
-static float
-e8m0_half(uint8_t e)
+float
+qk_e8m0_half(uint8_t e)
 {
 	return qu_bits_f32(e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23);
+}
+
+/* log2f, as ggml: the exponent taken from the bits differs just below
+ * powers of two, where log2f rounds up */
+uint8_t
+qk_mxfp4_exponent(float amax)
+{
+	return amax > 0 ? qk_trunc_u8(floorf(log2f(amax)) - 2 + 127) : 0;
 }
 
 static int
@@ -715,16 +590,14 @@ mxfp4_quantize_ref(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 		for (int j = 0; j < QK32; j++)
 			if (amax < fabsf(xb[j]))
 				amax = fabsf(xb[j]);
-		/* log2f, as ggml: the exponent taken from the bits differs
-		 * just below powers of two, where log2f rounds up */
-		y[i].e = amax > 0 ? qk_trunc_u8(floorf(log2f(amax)) - 2 + 127) : 0;
-		d = e8m0_half(y[i].e);
+		y[i].e = qk_mxfp4_exponent(amax);
+		d = qk_e8m0_half(y[i].e);
 		for (int j = 0; j < QK32; j++)
 			q[j] = (uint8_t)mxfp4_index(xb[j], d);
 		pack_nibbles(q, y[i].qs);
 	}
 }
-void mxfp4_quantize(const float *x, void *y, int64_t nrows, int64_t n, const float *w) { mxfp4_quantize_ref(x, y, nrows, n, w); }
+PICK(mxfp4)
 
 void
 mxfp4_dequantize(const void *vx, float *y, int64_t n)
@@ -732,7 +605,7 @@ mxfp4_dequantize(const void *vx, float *y, int64_t n)
 	const struct blk_mxfp4 *x = vx;
 
 	for (int64_t i = 0; i < n / QK32; i++, y += QK32) {
-		float d = e8m0_half(x[i].e);
+		float d = qk_e8m0_half(x[i].e);
 		for (int j = 0; j < 16; j++) {
 			y[j] = (float)qk_mxfp4_values[x[i].qs[j] & 0x0f] * d;
 			y[j + 16] = (float)qk_mxfp4_values[x[i].qs[j] >> 4] * d;

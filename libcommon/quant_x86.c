@@ -14,8 +14,9 @@
  *     the value already fits);
  *   - roundf (half away from zero) is truncation plus a correction when
  *     the exact remainder is at least one half;
- *   - the imatrix paths (a per-block least-squares search) stay scalar:
- *     these variants call the reference for them.
+ *   - the searches of IQ4_NL and of the imatrix paths sum in order inside
+ *     a block, so there each vector lane runs one block (AVX-512: 16
+ *     blocks at a time, AVX2 8).
  * NaN inputs: amax/min/max skip NaNs as the reference does, except Q8_0,
  * whose reference lets a NaN reset its running maximum; that case is
  * replayed exactly too. */
@@ -31,6 +32,12 @@
 /* ------------------------------------------------------------------ */
 
 #define T512 QU_TARGET_AVX512 static inline
+
+enum imatrix_kind { IM_Q4_0, IM_Q4_1, IM_Q5_0, IM_Q5_1 };
+QU_TARGET_AVX512 static void imatrix_lanes512(enum imatrix_kind kind, const float *src,
+    unsigned char *dst, int64_t nrows, int64_t n, const float *qw);
+QU_TARGET_AVX2 static void imatrix_lanes256(enum imatrix_kind kind, const float *src,
+    unsigned char *dst, int64_t nrows, int64_t n, const float *qw);
 
 T512 __m512 abs512(__m512 v) { return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff))); }
 
@@ -110,7 +117,7 @@ q4_0_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const f
 	struct blk_q4_0 *y = vy;
 
 	if (qw) {
-		q4_0_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes512(IM_Q4_0, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -132,7 +139,7 @@ q5_0_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const f
 	struct blk_q5_0 *y = vy;
 
 	if (qw) {
-		q5_0_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes512(IM_Q5_0, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -154,7 +161,7 @@ q4_1_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const f
 	struct blk_q4_1 *y = vy;
 
 	if (qw) {
-		q4_1_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes512(IM_Q4_1, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -182,7 +189,7 @@ q5_1_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const f
 	struct blk_q5_1 *y = vy;
 
 	if (qw) {
-		q5_1_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes512(IM_Q5_1, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -254,6 +261,46 @@ q8_0_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const f
 	}
 }
 
+/* MXFP4: per element the reference's scan of the 16 codes (first
+ * smallest error wins), 16 elements at a time; the exponent is the
+ * reference's own function (log2f). */
+/* td[i] = value i × d, the same product the reference forms per element */
+T512 __m512i
+mxfp4_codes512(__m512 x, const __m512 *td)
+{
+	__m512i best = _mm512_setzero_si512();
+	__m512 best_err = abs512(_mm512_sub_ps(td[0], x));
+
+	for (int i = 1; i < 16; i++) {
+		__m512 err = abs512(_mm512_sub_ps(td[i], x));
+		__mmask16 lt = _mm512_cmp_ps_mask(err, best_err, _CMP_LT_OQ);
+		best = _mm512_mask_mov_epi32(best, lt, _mm512_set1_epi32(i));
+		best_err = _mm512_mask_mov_ps(best_err, lt, err);
+	}
+	return best;
+}
+
+QU_TARGET_AVX512 void
+mxfp4_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_mxfp4 *y = vy;
+
+	(void)qw;
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16), td[16];
+		float d;
+		/* "if (amax < |v|) amax = |v|": NaNs never win */
+		__m512 a0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v0, v0, _CMP_ORD_Q), abs512(v0));
+		__m512 a1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v1, v1, _CMP_ORD_Q), abs512(v1));
+
+		y[i].e = qk_mxfp4_exponent(_mm512_reduce_max_ps(_mm512_max_ps(a0, a1)));
+		d = qk_e8m0_half(y[i].e);
+		for (int k = 0; k < 16; k++)
+			td[k] = _mm512_set1_ps((float)qk_mxfp4_values[k] * d);
+		store_nibbles512(y[i].qs, mxfp4_codes512(v0, td), mxfp4_codes512(v1, td));
+	}
+}
+
 /* F16: vcvtps2ph rounds like ggml; only NaN payloads differ (ggml writes
  * 0x7e00 with the sign), so NaN lanes are patched. */
 QU_TARGET_AVX512 void
@@ -274,26 +321,6 @@ f16_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const fl
 		_mm256_storeu_si256((__m256i *)(y + i), h);
 	}
 	f16_quantize_ref(x + i, y + i, 1, total - i, NULL);
-}
-
-/* BF16: the reference's integer rounding, 16 lanes at a time */
-QU_TARGET_AVX512 void
-bf16_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
-{
-	uint16_t *y = vy;
-	int64_t total = nrows * n, i = 0;
-	__m512i absmask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
-
-	(void)qw;
-	for (; i + 16 <= total; i += 16) {
-		__m512i u = _mm512_loadu_si512((const void *)(x + i));
-		__mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, absmask), inf);
-		__m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-		__m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
-		__m512i q = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(64));
-		_mm256_storeu_si256((__m256i *)(y + i), _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(r, nan, q)));
-	}
-	bf16_quantize_ref(x + i, y + i, 1, total - i, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -431,7 +458,7 @@ q4_0_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 	struct blk_q4_0 *y = vy;
 
 	if (qw) {
-		q4_0_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes256(IM_Q4_0, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -457,7 +484,7 @@ q5_0_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 	struct blk_q5_0 *y = vy;
 
 	if (qw) {
-		q5_0_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes256(IM_Q5_0, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -483,7 +510,7 @@ q4_1_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 	struct blk_q4_1 *y = vy;
 
 	if (qw) {
-		q4_1_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes256(IM_Q4_1, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -510,7 +537,7 @@ q5_1_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 	struct blk_q5_1 *y = vy;
 
 	if (qw) {
-		q5_1_quantize_ref(x, vy, nrows, n, qw);
+		imatrix_lanes256(IM_Q5_1, x, vy, nrows, n, qw);
 		return;
 	}
 	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
@@ -586,6 +613,42 @@ q8_0_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 	}
 }
 
+T256 __m256i
+mxfp4_codes256(__m256 x, __m256 d)
+{
+	__m256i best = _mm256_setzero_si256();
+	__m256 best_err = abs256(_mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps((float)qk_mxfp4_values[0]), d), x));
+
+	for (int i = 1; i < 16; i++) {
+		__m256 err = abs256(_mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps((float)qk_mxfp4_values[i]), d), x));
+		__m256 lt = _mm256_cmp_ps(err, best_err, _CMP_LT_OQ);
+		best = _mm256_blendv_epi8(best, _mm256_set1_epi32(i), _mm256_castps_si256(lt));
+		best_err = _mm256_blendv_ps(best_err, err, lt);
+	}
+	return best;
+}
+
+QU_TARGET_AVX2 void
+mxfp4_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_mxfp4 *y = vy;
+
+	(void)qw;
+	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+		__m256 v[4], acc = _mm256_setzero_ps(), d;
+		__m256i c[4];
+
+		load256(x, v);
+		for (int k = 0; k < 4; k++)	/* max_ps(a, acc) keeps acc when a is NaN */
+			acc = _mm256_max_ps(abs256(v[k]), acc);
+		y[i].e = qk_mxfp4_exponent(hmax256(acc));
+		d = _mm256_set1_ps(qk_e8m0_half(y[i].e));
+		for (int k = 0; k < 4; k++)
+			c[k] = mxfp4_codes256(v[k], d);
+		store_nibbles256(y[i].qs, c);
+	}
+}
+
 QU_TARGET_AVX2 void
 f16_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
 {
@@ -633,6 +696,231 @@ bf16_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 }
 
 /* ------------------------------------------------------------------ */
+/* Imatrix paths of Q4_0, Q4_1, Q5_0, Q5_1: lanes are blocks           */
+/* ------------------------------------------------------------------ */
+
+/* The imatrix fitters (qk_fit_symmetric / qk_fit_asymmetric) search 19 or
+ * 38 scales per block with ordered sums, so as for IQ4_NL each lane runs
+ * one block through the scalar algorithm, step for step. */
+
+T512 __m512i
+nearest_int512(__m512 v)
+{
+	__m512i bits = _mm512_castps_si512(_mm512_add_ps(v, _mm512_set1_ps(12582912.0f)));
+
+	return _mm512_sub_epi32(_mm512_and_si512(bits, _mm512_set1_epi32(0x7fffff)), _mm512_set1_epi32(0x400000));
+}
+
+T512 __m512i
+clamp512(__m512i l, int lo, int hi)
+{
+	return _mm512_min_epi32(_mm512_max_epi32(l, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
+}
+
+/* qk_fit_symmetric (make_qx_quants, weights given) on 16 blocks */
+T512 __m512
+fit_symmetric512(const __m512 *x, const __m512 *w, int nmax, __m512i *L)
+{
+	__m512 amax = _mm512_setzero_ps(), max = _mm512_setzero_ps(), zero = _mm512_setzero_ps();
+	__m512 iscale, sumlx = zero, suml2 = zero, scale, best;
+	__m512i off = _mm512_set1_epi32(nmax);
+	__mmask16 tiny;
+
+	for (int i = 0; i < QK32; i++) {
+		__mmask16 gt = _mm512_cmp_ps_mask(abs512(x[i]), amax, _CMP_GT_OQ);
+		amax = _mm512_mask_mov_ps(amax, gt, abs512(x[i]));
+		max = _mm512_mask_mov_ps(max, gt, x[i]);
+	}
+	tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(1e-15f), _CMP_LT_OQ);
+	iscale = _mm512_div_ps(_mm512_set1_ps((float)-nmax), max);
+	for (int i = 0; i < QK32; i++) {
+		__m512i l = clamp512(nearest_int512(_mm512_mul_ps(iscale, x[i])), -nmax, nmax - 1);
+		__m512 fl = _mm512_cvtepi32_ps(l);
+		L[i] = _mm512_add_epi32(l, off);
+		sumlx = _mm512_add_ps(sumlx, _mm512_mul_ps(_mm512_mul_ps(w[i], x[i]), fl));
+		suml2 = _mm512_add_ps(suml2, _mm512_mul_ps(_mm512_mul_ps(w[i], fl), fl));
+	}
+	/* "suml2 ? sumlx/suml2 : 0": NaN counts as true */
+	scale = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(suml2, zero, _CMP_NEQ_UQ), sumlx, suml2);
+	best = _mm512_mul_ps(scale, sumlx);
+	for (int is = -9; is <= 9; is++) {
+		__m512i l[QK32];
+		__mmask16 take;
+
+		if (is == 0)
+			continue;
+		iscale = _mm512_div_ps(_mm512_set1_ps(-((float)nmax + 0.1f * (float)is)), max);
+		sumlx = suml2 = zero;
+		for (int i = 0; i < QK32; i++) {
+			__m512 fl;
+			l[i] = clamp512(nearest_int512(_mm512_mul_ps(iscale, x[i])), -nmax, nmax - 1);
+			fl = _mm512_cvtepi32_ps(l[i]);
+			sumlx = _mm512_add_ps(sumlx, _mm512_mul_ps(_mm512_mul_ps(w[i], x[i]), fl));
+			suml2 = _mm512_add_ps(suml2, _mm512_mul_ps(_mm512_mul_ps(w[i], fl), fl));
+		}
+		take = _mm512_cmp_ps_mask(suml2, zero, _CMP_GT_OQ) &
+		    _mm512_cmp_ps_mask(_mm512_mul_ps(sumlx, sumlx), _mm512_mul_ps(best, suml2), _CMP_GT_OQ);
+		if (!take)
+			continue;
+		for (int i = 0; i < QK32; i++)
+			L[i] = _mm512_mask_add_epi32(L[i], take, l[i], off);
+		scale = _mm512_mask_div_ps(scale, take, sumlx, suml2);
+		best = _mm512_mask_mul_ps(best, take, scale, sumlx);
+	}
+	for (int i = 0; i < QK32; i++)
+		L[i] = _mm512_mask_mov_epi32(L[i], tiny, _mm512_setzero_si512());
+	return _mm512_mask_mov_ps(scale, tiny, zero);
+}
+
+/* qk_fit_asymmetric (make_qkx3_quants, squared error, weights given) on
+ * 16 blocks; *minp gets the fitted min (≤ 0), i.e. −neg_min */
+T512 __m512
+fit_asymmetric512(const __m512 *x, const __m512 *w, int nmax, float rmin, float rdelta, int nstep,
+    __m512i *L, __m512 *minp)
+{
+	__m512 min = x[0], max = x[0], sum_w = w[0], sum_x = _mm512_mul_ps(w[0], x[0]);
+	__m512 zero = _mm512_setzero_ps(), iscale, scale, best_err = zero;
+	__mmask16 flat;
+
+	for (int i = 1; i < QK32; i++) {
+		min = _mm512_mask_mov_ps(min, _mm512_cmp_ps_mask(x[i], min, _CMP_LT_OQ), x[i]);
+		max = _mm512_mask_mov_ps(max, _mm512_cmp_ps_mask(x[i], max, _CMP_GT_OQ), x[i]);
+		sum_w = _mm512_add_ps(sum_w, w[i]);
+		sum_x = _mm512_add_ps(sum_x, _mm512_mul_ps(w[i], x[i]));
+	}
+	min = _mm512_mask_mov_ps(min, _mm512_cmp_ps_mask(min, zero, _CMP_GT_OQ), zero);
+	flat = _mm512_cmp_ps_mask(max, min, _CMP_LE_OQ);
+	iscale = _mm512_div_ps(_mm512_set1_ps((float)nmax), _mm512_sub_ps(max, min));
+	scale = _mm512_div_ps(_mm512_set1_ps(1.0f), iscale);
+	for (int i = 0; i < QK32; i++) {
+		__m512 diff;
+		L[i] = clamp512(nearest_int512(_mm512_mul_ps(iscale, _mm512_sub_ps(x[i], min))), 0, nmax);
+		diff = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(L[i])), min), x[i]);
+		best_err = _mm512_add_ps(best_err, _mm512_mul_ps(w[i], _mm512_mul_ps(diff, diff)));
+	}
+	for (int is = 0; is <= nstep; is++) {
+		__m512i l[QK32];
+		__m512 sum_l = zero, sum_l2 = zero, sum_xl = zero, D, this_scale, this_min, err = zero;
+		__mmask16 pos_min, take;
+
+		/* min moves when a trial wins, and later trials start from it */
+		iscale = _mm512_div_ps(_mm512_set1_ps(rmin + rdelta * (float)is + (float)nmax), _mm512_sub_ps(max, min));
+		for (int i = 0; i < QK32; i++) {
+			__m512 fl, wl;
+			l[i] = clamp512(nearest_int512(_mm512_mul_ps(iscale, _mm512_sub_ps(x[i], min))), 0, nmax);
+			fl = _mm512_cvtepi32_ps(l[i]);
+			wl = _mm512_mul_ps(w[i], fl);
+			sum_l = _mm512_add_ps(sum_l, wl);
+			sum_l2 = _mm512_add_ps(sum_l2, _mm512_mul_ps(wl, fl));
+			sum_xl = _mm512_add_ps(sum_xl, _mm512_mul_ps(wl, x[i]));
+		}
+		D = _mm512_sub_ps(_mm512_mul_ps(sum_w, sum_l2), _mm512_mul_ps(sum_l, sum_l));
+		this_scale = _mm512_div_ps(_mm512_sub_ps(_mm512_mul_ps(sum_w, sum_xl), _mm512_mul_ps(sum_x, sum_l)), D);
+		this_min = _mm512_div_ps(_mm512_sub_ps(_mm512_mul_ps(sum_l2, sum_x), _mm512_mul_ps(sum_l, sum_xl)), D);
+		pos_min = _mm512_cmp_ps_mask(this_min, zero, _CMP_GT_OQ);
+		this_min = _mm512_mask_mov_ps(this_min, pos_min, zero);
+		this_scale = _mm512_mask_div_ps(this_scale, pos_min, sum_xl, sum_l2);
+		for (int i = 0; i < QK32; i++) {
+			__m512 diff = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(this_scale, _mm512_cvtepi32_ps(l[i])),
+			    this_min), x[i]);
+			err = _mm512_add_ps(err, _mm512_mul_ps(w[i], _mm512_mul_ps(diff, diff)));
+		}
+		take = _mm512_cmp_ps_mask(D, zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(err, best_err, _CMP_LT_OQ);
+		if (!take)
+			continue;
+		for (int i = 0; i < QK32; i++)
+			L[i] = _mm512_mask_mov_epi32(L[i], take, l[i]);
+		best_err = _mm512_mask_mov_ps(best_err, take, err);
+		scale = _mm512_mask_mov_ps(scale, take, this_scale);
+		min = _mm512_mask_mov_ps(min, take, this_min);
+	}
+	for (int i = 0; i < QK32; i++)
+		L[i] = _mm512_mask_mov_epi32(L[i], flat, _mm512_setzero_si512());
+	*minp = min;
+	return _mm512_mask_mov_ps(scale, flat, zero);
+}
+
+/* 16 blocks g..g+15 of the flattened rows (fewer at the end: the missing
+ * lanes read zeros and are not written) */
+QU_TARGET_AVX512 static void
+imatrix_lanes512(enum imatrix_kind kind, const float *src, unsigned char *dst, int64_t nrows,
+    int64_t n, const float *qw)
+{
+	static const int block_bytes[] = { 18, 20, 22, 24 };
+	int64_t nb = n / QK32, total = nrows * nb, cached_row = -1;
+	float cached_sigma2 = 0;
+	__m512i lane32 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+	    _mm512_set1_epi32(QK32));
+
+	for (int64_t g = 0; g < total; g += 16) {
+		int lanes = total - g < 16 ? (int)(total - g) : 16;
+		__mmask16 live = (__mmask16)((1u << lanes) - 1);
+		__m512 x[QK32], w[QK32], sigma2, d, min = _mm512_setzero_ps();
+		__m512i L[QK32], qoff;
+		int32_t off[16] = { 0 };
+		float sig[16] = { 0 };
+		uint16_t dh[16], mh[16];
+		uint32_t qh[16];
+		uint8_t bytes[16][16];
+
+		for (int k = 0; k < lanes; k++) {
+			int64_t row = (g + k) / nb;
+			if (row != cached_row) {
+				cached_row = row;
+				cached_sigma2 = qk_row_sigma2(src + row * n, n);
+			}
+			sig[k] = cached_sigma2;
+			off[k] = (int32_t)(((g + k) % nb) * QK32);
+		}
+		sigma2 = _mm512_loadu_ps(sig);
+		qoff = _mm512_loadu_si512(off);
+		for (int j = 0; j < QK32; j++) {
+			x[j] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, lane32, src + g * QK32 + j, 4);
+			w[j] = _mm512_mul_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, qoff, qw + j, 4),
+			    _mm512_sqrt_ps(_mm512_add_ps(sigma2, _mm512_mul_ps(x[j], x[j]))));
+		}
+		switch (kind) {
+		case IM_Q4_0: d = fit_symmetric512(x, w, 8, L); break;
+		case IM_Q5_0: d = fit_symmetric512(x, w, 16, L); break;
+		case IM_Q4_1: d = fit_asymmetric512(x, w, 15, -0.9f, 0.05f, 36, L, &min); break;
+		default: d = fit_asymmetric512(x, w, 31, -0.9f, 0.05f, 36, L, &min); break;
+		}
+		_mm256_storeu_si256((__m256i *)dh, _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+		_mm256_storeu_si256((__m256i *)mh, _mm512_cvtps_ph(min, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+		{
+			__m512i h = _mm512_setzero_si512(), lo4 = _mm512_set1_epi32(0x0f);
+			for (int j = 0; j < QK32; j++)
+				h = _mm512_or_si512(h, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(L[j], 4),
+				    _mm512_set1_epi32(1)), (unsigned)j));
+			_mm512_storeu_si512(qh, h);
+			for (int j = 0; j < 16; j++)
+				_mm_storeu_si128((__m128i *)bytes[j], _mm512_cvtepi32_epi8(_mm512_or_si512(
+				    _mm512_and_si512(L[j], lo4), _mm512_slli_epi32(_mm512_and_si512(L[j + 16], lo4), 4))));
+		}
+		{
+			float df[16], mf[16];
+			_mm512_storeu_ps(df, d);
+			_mm512_storeu_ps(mf, min);
+			for (int k = 0; k < lanes; k++) {
+				unsigned char *b = dst + (g + k) * block_bytes[kind];
+				uint16_t dk = df[k] == df[k] ? dh[k] : qu_f32_to_f16(df[k]);
+				uint16_t mk = mf[k] == mf[k] ? mh[k] : qu_f32_to_f16(mf[k]);
+				uint8_t qs[16];
+				for (int j = 0; j < 16; j++)
+					qs[j] = bytes[j][k];
+				memcpy(b, &dk, 2);
+				switch (kind) {
+				case IM_Q4_0: memcpy(b + 2, qs, 16); break;
+				case IM_Q4_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, qs, 16); break;
+				case IM_Q5_0: memcpy(b + 2, &qh[k], 4); memcpy(b + 6, qs, 16); break;
+				case IM_Q5_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, &qh[k], 4); memcpy(b + 8, qs, 16); break;
+				}
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* IQ4_NL: lanes are blocks                                            */
 /* ------------------------------------------------------------------ */
 
@@ -640,38 +928,46 @@ bf16_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
  * that order each vector lane runs one whole block (the scalar code, lane
  * by lane), on the block's elements gathered into x[j][lane]. */
 
-/* Index of the nearest codebook entry: the largest k with v[k] <= a by a
- * 4-step binary search, then the reference's tie rule between k and k+1
- * (k+1 only when not x − v[k] < v[k+1] − x); above the table 15, below
- * it 0 (both fall out of the same rule), NaN 15 as the scalar search. */
+/* Index of the nearest codebook entry as the reference picks it: between
+ * neighbours lo < hi the upper one unless x − lo < hi − x in binary32.
+ * That float test is exactly x < (lo + hi)/2: near each midpoint both
+ * differences are exact (they are no larger than x and in a binade no
+ * finer than x's, for this codebook), and away from it rounding cannot
+ * reverse their order.  So the index is the number of midpoints <= x,
+ * found by a 4-step binary search over the 15 midpoints (tests/unit/
+ * test_quant_ggml.c checks the equivalence around every midpoint).
+ * mids[k] holds the midpoint below entry k (mids[0] unused); NaN -> 15
+ * as the scalar search ends there. */
 T512 __m512i
-iq4nl_index512(__m512 a, __m512 table)
+iq4nl_index512(__m512 a, __m512 mids)
 {
-	__m512i k = _mm512_setzero_si512(), k1;
-	__m512 lo, hi;
-	__mmask16 pick_lo;
+	__m512i k = _mm512_setzero_si512();
 
 	for (int step = 8; step; step >>= 1) {
 		__m512i cand = _mm512_add_epi32(k, _mm512_set1_epi32(step));
-		__mmask16 le = _mm512_cmp_ps_mask(_mm512_permutexvar_ps(cand, table), a, _CMP_LE_OQ);
+		__mmask16 le = _mm512_cmp_ps_mask(_mm512_permutexvar_ps(cand, mids), a, _CMP_LE_OQ);
 		k = _mm512_mask_mov_epi32(k, le, cand);
 	}
-	k1 = _mm512_add_epi32(k, _mm512_set1_epi32(1));
-	lo = _mm512_permutexvar_ps(k, table);
-	hi = _mm512_permutexvar_ps(k1, table);	/* k = 15 wraps; fixed by the min below */
-	pick_lo = _mm512_cmp_ps_mask(_mm512_sub_ps(a, lo), _mm512_sub_ps(hi, a), _CMP_LT_OQ);
-	k = _mm512_min_epi32(_mm512_mask_mov_epi32(k1, pick_lo, k), _mm512_set1_epi32(15));
 	return _mm512_mask_mov_epi32(k, _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), _mm512_set1_epi32(15));
+}
+
+/* the midpoints between codebook neighbours, mids[k] below entry k */
+static void
+iq4nl_midpoints(float mids[16])
+{
+	mids[0] = -1e30f;
+	for (int k = 1; k < 16; k++)
+		mids[k] = ((float)qk_iq4nl_values[k - 1] + (float)qk_iq4nl_values[k]) / 2;
 }
 
 /* Σ w·q·x and Σ w·q·q over the block with codes chosen at inverse scale id */
 T512 void
-iq4nl_sums512(const __m512 *x, const __m512 *w, __m512 id, __m512 table, __m512 *sqx, __m512 *sq2)
+iq4nl_sums512(const __m512 *x, const __m512 *w, __m512 id, __m512 table, __m512 mids, __m512 *sqx, __m512 *sq2)
 {
 	__m512 sumqx = _mm512_setzero_ps(), sumq2 = _mm512_setzero_ps();
 
 	for (int j = 0; j < QK32; j++) {
-		__m512 q = _mm512_permutexvar_ps(iq4nl_index512(_mm512_mul_ps(id, x[j]), table), table);
+		__m512 q = _mm512_permutexvar_ps(iq4nl_index512(_mm512_mul_ps(id, x[j]), mids), table);
 		__m512 wq = _mm512_mul_ps(w[j], q);
 		sumqx = _mm512_add_ps(sumqx, _mm512_mul_ps(wq, x[j]));
 		sumq2 = _mm512_add_ps(sumq2, _mm512_mul_ps(wq, q));
@@ -688,7 +984,11 @@ iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, con
 	__m512 table = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)qk_iq4nl_values)));
 	__m512i lane32 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
 	    _mm512_set1_epi32(QK32));
+	float mids[16];
+	__m512 vmids;
 
+	iq4nl_midpoints(mids);
+	vmids = _mm512_loadu_ps(mids);
 	for (; g + 16 <= total; g += 16) {
 		__m512 x[QK32], w[QK32], sigma2 = _mm512_setzero_ps(), amax = _mm512_setzero_ps();
 		__m512 max = _mm512_setzero_ps(), d, id, best, sumqx, sumq2, zero = _mm512_setzero_ps();
@@ -723,12 +1023,12 @@ iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, con
 		tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(1e-15f), _CMP_LT_OQ);
 		d = _mm512_div_ps(_mm512_xor_ps(max, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(-127.0f));
 		id = _mm512_div_ps(_mm512_set1_ps(1.0f), d);
-		iq4nl_sums512(x, w, id, table, &sumqx, &sumq2);
+		iq4nl_sums512(x, w, id, table, vmids, &sumqx, &sumq2);
 		d = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ), sumqx, sumq2);
 		best = _mm512_mul_ps(d, sumqx);
 		for (int t = -7; t <= 7; t++) {
 			id = _mm512_div_ps(_mm512_set1_ps((float)(t - 127)), max);
-			iq4nl_sums512(x, w, id, table, &sumqx, &sumq2);
+			iq4nl_sums512(x, w, id, table, vmids, &sumqx, &sumq2);
 			upd = _mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ) &
 			    _mm512_cmp_ps_mask(_mm512_mul_ps(sumqx, sumqx), _mm512_mul_ps(best, sumq2), _CMP_GT_OQ);
 			d = _mm512_mask_div_ps(d, upd, sumqx, sumq2);
@@ -738,8 +1038,8 @@ iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, con
 		_mm256_storeu_si256((__m256i *)dh, _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 		id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, zero, _CMP_NEQ_UQ), _mm512_set1_ps(1.0f), d);
 		for (int j = 0; j < 16; j++) {
-			__m512i lo = iq4nl_index512(_mm512_mul_ps(id, x[j]), table);
-			__m512i hi = iq4nl_index512(_mm512_mul_ps(id, x[j + 16]), table);
+			__m512i lo = iq4nl_index512(_mm512_mul_ps(id, x[j]), vmids);
+			__m512i hi = iq4nl_index512(_mm512_mul_ps(id, x[j + 16]), vmids);
 			_mm_storeu_si128((__m128i *)bytes[j], _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
 		}
 		_mm512_storeu_ps(df, d);
@@ -753,6 +1053,212 @@ iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, con
 		iq4_nl_block(src + g * QK32, qw ? qw + (g % nb) * QK32 : NULL, y + g);
 }
 
+/* AVX2 versions of the imatrix lanes: 8 blocks at a time, masks as
+ * all-ones lanes. */
+
+T256 __m256i
+nearest_int256(__m256 v)
+{
+	__m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.0f)));
+
+	return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x7fffff)), _mm256_set1_epi32(0x400000));
+}
+
+T256 __m256i
+clamp256(__m256i l, int lo, int hi)
+{
+	return _mm256_min_epi32(_mm256_max_epi32(l, _mm256_set1_epi32(lo)), _mm256_set1_epi32(hi));
+}
+
+#define SEL256(m, a, b) _mm256_blendv_ps((b), (a), (m))	/* m ? a : b */
+#define SELI256(m, a, b) _mm256_blendv_epi8((b), (a), _mm256_castps_si256(m))
+
+T256 __m256
+fit_symmetric256(const __m256 *x, const __m256 *w, int nmax, __m256i *L)
+{
+	__m256 zero = _mm256_setzero_ps(), amax = zero, max = zero, iscale, sumlx = zero, suml2 = zero;
+	__m256 scale, best, tiny, absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	__m256i off = _mm256_set1_epi32(nmax);
+
+	for (int i = 0; i < QK32; i++) {
+		__m256 ax = _mm256_and_ps(x[i], absmask), gt = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
+		amax = SEL256(gt, ax, amax);
+		max = SEL256(gt, x[i], max);
+	}
+	tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
+	iscale = _mm256_div_ps(_mm256_set1_ps((float)-nmax), max);
+	for (int i = 0; i < QK32; i++) {
+		__m256i l = clamp256(nearest_int256(_mm256_mul_ps(iscale, x[i])), -nmax, nmax - 1);
+		__m256 fl = _mm256_cvtepi32_ps(l);
+		L[i] = _mm256_add_epi32(l, off);
+		sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(w[i], x[i]), fl));
+		suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(w[i], fl), fl));
+	}
+	scale = _mm256_and_ps(_mm256_div_ps(sumlx, suml2), _mm256_cmp_ps(suml2, zero, _CMP_NEQ_UQ));
+	best = _mm256_mul_ps(scale, sumlx);
+	for (int is = -9; is <= 9; is++) {
+		__m256i l[QK32];
+		__m256 take;
+
+		if (is == 0)
+			continue;
+		iscale = _mm256_div_ps(_mm256_set1_ps(-((float)nmax + 0.1f * (float)is)), max);
+		sumlx = suml2 = zero;
+		for (int i = 0; i < QK32; i++) {
+			__m256 fl;
+			l[i] = clamp256(nearest_int256(_mm256_mul_ps(iscale, x[i])), -nmax, nmax - 1);
+			fl = _mm256_cvtepi32_ps(l[i]);
+			sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(w[i], x[i]), fl));
+			suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(w[i], fl), fl));
+		}
+		take = _mm256_and_ps(_mm256_cmp_ps(suml2, zero, _CMP_GT_OQ),
+		    _mm256_cmp_ps(_mm256_mul_ps(sumlx, sumlx), _mm256_mul_ps(best, suml2), _CMP_GT_OQ));
+		if (_mm256_testz_ps(take, take))
+			continue;
+		for (int i = 0; i < QK32; i++)
+			L[i] = SELI256(take, _mm256_add_epi32(l[i], off), L[i]);
+		scale = SEL256(take, _mm256_div_ps(sumlx, suml2), scale);
+		best = SEL256(take, _mm256_mul_ps(scale, sumlx), best);
+	}
+	for (int i = 0; i < QK32; i++)
+		L[i] = SELI256(tiny, _mm256_setzero_si256(), L[i]);
+	return _mm256_andnot_ps(tiny, scale);
+}
+
+T256 __m256
+fit_asymmetric256(const __m256 *x, const __m256 *w, int nmax, float rmin, float rdelta, int nstep,
+    __m256i *L, __m256 *minp)
+{
+	__m256 min = x[0], max = x[0], sum_w = w[0], sum_x = _mm256_mul_ps(w[0], x[0]);
+	__m256 zero = _mm256_setzero_ps(), iscale, scale, best_err = zero, flat;
+
+	for (int i = 1; i < QK32; i++) {
+		min = SEL256(_mm256_cmp_ps(x[i], min, _CMP_LT_OQ), x[i], min);
+		max = SEL256(_mm256_cmp_ps(x[i], max, _CMP_GT_OQ), x[i], max);
+		sum_w = _mm256_add_ps(sum_w, w[i]);
+		sum_x = _mm256_add_ps(sum_x, _mm256_mul_ps(w[i], x[i]));
+	}
+	min = SEL256(_mm256_cmp_ps(min, zero, _CMP_GT_OQ), zero, min);
+	flat = _mm256_cmp_ps(max, min, _CMP_LE_OQ);
+	iscale = _mm256_div_ps(_mm256_set1_ps((float)nmax), _mm256_sub_ps(max, min));
+	scale = _mm256_div_ps(_mm256_set1_ps(1.0f), iscale);
+	for (int i = 0; i < QK32; i++) {
+		__m256 diff;
+		L[i] = clamp256(nearest_int256(_mm256_mul_ps(iscale, _mm256_sub_ps(x[i], min))), 0, nmax);
+		diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(scale, _mm256_cvtepi32_ps(L[i])), min), x[i]);
+		best_err = _mm256_add_ps(best_err, _mm256_mul_ps(w[i], _mm256_mul_ps(diff, diff)));
+	}
+	for (int is = 0; is <= nstep; is++) {
+		__m256i l[QK32];
+		__m256 sum_l = zero, sum_l2 = zero, sum_xl = zero, D, this_scale, this_min, err = zero, pos_min, take;
+
+		/* min moves when a trial wins, and later trials start from it */
+		iscale = _mm256_div_ps(_mm256_set1_ps(rmin + rdelta * (float)is + (float)nmax), _mm256_sub_ps(max, min));
+		for (int i = 0; i < QK32; i++) {
+			__m256 fl, wl;
+			l[i] = clamp256(nearest_int256(_mm256_mul_ps(iscale, _mm256_sub_ps(x[i], min))), 0, nmax);
+			fl = _mm256_cvtepi32_ps(l[i]);
+			wl = _mm256_mul_ps(w[i], fl);
+			sum_l = _mm256_add_ps(sum_l, wl);
+			sum_l2 = _mm256_add_ps(sum_l2, _mm256_mul_ps(wl, fl));
+			sum_xl = _mm256_add_ps(sum_xl, _mm256_mul_ps(wl, x[i]));
+		}
+		D = _mm256_sub_ps(_mm256_mul_ps(sum_w, sum_l2), _mm256_mul_ps(sum_l, sum_l));
+		this_scale = _mm256_div_ps(_mm256_sub_ps(_mm256_mul_ps(sum_w, sum_xl), _mm256_mul_ps(sum_x, sum_l)), D);
+		this_min = _mm256_div_ps(_mm256_sub_ps(_mm256_mul_ps(sum_l2, sum_x), _mm256_mul_ps(sum_l, sum_xl)), D);
+		pos_min = _mm256_cmp_ps(this_min, zero, _CMP_GT_OQ);
+		this_min = SEL256(pos_min, zero, this_min);
+		this_scale = SEL256(pos_min, _mm256_div_ps(sum_xl, sum_l2), this_scale);
+		for (int i = 0; i < QK32; i++) {
+			__m256 diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(this_scale, _mm256_cvtepi32_ps(l[i])),
+			    this_min), x[i]);
+			err = _mm256_add_ps(err, _mm256_mul_ps(w[i], _mm256_mul_ps(diff, diff)));
+		}
+		take = _mm256_and_ps(_mm256_cmp_ps(D, zero, _CMP_GT_OQ), _mm256_cmp_ps(err, best_err, _CMP_LT_OQ));
+		if (_mm256_testz_ps(take, take))
+			continue;
+		for (int i = 0; i < QK32; i++)
+			L[i] = SELI256(take, l[i], L[i]);
+		best_err = SEL256(take, err, best_err);
+		scale = SEL256(take, this_scale, scale);
+		min = SEL256(take, this_min, min);
+	}
+	for (int i = 0; i < QK32; i++)
+		L[i] = SELI256(flat, _mm256_setzero_si256(), L[i]);
+	*minp = min;
+	return _mm256_andnot_ps(flat, scale);
+}
+
+QU_TARGET_AVX2 static void
+imatrix_lanes256(enum imatrix_kind kind, const float *src, unsigned char *dst, int64_t nrows,
+    int64_t n, const float *qw)
+{
+	static const int block_bytes[] = { 18, 20, 22, 24 };
+	int64_t nb = n / QK32, total = nrows * nb, cached_row = -1;
+	float cached_sigma2 = 0;
+	__m256i lane32 = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
+
+	for (int64_t g = 0; g < total; g += 8) {
+		int lanes = total - g < 8 ? (int)(total - g) : 8;
+		__m256 x[QK32], w[QK32], sigma2, d, min = _mm256_setzero_ps(), live;
+		__m256i L[QK32], qoff;
+		int32_t off[8] = { 0 }, livei[8] = { 0 };
+		float sig[8] = { 0 }, df[8], mf[8];
+		uint32_t qh[8];
+		int32_t codes[QK32][8];
+
+		for (int k = 0; k < lanes; k++) {
+			int64_t row = (g + k) / nb;
+			if (row != cached_row) {
+				cached_row = row;
+				cached_sigma2 = qk_row_sigma2(src + row * n, n);
+			}
+			sig[k] = cached_sigma2;
+			off[k] = (int32_t)(((g + k) % nb) * QK32);
+			livei[k] = -1;
+		}
+		sigma2 = _mm256_loadu_ps(sig);
+		qoff = _mm256_loadu_si256((const __m256i *)off);
+		live = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)livei));
+		for (int j = 0; j < QK32; j++) {
+			x[j] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), src + g * QK32 + j, lane32, live, 4);
+			w[j] = _mm256_mul_ps(_mm256_mask_i32gather_ps(_mm256_setzero_ps(), qw + j, qoff, live, 4),
+			    _mm256_sqrt_ps(_mm256_add_ps(sigma2, _mm256_mul_ps(x[j], x[j]))));
+		}
+		switch (kind) {
+		case IM_Q4_0: d = fit_symmetric256(x, w, 8, L); break;
+		case IM_Q5_0: d = fit_symmetric256(x, w, 16, L); break;
+		case IM_Q4_1: d = fit_asymmetric256(x, w, 15, -0.9f, 0.05f, 36, L, &min); break;
+		default: d = fit_asymmetric256(x, w, 31, -0.9f, 0.05f, 36, L, &min); break;
+		}
+		{
+			__m256i h = _mm256_setzero_si256();
+			for (int j = 0; j < QK32; j++)
+				h = _mm256_or_si256(h, _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(L[j], 4),
+				    _mm256_set1_epi32(1)), j));
+			_mm256_storeu_si256((__m256i *)qh, h);
+		}
+		_mm256_storeu_ps(df, d);
+		_mm256_storeu_ps(mf, min);
+		for (int j = 0; j < QK32; j++)
+			_mm256_storeu_si256((__m256i *)codes[j], L[j]);
+		for (int k = 0; k < lanes; k++) {
+			unsigned char *b = dst + (g + k) * block_bytes[kind];
+			uint16_t dk = f16_256(df[k]), mk = f16_256(mf[k]);
+			uint8_t qs[16];
+			for (int j = 0; j < 16; j++)
+				qs[j] = (uint8_t)((codes[j][k] & 0x0f) | (codes[j + 16][k] & 0x0f) << 4);
+			memcpy(b, &dk, 2);
+			switch (kind) {
+			case IM_Q4_0: memcpy(b + 2, qs, 16); break;
+			case IM_Q4_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, qs, 16); break;
+			case IM_Q5_0: memcpy(b + 2, &qh[k], 4); memcpy(b + 6, qs, 16); break;
+			case IM_Q5_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, &qh[k], 4); memcpy(b + 8, qs, 16); break;
+			}
+		}
+	}
+}
+
 /* AVX2: the same, 8 blocks at a time; the 16-entry table lookup is two
  * 8-entry permutes and a blend on bit 3 of the index. */
 T256 __m256
@@ -763,32 +1269,27 @@ lookup16_256(__m256i k, __m256 lo8, __m256 hi8)
 	return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo8, k), _mm256_permutevar8x32_ps(hi8, k), sel);
 }
 
+/* as iq4nl_index512: the number of midpoints <= a (NaN -> 15) */
 T256 __m256i
-iq4nl_index256(__m256 a, __m256 lo8, __m256 hi8)
+iq4nl_index256(__m256 a, __m256 mlo8, __m256 mhi8)
 {
-	__m256i k = _mm256_setzero_si256(), k1;
-	__m256 lo, hi, pick_lo;
+	__m256i k = _mm256_setzero_si256();
 
 	for (int step = 8; step; step >>= 1) {
 		__m256i cand = _mm256_add_epi32(k, _mm256_set1_epi32(step));
-		__m256 le = _mm256_cmp_ps(lookup16_256(cand, lo8, hi8), a, _CMP_LE_OQ);
+		__m256 le = _mm256_cmp_ps(lookup16_256(cand, mlo8, mhi8), a, _CMP_LE_OQ);
 		k = _mm256_blendv_epi8(k, cand, _mm256_castps_si256(le));
 	}
-	k1 = _mm256_add_epi32(k, _mm256_set1_epi32(1));
-	lo = lookup16_256(k, lo8, hi8);
-	hi = lookup16_256(k1, lo8, hi8);	/* k = 15: garbage, fixed by the min */
-	pick_lo = _mm256_cmp_ps(_mm256_sub_ps(a, lo), _mm256_sub_ps(hi, a), _CMP_LT_OQ);
-	k = _mm256_min_epi32(_mm256_blendv_epi8(k1, k, _mm256_castps_si256(pick_lo)), _mm256_set1_epi32(15));
 	return _mm256_blendv_epi8(k, _mm256_set1_epi32(15), _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
 }
 
 T256 void
-iq4nl_sums256(const __m256 *x, const __m256 *w, __m256 id, __m256 lo8, __m256 hi8, __m256 *sqx, __m256 *sq2)
+iq4nl_sums256(const __m256 *x, const __m256 *w, __m256 id, const __m256 *tab, __m256 *sqx, __m256 *sq2)
 {
 	__m256 sumqx = _mm256_setzero_ps(), sumq2 = _mm256_setzero_ps();
 
 	for (int j = 0; j < QK32; j++) {
-		__m256 q = lookup16_256(iq4nl_index256(_mm256_mul_ps(id, x[j]), lo8, hi8), lo8, hi8);
+		__m256 q = lookup16_256(iq4nl_index256(_mm256_mul_ps(id, x[j]), tab[2], tab[3]), tab[0], tab[1]);
 		__m256 wq = _mm256_mul_ps(w[j], q);
 		sumqx = _mm256_add_ps(sumqx, _mm256_mul_ps(wq, x[j]));
 		sumq2 = _mm256_add_ps(sumq2, _mm256_mul_ps(wq, q));
@@ -802,8 +1303,14 @@ iq4_nl_quantize_avx2(const float *src, void *vy, int64_t nrows, int64_t n, const
 {
 	struct blk_iq4_nl *y = vy;
 	int64_t nb = n / QK32, total = nrows * nb, g = 0;
-	__m256 lo8 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)qk_iq4nl_values)));
-	__m256 hi8 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qk_iq4nl_values + 8))));
+	float mids[16];
+	__m256 tab[4];	/* codebook entries 0-7, 8-15; midpoints below entries 0-7, 8-15 */
+
+	iq4nl_midpoints(mids);
+	tab[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)qk_iq4nl_values)));
+	tab[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qk_iq4nl_values + 8))));
+	tab[2] = _mm256_loadu_ps(mids);
+	tab[3] = _mm256_loadu_ps(mids + 8);
 	__m256i lane32 = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
 	__m256 zero = _mm256_setzero_ps(), absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
 
@@ -839,12 +1346,12 @@ iq4_nl_quantize_avx2(const float *src, void *vy, int64_t nrows, int64_t n, const
 		tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
 		d = _mm256_div_ps(_mm256_xor_ps(max, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(-127.0f));
 		id = _mm256_div_ps(_mm256_set1_ps(1.0f), d);
-		iq4nl_sums256(x, w, id, lo8, hi8, &sumqx, &sumq2);
+		iq4nl_sums256(x, w, id, tab, &sumqx, &sumq2);
 		d = _mm256_and_ps(_mm256_div_ps(sumqx, sumq2), _mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ));
 		best = _mm256_mul_ps(d, sumqx);
 		for (int t = -7; t <= 7; t++) {
 			id = _mm256_div_ps(_mm256_set1_ps((float)(t - 127)), max);
-			iq4nl_sums256(x, w, id, lo8, hi8, &sumqx, &sumq2);
+			iq4nl_sums256(x, w, id, tab, &sumqx, &sumq2);
 			upd = _mm256_and_ps(_mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ),
 			    _mm256_cmp_ps(_mm256_mul_ps(sumqx, sumqx), _mm256_mul_ps(best, sumq2), _CMP_GT_OQ));
 			d = _mm256_blendv_ps(d, _mm256_div_ps(sumqx, sumq2), upd);
@@ -853,8 +1360,8 @@ iq4_nl_quantize_avx2(const float *src, void *vy, int64_t nrows, int64_t n, const
 		d = _mm256_andnot_ps(tiny, d);
 		id = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d), _mm256_cmp_ps(d, zero, _CMP_NEQ_UQ));
 		for (int j = 0; j < 16; j++) {
-			__m256i lo = iq4nl_index256(_mm256_mul_ps(id, x[j]), lo8, hi8);
-			__m256i hi = iq4nl_index256(_mm256_mul_ps(id, x[j + 16]), lo8, hi8);
+			__m256i lo = iq4nl_index256(_mm256_mul_ps(id, x[j]), tab[2], tab[3]);
+			__m256i hi = iq4nl_index256(_mm256_mul_ps(id, x[j + 16]), tab[2], tab[3]);
 			__m256i b = _mm256_or_si256(lo, _mm256_slli_epi32(hi, 4));	/* 0..255 */
 			__m128i p = narrow_u8_256(b, b);
 			_mm_storel_epi64((__m128i *)bytes[j], p);	/* b0..b7 first */

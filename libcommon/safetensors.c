@@ -5,9 +5,11 @@
  * callback and carry on where the rest of the file still makes sense).
  * The checks follow the reference reader's order (spec §1.3). */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "safetensors.h"
 
@@ -20,6 +22,7 @@ struct report {
 	struct qerr *e;
 	const char *name;
 	size_t count;
+	int header_only;	/* a stream: the data has not been read yet */
 };
 
 static int
@@ -393,6 +396,9 @@ check_layout(struct report *r, struct st_file *f, size_t data_len)
 	free(order);
 	if (rc)
 		return rc;
+	f->data_len = expect;
+	if (r->header_only)
+		return 0;
 	if (expect < data_len)
 		return problem(r, "%llu trailing bytes after the last tensor (data section is %llu bytes, tensors end at %llu)",
 		    (unsigned long long)(data_len - expect), (unsigned long long)data_len,
@@ -494,10 +500,10 @@ validate(struct report *r, const unsigned char *buf, size_t len, struct st_file 
 			if ((dup = duplicate_key(it)) != NULL &&
 			    (rc = problem(r, "__metadata__: duplicate key \"%s\"", printable(dup, b, sizeof b))) < 0)
 				goto out;
+			if (f->meta)	/* a second __metadata__, already reported as a duplicate */
+				continue;
 			for (m = it->child; m; m = m->next)
 				nm++;
-			free(f->meta);
-			f->n_meta = 0;
 			if ((f->meta = calloc(nm ? nm : 1, sizeof *f->meta)) == NULL) {
 				rc = problem(r, "out of memory");
 				goto out;
@@ -535,7 +541,7 @@ validate(struct report *r, const unsigned char *buf, size_t len, struct st_file 
 	}
 	if (check_layout(r, f, len - 8 - (size_t)n) < 0)
 		rc = -1;
-	if (rc == 0 && r->count == 0) {
+	if (rc == 0 && r->count == 0 && !r->header_only) {
 		for (size_t i = 0; i < f->n_tensors; i++)
 			f->tensors[i].data = buf + f->data_start + f->tensors[i].begin;
 	}
@@ -585,6 +591,66 @@ st_close(struct st_file *f)
 	if (f->map.data)
 		qmap_close(&f->map);
 	memset(f, 0, sizeof *f);
+}
+
+/* Reads exactly n bytes; 0 at a clean end before any byte, -1 on error. */
+static int
+read_full(int fd, unsigned char *buf, size_t n, size_t *got)
+{
+	*got = 0;
+	while (*got < n) {
+		ssize_t r = read(fd, buf + *got, n - *got);
+
+		if (r == 0)
+			return 0;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		*got += (size_t)r;
+	}
+	return 0;
+}
+
+int
+st_read_header(struct st_file *f, int fd, const char *name, struct qerr *e)
+{
+	struct report r = { .e = e, .name = name, .header_only = 1 };
+	unsigned char len8[8], *buf;
+	uint64_t n = 0;
+	size_t got;
+
+	memset(f, 0, sizeof *f);
+	if (read_full(fd, len8, 8, &got) < 0)
+		return qerr_set(e, "%s: read: %s", name, strerror(errno));
+	if (got < 8)
+		return qerr_set(e, "%s: file is %zu bytes, too short for the 8-byte header length", name, got);
+	for (int i = 7; i >= 0; i--)
+		n = n << 8 | len8[i];
+	if (n > ST_MAX_HEADER)
+		return qerr_set(e, "%s: header length %llu exceeds the 100 MB limit", name, (unsigned long long)n);
+	if ((buf = malloc(8 + (size_t)n)) == NULL)
+		return qerr_set(e, "%s: out of memory", name);
+	memcpy(buf, len8, 8);
+	if (read_full(fd, buf + 8, (size_t)n, &got) < 0 || got < n) {
+		free(buf);
+		return qerr_set(e, "%s: header length %llu runs past the end of the file (%zu bytes after the length field)",
+		    name, (unsigned long long)n, got);
+	}
+	if ((f->path = dupstr(name)) == NULL || validate(&r, buf, 8 + (size_t)n, f) < 0) {
+		if (f->path == NULL)
+			qerr_set(e, "%s: out of memory", name);
+		free_contents(f);
+		free(f->path);
+		free(buf);
+		memset(f, 0, sizeof *f);
+		return -1;
+	}
+	f->map.data = buf;	/* qmap_close frees it */
+	f->map.size = 8 + (size_t)n;
+	f->map.mapped = 0;
+	return 0;
 }
 
 size_t

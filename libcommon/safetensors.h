@@ -52,6 +52,7 @@ struct st_file {
 	size_t n_tensors;
 	struct st_kv *meta;		/* __metadata__, in header order */
 	size_t n_meta;
+	uint64_t data_len;		/* bytes of the data section the tensors cover */
 };
 
 /* Maps and validates path ("-" = standard input).  Errors: "path: what". */
@@ -61,6 +62,12 @@ int st_open(struct st_file *f, const char *path, struct qerr *e);
 int st_parse(struct st_file *f, const unsigned char *buf, size_t len,
     const char *name, struct qerr *e);
 void st_close(struct st_file *f);
+
+/* A stream (a pipe): reads the length and the header from fd and
+ * validates them; the tensors' data pointers stay NULL and the caller reads
+ * the data section (data_len bytes, tensors in begin order) itself, then
+ * checks that the stream ends there.  Memory: the header only. */
+int st_read_header(struct st_file *f, int fd, const char *name, struct qerr *e);
 
 /* Strict validation that does not stop at the first problem: cb is called
  * once per problem found (message "where: what", without the file name),

@@ -125,5 +125,25 @@ def corpus(d):
             with open(os.path.join(d, sub, name), "wb") as f:
                 f.write(data)
 
+def qparams(path, *pairs):
+    """A qparams file (man/qparams.5) with activation ranges only:
+    qparams PATH NAME=MIN:MAX ...  written as safetensors by hand."""
+    import json
+    header = {"__metadata__": {"format": "qparams", "version": "1"}}
+    data = b""
+    for p in sorted(pairs):
+        name, r = p.split("=")
+        lo, hi = (float(v) for v in r.split(":"))
+        header[name + ".range"] = {"dtype": "F32", "shape": [2],
+                                   "data_offsets": [len(data), len(data) + 8]}
+        data += struct.pack("<2f", lo, hi)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + data)
+
 if __name__ == "__main__":
-    {"model": model, "corpus": corpus}[sys.argv[1]](sys.argv[2])
+    if sys.argv[1] == "qparams":
+        qparams(sys.argv[2], *sys.argv[3:])
+    else:
+        {"model": model, "corpus": corpus}[sys.argv[1]](sys.argv[2])

@@ -57,6 +57,8 @@ struct insp_model {
 	size_t n_sections;
 	struct insp_tensor *tensors;
 	size_t n_tensors, cap_tensors;
+	int sequential;		/* a stream: tensors listed in data order, values
+				 * readable only in that order (after prepare) */
 	void *priv;
 };
 
@@ -71,12 +73,23 @@ struct insp_backend {
 	 * chunks that start at a multiple of 256 elements (block formats). */
 	int (*read_f32)(const struct insp_model *m, const struct insp_tensor *t,
 	    uint64_t first, size_t count, float *dst, struct qerr *e);
+	/* Optional: the values in place when they are stored as aligned
+	 * little-endian F32 (no copy), else NULL and read_f32 is used. */
+	const float *(*view_f32)(const struct insp_model *m, const struct insp_tensor *t,
+	    uint64_t first, size_t count);
 	/* The tensor's bytes as stored (may be NULL if the format cannot). */
 	int (*raw)(const struct insp_model *m, const struct insp_tensor *t,
 	    const unsigned char **bytes, struct qerr *e);
 	/* Strict validation, every problem through cb; returns the count.  NULL:
 	 * main.c opens the path and reports the open error, if any. */
 	size_t (*check)(const char *path, void (*cb)(void *ctx, const char *msg), void *ctx);
+	/* Optional, called (from one thread) before a tensor's values are
+	 * read: a stream reads the tensor's bytes here, a mapped file may ask
+	 * for read-ahead. */
+	int (*prepare)(const struct insp_model *m, const struct insp_tensor *t, struct qerr *e);
+	/* Optional, called once when the work is done: a stream reads to its
+	 * end and checks that it ends where the header says. */
+	int (*finish)(const struct insp_model *m, struct qerr *e);
 	/* Drop cached pages of a tensor after reading it (may be NULL). */
 	void (*done_with)(const struct insp_model *m, const struct insp_tensor *t);
 	void (*close)(struct insp_model *m);

@@ -18,6 +18,7 @@
 #include "dtype.h"
 #include "inspect.h"
 #include "threads.h"
+#include "tstats.h"
 
 #define CHUNK 65536	/* elements per unit of work for --stats and --diff */
 
@@ -158,6 +159,27 @@ open_model(struct insp_model *m, const char *path, struct qerr *e)
 		m->be->close(m);
 		insp_model_free(m);
 		return -1;
+	}
+	return 0;
+}
+
+/* Before a tensor's values are read (a stream reads them here). */
+static int
+prepare(const struct insp_model *m, const struct insp_tensor *t, struct qerr *e)
+{
+	return m->be->prepare ? m->be->prepare(m, t, e) : 0;
+}
+
+/* After the work: a stream must end where its header says. */
+static int
+finish(const struct insp_model *m)
+{
+	struct qerr e;
+
+	if (m->be->finish && m->be->finish(m, &e) < 0) {
+		fflush(stdout);
+		fprintf(stderr, "%s: %s\n", cli_prog(), e.msg);
+		return 1;
 	}
 	return 0;
 }
@@ -394,34 +416,6 @@ list_json(const struct insp_model *m)
 /* ---- --stats and --diff: chunked, parallel, combined in chunk order so
  * the figures do not depend on -j ---- */
 
-struct stats {
-	uint64_t finite, zeros, nan, inf;
-	double min, max, absmax, mean, m2;	/* min/max/absmax over non-NaN values; mean/m2 over finite */
-};
-
-static void
-stats_merge(struct stats *a, const struct stats *b)
-{
-	uint64_t n = a->finite + b->finite;
-
-	if (b->finite) {
-		double d = b->mean - a->mean;
-
-		a->m2 += b->m2 + d * d * (double)a->finite * (double)b->finite / (double)n;
-		a->mean += d * (double)b->finite / (double)n;
-	}
-	a->finite = n;
-	a->zeros += b->zeros;
-	a->nan += b->nan;
-	a->inf += b->inf;
-	if (b->min < a->min)
-		a->min = b->min;
-	if (b->max > a->max)
-		a->max = b->max;
-	if (b->absmax > a->absmax)
-		a->absmax = b->absmax;
-}
-
 struct diffacc {
 	uint64_t n, unequal, nan_mismatch;
 	double maxabs, sse, sa2, sb2, dot;
@@ -445,11 +439,24 @@ struct pass {
 	const struct insp_model *ma, *mb;
 	const struct insp_tensor *ta, *tb;
 	float **buf_a, **buf_b;		/* per worker */
-	struct stats *st;		/* per chunk */
+	struct tstats *st;		/* per chunk */
 	struct diffacc *df;		/* per chunk */
 	atomic_int failed;
 	struct qerr e;
 };
+
+/* A chunk of tensor t as F32: in place when the backend can, else
+ * converted into buf. */
+static const float *
+chunk_f32(const struct insp_model *m, const struct insp_tensor *t, uint64_t first, size_t n,
+    float *buf, struct qerr *e)
+{
+	const float *v = m->be->view_f32 ? m->be->view_f32(m, t, first, n) : NULL;
+
+	if (v)
+		return v;
+	return m->be->read_f32(m, t, first, n, buf, e) < 0 ? NULL : buf;
+}
 
 static void
 fail_once(struct pass *p, const struct qerr *e)
@@ -464,50 +471,20 @@ static void
 stats_body(void *ctx, size_t b, size_t end, int worker)
 {
 	struct pass *p = ctx;
-	float *x = p->buf_a[worker];
+	const float *x;
 	struct qerr e;
 
 	for (size_t c = b; c < end; c++) {
 		uint64_t first = (uint64_t)c * CHUNK;
 		size_t n = (size_t)(p->ta->nelem - first < CHUNK ? p->ta->nelem - first : CHUNK);
-		struct stats s = { .min = INFINITY, .max = -INFINITY };
-		double sum = 0;
 
 		if (atomic_load(&p->failed))
 			return;
-		if (p->ma->be->read_f32(p->ma, p->ta, first, n, x, &e) < 0) {
+		if ((x = chunk_f32(p->ma, p->ta, first, n, p->buf_a[worker], &e)) == NULL) {
 			fail_once(p, &e);
 			return;
 		}
-		for (size_t i = 0; i < n; i++) {
-			double v = x[i];
-
-			if (isnan(v)) {
-				s.nan++;
-				continue;
-			}
-			if (v < s.min)
-				s.min = v;
-			if (v > s.max)
-				s.max = v;
-			if (fabs(v) > s.absmax)
-				s.absmax = fabs(v);
-			if (v == 0)
-				s.zeros++;
-			if (isinf(v)) {
-				s.inf++;
-				continue;
-			}
-			s.finite++;
-			sum += v;
-		}
-		if (s.finite) {
-			s.mean = sum / (double)s.finite;
-			for (size_t i = 0; i < n; i++)
-				if (isfinite(x[i]))
-					s.m2 += ((double)x[i] - s.mean) * ((double)x[i] - s.mean);
-		}
-		p->st[c] = s;
+		p->st[c] = tstats_chunk(x, n);
 	}
 }
 
@@ -515,7 +492,7 @@ static void
 diff_body(void *ctx, size_t b, size_t end, int worker)
 {
 	struct pass *p = ctx;
-	float *x = p->buf_a[worker], *y = p->buf_b[worker];
+	const float *x, *y;
 	struct qerr e;
 
 	for (size_t c = b; c < end; c++) {
@@ -525,8 +502,8 @@ diff_body(void *ctx, size_t b, size_t end, int worker)
 
 		if (atomic_load(&p->failed))
 			return;
-		if (p->ma->be->read_f32(p->ma, p->ta, first, n, x, &e) < 0 ||
-		    p->mb->be->read_f32(p->mb, p->tb, first, n, y, &e) < 0) {
+		if ((x = chunk_f32(p->ma, p->ta, first, n, p->buf_a[worker], &e)) == NULL ||
+		    (y = chunk_f32(p->mb, p->tb, first, n, p->buf_b[worker], &e)) == NULL) {
 			fail_once(p, &e);
 			return;
 		}
@@ -592,11 +569,11 @@ run_chunks(struct pass *p, qpool_body body)
 }
 
 static int
-tensor_stats(struct pass *p, struct stats *out)
+tensor_stats(struct pass *p, struct tstats *out)
 {
 	size_t nchunks = (size_t)((p->ta->nelem + CHUNK - 1) / CHUNK);
 
-	*out = (struct stats){ .min = INFINITY, .max = -INFINITY };
+	*out = tstats_empty();
 	if ((p->st = calloc(nchunks ? nchunks : 1, sizeof *p->st)) == NULL)
 		cli_die("out of memory");
 	if (run_chunks(p, stats_body) < 0) {
@@ -604,7 +581,7 @@ tensor_stats(struct pass *p, struct stats *out)
 		return -1;
 	}
 	for (size_t c = 0; c < nchunks; c++)
-		stats_merge(out, &p->st[c]);
+		tstats_merge(out, &p->st[c]);
 	free(p->st);
 	return 0;
 }
@@ -639,13 +616,13 @@ print_stats(const struct insp_model *m)
 	}
 	for (size_t i = 0; i < m->n_tensors; i++) {
 		const struct insp_tensor *t = &m->tensors[i];
-		struct stats s;
+		struct tstats s;
 		double sd;
 
 		if (!selected(t->name))
 			continue;
 		p.ta = t;
-		if (tensor_stats(&p, &s) < 0) {
+		if (prepare(m, t, &p.e) < 0 || tensor_stats(&p, &s) < 0) {
 			cli_progress_end(&prog);
 			fflush(stdout);
 			fprintf(stderr, "%s: %s\n", cli_prog(), p.e.msg);
@@ -748,6 +725,8 @@ dump(const struct insp_model *m)
 			t = &m->tensors[i];
 	if (t == NULL)
 		cli_die("%s: no tensor named \"%s\"", m->path, opt.dump);
+	if (prepare(m, t, &e) < 0)
+		cli_die_err(&e);
 	if (m->be->raw && m->be->raw(m, t, &bytes, &e) < 0)
 		cli_die_err(&e);
 	if (opt.raw) {
@@ -795,22 +774,50 @@ same_shape(const struct insp_tensor *a, const struct insp_tensor *b)
 	return 1;
 }
 
-static const struct insp_tensor *
-find(const struct insp_model *m, const char *name)
+/* Tensors of a model sorted by name, for lookups in --diff (models with
+ * 100k tensors exist: no linear scans per tensor). */
+struct name_index {
+	const struct insp_tensor **v;
+	size_t n;
+};
+
+static int
+cmp_tensor_name(const void *a, const void *b)
 {
+	return strcmp((*(const struct insp_tensor *const *)a)->name, (*(const struct insp_tensor *const *)b)->name);
+}
+
+static void
+index_names(struct name_index *ix, const struct insp_model *m)
+{
+	if ((ix->v = malloc((m->n_tensors ? m->n_tensors : 1) * sizeof *ix->v)) == NULL)
+		cli_die("out of memory");
 	for (size_t i = 0; i < m->n_tensors; i++)
-		if (strcmp(m->tensors[i].name, name) == 0)
-			return &m->tensors[i];
-	return NULL;
+		ix->v[i] = &m->tensors[i];
+	ix->n = m->n_tensors;
+	qsort(ix->v, ix->n, sizeof *ix->v, cmp_tensor_name);
+}
+
+static const struct insp_tensor *
+find(const struct name_index *ix, const char *name)
+{
+	struct insp_tensor key = { .name = (char *)name };
+	const struct insp_tensor *kp = &key, *const *hit;
+
+	hit = bsearch(&kp, ix->v, ix->n, sizeof *ix->v, cmp_tensor_name);
+	return hit ? *hit : NULL;
 }
 
 static int
 diff(const struct insp_model *a, const struct insp_model *b)
 {
 	struct pass p = { .ma = a, .mb = b };
+	struct name_index ia, ib;
 	size_t compared = 0, differ = 0, only_a = 0, only_b = 0, mism = 0, k = 0;
 	char name[256], sa[128], sb[128];
 
+	index_names(&ia, a);
+	index_names(&ib, b);
 	p.buf_a = worker_buffers(opt.jobs);
 	p.buf_b = worker_buffers(opt.jobs);
 	if (opt.json) {
@@ -822,14 +829,28 @@ diff(const struct insp_model *a, const struct insp_model *b)
 	} else {
 		printf("%-40s %12s %12s %10s %12s\n", "NAME", "MAX_ABS_ERR", "RMSE", "SQNR_DB", "COSINE");
 	}
-	for (size_t i = 0; i < a->n_tensors; i++) {
-		const struct insp_tensor *ta = &a->tensors[i], *tb;
-		size_t nchunks = (size_t)((ta->nelem + CHUNK - 1) / CHUNK);
+	/* a stream can only be read in its own order: then it drives */
+	const struct insp_model *drive = b->sequential ? b : a;
+
+	for (size_t i = 0; i < drive->n_tensors; i++) {
+		const struct insp_tensor *ta, *tb;
+		size_t nchunks;
 		struct diffacc d = { 0 };
 		double rmse, sqnr, cosine;
+		struct qerr e;
 
-		if (!selected(ta->name) || (tb = find(b, ta->name)) == NULL || !same_shape(ta, tb))
+		if (drive == b) {
+			tb = &b->tensors[i];
+			ta = find(&ia, tb->name);
+		} else {
+			ta = &a->tensors[i];
+			tb = find(&ib, ta->name);
+		}
+		if (ta == NULL || tb == NULL || !selected(ta->name) || !same_shape(ta, tb))
 			continue;
+		if (prepare(a, ta, &e) < 0 || prepare(b, tb, &e) < 0)
+			cli_die_err(&e);
+		nchunks = (size_t)((ta->nelem + CHUNK - 1) / CHUNK);
 		p.ta = ta;
 		p.tb = tb;
 		if ((p.df = calloc(nchunks ? nchunks : 1, sizeof *p.df)) == NULL)
@@ -865,7 +886,7 @@ diff(const struct insp_model *a, const struct insp_model *b)
 	if (opt.json)
 		printf("%s],\n  \"only_in_a\": [", k ? "\n  " : "");
 	for (size_t i = 0; i < a->n_tensors; i++)
-		if (selected(a->tensors[i].name) && !find(b, a->tensors[i].name)) {
+		if (selected(a->tensors[i].name) && !find(&ib, a->tensors[i].name)) {
 			if (opt.json) {
 				printf("%s", only_a ? ", " : "");
 				json_str(a->tensors[i].name);
@@ -877,7 +898,7 @@ diff(const struct insp_model *a, const struct insp_model *b)
 	if (opt.json)
 		printf("],\n  \"only_in_b\": [");
 	for (size_t i = 0; i < b->n_tensors; i++)
-		if (selected(b->tensors[i].name) && !find(a, b->tensors[i].name)) {
+		if (selected(b->tensors[i].name) && !find(&ia, b->tensors[i].name)) {
 			if (opt.json) {
 				printf("%s", only_b ? ", " : "");
 				json_str(b->tensors[i].name);
@@ -891,7 +912,7 @@ diff(const struct insp_model *a, const struct insp_model *b)
 	for (size_t i = 0; i < a->n_tensors; i++) {
 		const struct insp_tensor *ta = &a->tensors[i], *tb;
 
-		if (!selected(ta->name) || (tb = find(b, ta->name)) == NULL || same_shape(ta, tb))
+		if (!selected(ta->name) || (tb = find(&ib, ta->name)) == NULL || same_shape(ta, tb))
 			continue;
 		shape_text(ta, sa, sizeof sa);
 		shape_text(tb, sb, sizeof sb);
@@ -917,6 +938,8 @@ diff(const struct insp_model *a, const struct insp_model *b)
 	}
 	free_buffers(p.buf_a, opt.jobs);
 	free_buffers(p.buf_b, opt.jobs);
+	free(ia.v);
+	free(ib.v);
 	return differ + only_a + only_b + mism ? 1 : 0;
 }
 
@@ -1023,6 +1046,8 @@ main(int argc, char **argv)
 		if (open_model(&a, argv[0], &e) < 0 || open_model(&b, argv[1], &e) < 0)
 			cli_die_err(&e);
 		status = diff(&a, &b);
+		if (finish(&a) | finish(&b))
+			status = 1;
 		close_model(&a);
 		close_model(&b);
 		cli_close_stdout();
@@ -1057,6 +1082,7 @@ main(int argc, char **argv)
 			if (opt.json && argc == 1)
 				printf("\n");
 		}
+		status |= finish(&m);
 		close_model(&m);
 	}
 	if (opt.json && argc > 1)

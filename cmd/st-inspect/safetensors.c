@@ -1,10 +1,13 @@
 /* st-inspect backend: safetensors files, HF checkpoint folders, shards. */
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ckpt.h"
 #include "inspect.h"
@@ -128,19 +131,200 @@ summarize_config(struct insp_model *m, const cJSON *cfg)
 	return 0;
 }
 
+/* Standard input is read as a stream, one tensor at a time, so a
+ * pipeline's memory stays at the largest tensor, not the model. */
+struct stream {
+	struct st_file f;
+	uint64_t pos;			/* data-section bytes consumed */
+	const struct st_tensor *cur;	/* whose bytes are in buf */
+	unsigned char *buf;
+	size_t cap;
+};
+
+struct st_model {
+	struct ckpt *c;		/* a file or folder, mapped */
+	struct stream *s;	/* or standard input */
+};
+
+static int
+cmp_begin(const void *a, const void *b)
+{
+	const struct st_tensor *x = *(struct st_tensor *const *)a, *y = *(struct st_tensor *const *)b;
+
+	return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+static int
+open_stream(struct insp_model *m, struct st_model *sm, struct qerr *e)
+{
+	struct stream *s = calloc(1, sizeof *s);
+	const struct st_tensor **order;
+	struct insp_section *meta;
+
+	if (s == NULL)
+		return qerr_set(e, "<stdin>: out of memory");
+	sm->s = s;
+	if (st_read_header(&s->f, 0, "<stdin>", e) < 0)
+		return -1;
+	m->sequential = 1;
+	if ((m->format = strdup("safetensors")) == NULL || (meta = insp_section(m, "metadata")) == NULL ||
+	    insp_add_file(m, "<stdin>") < 0)
+		return qerr_set(e, "<stdin>: out of memory");
+	for (size_t k = 0; k < s->f.n_meta; k++)
+		if (insp_add_meta_str(meta, s->f.meta[k].key, s->f.meta[k].value) < 0)
+			return qerr_set(e, "<stdin>: out of memory");
+	if ((order = malloc((s->f.n_tensors ? s->f.n_tensors : 1) * sizeof *order)) == NULL)
+		return qerr_set(e, "<stdin>: out of memory");
+	for (size_t i = 0; i < s->f.n_tensors; i++)
+		order[i] = &s->f.tensors[i];
+	qsort(order, s->f.n_tensors, sizeof *order, cmp_begin);
+	for (size_t i = 0; i < s->f.n_tensors; i++) {
+		const struct st_tensor *t = order[i];
+		struct insp_tensor *it = insp_add_tensor(m, t->name, qdtype_table[t->dtype].name, t->ndim,
+		    t->shape, t->end - t->begin, t->begin, 0);
+
+		if (it == NULL) {
+			free(order);
+			return qerr_set(e, "<stdin>: out of memory");
+		}
+		it->priv = (void *)t;
+	}
+	free(order);
+	return 0;
+}
+
+/* Reads and drops n bytes of the stream. */
+static int
+skip(struct stream *s, uint64_t n, struct qerr *e)
+{
+	unsigned char scratch[1 << 16];
+
+	while (n > 0) {
+		ssize_t r = read(0, scratch, n < sizeof scratch ? (size_t)n : sizeof scratch);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return qerr_set(e, "<stdin>: tensor data runs past the end of the file: tensors end at %llu, "
+			    "the stream ended at %llu", (unsigned long long)s->f.data_len, (unsigned long long)s->pos);
+		s->pos += (uint64_t)r;
+		n -= (uint64_t)r;
+	}
+	return 0;
+}
+
+static int
+st_prepare(const struct insp_model *m, const struct insp_tensor *it, struct qerr *e)
+{
+	struct st_model *sm = m->priv;
+	struct stream *s = sm->s;
+	const struct st_tensor *t = it->priv;
+	size_t n, got = 0;
+
+	if (s == NULL) {	/* mapped: ask for read-ahead */
+		const struct ckpt_tensor *ct = it->priv;
+
+		qmap_willneed(&ct->file->map, (size_t)(ct->file->data_start + ct->t->begin),
+		    (size_t)(ct->t->end - ct->t->begin));
+		return 0;
+	}
+	if (t == s->cur)
+		return 0;
+	if (t->begin < s->pos)
+		return qerr_set(e, "<stdin>: tensor \"%s\" lies before data already read (a stream is read in file order)",
+		    t->name);
+	if (skip(s, t->begin - s->pos, e) < 0)
+		return -1;
+	n = (size_t)(t->end - t->begin);
+	if (n > s->cap) {
+		free(s->buf);
+		if ((s->buf = malloc(n)) == NULL) {
+			s->cap = 0;
+			return qerr_set(e, "<stdin>: tensor \"%s\": out of memory for %zu bytes", t->name, n);
+		}
+		s->cap = n;
+	}
+	s->cur = NULL;
+	while (got < n) {
+		ssize_t r = read(0, s->buf + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return qerr_set(e, "<stdin>: tensor data runs past the end of the file: tensors end at %llu, "
+			    "the stream ended at %llu", (unsigned long long)s->f.data_len,
+			    (unsigned long long)(s->pos + got));
+		got += (size_t)r;
+	}
+	s->pos += n;
+	s->cur = t;
+	return 0;
+}
+
+static int
+st_finish(const struct insp_model *m, struct qerr *e)
+{
+	struct st_model *sm = m->priv;
+	struct stream *s = sm->s;
+	unsigned char scratch[1 << 16];
+	uint64_t extra = 0;
+	ssize_t r;
+
+	if (s == NULL)
+		return 0;
+	if (s->pos < s->f.data_len && skip(s, s->f.data_len - s->pos, e) < 0)
+		return -1;
+	while ((r = read(0, scratch, sizeof scratch)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return qerr_set(e, "<stdin>: read: %s", strerror(errno));
+		extra += (uint64_t)r;
+	}
+	if (extra)
+		return qerr_set(e, "<stdin>: %llu trailing bytes after the last tensor (tensors end at %llu)",
+		    (unsigned long long)extra, (unsigned long long)s->f.data_len);
+	return 0;
+}
+
+/* The bytes of tensor it: mapped, or the stream's buffer after prepare. */
+static const unsigned char *
+tensor_bytes(const struct insp_model *m, const struct insp_tensor *it)
+{
+	struct st_model *sm = m->priv;
+
+	if (sm->s)
+		return sm->s->cur == it->priv ? sm->s->buf : NULL;
+	return ((const struct ckpt_tensor *)it->priv)->t->data;
+}
+
+static const struct st_tensor *
+tensor_of(const struct insp_model *m, const struct insp_tensor *it)
+{
+	struct st_model *sm = m->priv;
+
+	return sm->s ? it->priv : ((const struct ckpt_tensor *)it->priv)->t;
+}
+
 static int
 st_open_model(struct insp_model *m, const char *path, struct qerr *e)
 {
-	struct ckpt *c = calloc(1, sizeof *c);
+	struct st_model *sm = calloc(1, sizeof *sm);
+	struct ckpt *c;
 	struct insp_section *meta;
 
-	if (c == NULL)
+	if (sm == NULL)
+		return qerr_set(e, "%s: out of memory", path);
+	m->priv = sm;
+	if (strcmp(path, "-") == 0)
+		return open_stream(m, sm, e);
+	if ((c = calloc(1, sizeof *c)) == NULL)
 		return qerr_set(e, "%s: out of memory", path);
 	if (ckpt_open(c, path, e) < 0) {
 		free(c);
 		return -1;
 	}
-	m->priv = c;
+	sm->c = c;
 	m->format = strdup("safetensors");
 	if (m->format == NULL || (meta = insp_section(m, "metadata")) == NULL)
 		return qerr_set(e, "%s: out of memory", path);
@@ -178,37 +362,49 @@ static int
 st_read_f32(const struct insp_model *m, const struct insp_tensor *it, uint64_t first, size_t count,
     float *dst, struct qerr *e)
 {
-	const struct ckpt_tensor *ct = it->priv;
-	const struct st_tensor *t = ct->t;
+	const struct st_tensor *t = tensor_of(m, it);
+	const unsigned char *p = tensor_bytes(m, it);
 	int bits = qdtype_table[t->dtype].bits;
 
-	(void)m;
+	if (p == NULL)
+		return qerr_set(e, "%s: tensor \"%s\": not read yet", m->path, t->name);
 	if (first + count > t->nelem || (first * (uint64_t)bits) % 8)
-		return qerr_set(e, "%s: tensor \"%s\": read outside the tensor", ct->file->path, t->name);
-	if (qdtype_to_f32(t->dtype, t->data + first * (uint64_t)bits / 8, dst, count) < 0)
-		return qerr_set(e, "%s: tensor \"%s\": no conversion from %s to F32", ct->file->path,
+		return qerr_set(e, "%s: tensor \"%s\": read outside the tensor", m->path, t->name);
+	if (qdtype_to_f32(t->dtype, p + first * (uint64_t)bits / 8, dst, count) < 0)
+		return qerr_set(e, "%s: tensor \"%s\": no conversion from %s to F32", m->path,
 		    t->name, qdtype_table[t->dtype].name);
 	return 0;
+}
+
+static const float *
+st_view_f32(const struct insp_model *m, const struct insp_tensor *it, uint64_t first, size_t count)
+{
+	const struct st_tensor *t = tensor_of(m, it);
+	const unsigned char *p = tensor_bytes(m, it);
+
+	if (p == NULL || t->dtype != QD_F32 || first + count > t->nelem ||
+	    (uintptr_t)(p + first * 4) % _Alignof(float))
+		return NULL;
+	return (const float *)(const void *)(p + first * 4);
 }
 
 static int
 st_raw(const struct insp_model *m, const struct insp_tensor *it, const unsigned char **bytes,
     struct qerr *e)
 {
-	const struct ckpt_tensor *ct = it->priv;
-
-	(void)m;
-	(void)e;
-	*bytes = ct->t->data;
+	if ((*bytes = tensor_bytes(m, it)) == NULL)
+		return qerr_set(e, "%s: tensor \"%s\": not read yet", m->path, it->name);
 	return 0;
 }
 
 static void
 st_done_with(const struct insp_model *m, const struct insp_tensor *it)
 {
+	struct st_model *sm = m->priv;
 	const struct ckpt_tensor *ct = it->priv;
 
-	(void)m;
+	if (sm->s)
+		return;
 	qmap_dontneed(&ct->file->map, (size_t)(ct->file->data_start + ct->t->begin),
 	    (size_t)(ct->t->end - ct->t->begin));
 }
@@ -310,11 +506,21 @@ st_check_path(const char *path, void (*cb)(void *ctx, const char *msg), void *ct
 static void
 st_close_model(struct insp_model *m)
 {
-	if (m->priv) {
-		ckpt_close(m->priv);
-		free(m->priv);
-		m->priv = NULL;
+	struct st_model *sm = m->priv;
+
+	if (sm == NULL)
+		return;
+	if (sm->c) {
+		ckpt_close(sm->c);
+		free(sm->c);
 	}
+	if (sm->s) {
+		st_close(&sm->s->f);
+		free(sm->s->buf);
+		free(sm->s);
+	}
+	free(sm);
+	m->priv = NULL;
 }
 
 const struct insp_backend insp_safetensors = {
@@ -322,8 +528,11 @@ const struct insp_backend insp_safetensors = {
 	.probe = st_probe,
 	.open = st_open_model,
 	.read_f32 = st_read_f32,
+	.view_f32 = st_view_f32,
 	.raw = st_raw,
 	.check = st_check_path,
+	.prepare = st_prepare,
+	.finish = st_finish,
 	.done_with = st_done_with,
 	.close = st_close_model,
 };

@@ -21,6 +21,7 @@
 #include "dtype.h"
 #include "ftype.h"
 #include "gguf.h"
+#include "imatrix.h"
 #include "mapfile.h"
 #include "quant.h"
 #include "st2gguf.h"
@@ -50,6 +51,7 @@ struct out_tensor {
 	uint64_t ne[4];
 	int type;			/* enum qfmt */
 	uint64_t nbytes;
+	float *synth;			/* made here, not read (n_src == 0) */
 };
 
 struct plan {
@@ -189,6 +191,160 @@ set_arch_kvs(struct gguf_writer *w, const struct arch_def *a, const cJSON *cfg,
 			}
 		}
 	}
+}
+
+/* generation_config.json -> general.sampling.* (as gguf-py's Metadata) */
+static const struct {
+	const char *cfg, *key;
+	enum gguf_vtype type;
+} sampling_keys[] = {
+	{ "top_k", "general.sampling.top_k", GGUF_T_INT32 },
+	{ "top_p", "general.sampling.top_p", GGUF_T_FLOAT32 },
+	{ "min_p", "general.sampling.min_p", GGUF_T_FLOAT32 },
+	{ "xtc_probability", "general.sampling.xtc_probability", GGUF_T_FLOAT32 },
+	{ "xtc_threshold", "general.sampling.xtc_threshold", GGUF_T_FLOAT32 },
+	{ "temperature", "general.sampling.temp", GGUF_T_FLOAT32 },
+	{ "penalty_last_n", "general.sampling.penalty_last_n", GGUF_T_INT32 },
+	{ "penalty_repeat|repetition_penalty", "general.sampling.penalty_repeat", GGUF_T_FLOAT32 },
+	{ "mirostat", "general.sampling.mirostat", GGUF_T_INT32 },
+	{ "mirostat_tau", "general.sampling.mirostat_tau", GGUF_T_FLOAT32 },
+	{ "mirostat_eta", "general.sampling.mirostat_eta", GGUF_T_FLOAT32 },
+};
+
+static void
+set_sampling_kvs(struct gguf_writer *w, const char *dir)
+{
+	char path[4096];
+	FILE *f;
+	char *text;
+	long n;
+	cJSON *g;
+	size_t i;
+
+	snprintf(path, sizeof path, "%s/generation_config.json", dir);
+	if (!(f = fopen(path, "rb")))
+		return;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
+	    fseek(f, 0, SEEK_SET) != 0 || !(text = malloc((size_t)n + 1))) {
+		fclose(f);
+		cli_die("%s: unreadable or larger than 1 MiB", path);
+	}
+	if (fread(text, 1, (size_t)n, f) != (size_t)n)
+		cli_die("%s: read error", path);
+	fclose(f);
+	g = cJSON_ParseWithLength(text, (size_t)n);
+	free(text);
+	if (!g)	/* not all models have a valid one: the converter ignores it too */
+		return;
+	for (i = 0; i < sizeof sampling_keys / sizeof sampling_keys[0]; i++) {
+		const cJSON *j = cfg_get(g, sampling_keys[i].cfg);
+
+		if (!cJSON_IsNumber(j))
+			continue;
+		if (sampling_keys[i].type == GGUF_T_INT32) {
+			int32_t v = (int32_t)j->valuedouble;
+
+			if (j->valuedouble == (double)v)
+				gguf_w_set(w, sampling_keys[i].key, GGUF_T_INT32, &v);
+		} else {
+			float v = (float)j->valuedouble;
+
+			gguf_w_set(w, sampling_keys[i].key, GGUF_T_FLOAT32, &v);
+		}
+	}
+	cJSON_Delete(g);
+}
+
+/* ---- RoPE scaling (config rope_scaling / rope_parameters) ---- */
+
+static const cJSON *
+rope_params(const cJSON *cfg, const char **type)
+{
+	const cJSON *r = cfg_get(cfg, "rope_scaling|rope_parameters");
+
+	*type = NULL;
+	if (!cJSON_IsObject(r))
+		return NULL;
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "full_attention")))
+		r = cJSON_GetObjectItemCaseSensitive(r, "full_attention");
+	{
+		const cJSON *t = cfg_get(r, "rope_type|type");
+
+		*type = cJSON_IsString(t) ? t->valuestring : NULL;
+	}
+	return r;
+}
+
+static double
+rope_num(const cJSON *r, const char *key, double def)
+{
+	const cJSON *j = cfg_get(r, key);
+
+	return cJSON_IsNumber(j) ? j->valuedouble : def;
+}
+
+/* linear and yarn become KVs; llama3 becomes the rope_freqs tensor (in
+ * build_plan); anything else would silently compute something else, so it
+ * is refused. */
+static void
+set_rope_scaling_kvs(struct gguf_writer *w, const struct arch_def *a, const cJSON *cfg,
+    const char *path)
+{
+	const char *type;
+	const cJSON *r = rope_params(cfg, &type);
+	char key[160];
+	float f;
+
+	if (!r || !type || strcmp(type, "default") == 0 || strcmp(type, "llama3") == 0)
+		return;
+	if (strcmp(type, "linear") != 0 && strcmp(type, "yarn") != 0)
+		cli_die("%s/config.json: rope_scaling type %s is not supported (linear, yarn, llama3)",
+		    path, type);
+	snprintf(key, sizeof key, "%s.rope.scaling.type", a->gguf_arch);
+	gguf_w_set_str(w, key, type);
+	snprintf(key, sizeof key, "%s.rope.scaling.factor", a->gguf_arch);
+	f = (float)rope_num(r, "factor", 1.0);
+	gguf_w_set(w, key, GGUF_T_FLOAT32, &f);
+	if (strcmp(type, "yarn") == 0 && cfg_get(r, "original_max_position_embeddings")) {
+		uint32_t u = (uint32_t)rope_num(r, "original_max_position_embeddings", 0);
+
+		snprintf(key, sizeof key, "%s.rope.scaling.original_context_length", a->gguf_arch);
+		gguf_w_set(w, key, GGUF_T_UINT32, &u);
+	}
+}
+
+/* Llama 3's frequency-dependent RoPE scaling as the per-frequency divisors
+ * llama.cpp reads from rope_freqs.weight (float32 arithmetic, as the
+ * converter's torch code). */
+static float *
+llama3_rope_factors(const cJSON *r, const cJSON *cfg, int64_t dim)
+{
+	float base = (float)rope_num(r, "rope_theta", rope_num(cfg, "rope_theta", 10000.0));
+	float factor = (float)rope_num(r, "factor", 8.0);
+	float lo = (float)rope_num(r, "low_freq_factor", 1.0);
+	float hi = (float)rope_num(r, "high_freq_factor", 4.0);
+	float old = (float)rope_num(r, "original_max_position_embeddings", 8192.0);
+	float lo_wl = old / lo, hi_wl = old / hi;
+	float *out = malloc((size_t)(dim / 2) * sizeof *out);
+	int64_t i;
+
+	if (!out)
+		cli_die("out of memory");
+	for (i = 0; i < dim / 2; i++) {
+		float freq = 1.0f / powf(base, (float)(2 * i) / (float)dim);
+		float wl = (float)(2.0 * M_PI) / freq;
+
+		if (wl < hi_wl) {
+			out[i] = 1.0f;
+		} else if (wl > lo_wl) {
+			out[i] = factor;
+		} else {
+			float smooth = (old / wl - lo) / (hi - lo);
+
+			out[i] = 1.0f / ((1.0f - smooth) / factor + smooth);
+		}
+	}
+	return out;
 }
 
 /* ---- type selection: the ftype module, as llama-quantize ---- */
@@ -391,7 +547,24 @@ static void
 build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
     const struct hparams *h, const char *path)
 {
+	const char *rope_type;
+	const cJSON *rp = rope_params(c->config, &rope_type);
 	size_t i;
+
+	if (rp && rope_type && strcmp(rope_type, "llama3") == 0) {
+		struct out_tensor *t;
+
+		if (strcmp(a->gguf_arch, "llama") != 0)
+			cli_die("%s/config.json: llama3 rope scaling on architecture %s", path,
+			    a->model_type);
+		t = plan_get(p, "rope_freqs.weight");
+		t->role = AR_PLAIN;
+		t->layer = -1;
+		t->n_dims = 1;
+		t->ne[0] = (uint64_t)(h->head_dim / 2);
+		t->ne[1] = t->ne[2] = t->ne[3] = 1;
+		t->synth = llama3_rope_factors(rp, c->config, h->head_dim);
+	}
 
 	for (i = 0; i < c->n_tensors; i++) {
 		const struct ckpt_tensor *ct = &c->tensors[i];
@@ -464,6 +637,8 @@ build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
 	for (i = 0; i < p->n; i++) {
 		int k;
 
+		if (p->t[i].synth)
+			continue;
 		for (k = 0; k < p->t[i].n_src; k++)
 			if (!p->t[i].src[k])
 				cli_die("%s: %s: expert %d missing", path, p->t[i].name, k);
@@ -564,41 +739,27 @@ write_chunk(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const 
 		cli_die_err(&e);
 }
 
-/* importance vectors from a GGUF imatrix (in_sum2 / counts) */
+/* importance vector for one matrix (expert) of a tensor, as llama-quantize
+ * hands it to the quantizer; NULL when the imatrix has none for it */
 static const float *
-imatrix_for(const struct gguf_file *im, const struct out_tensor *t, int expert, float **scratch)
+imatrix_for(const struct imatrix *im, const struct out_tensor *t, int expert)
 {
-	char name[160];
-	const struct gguf_tensor *sum, *cnt;
-	uint64_t n = t->ne[0], i;
-	float c;
+	const struct imatrix_entry *en;
+	uint64_t ne0 = t->ne[0];
 
-	if (!im)
+	if (!im || !(en = imatrix_find(im, t->name)))
 		return NULL;
-	snprintf(name, sizeof name, "%s.in_sum2", t->name);
-	sum = gguf_find_tensor(im, name);
-	snprintf(name, sizeof name, "%s.counts", t->name);
-	cnt = gguf_find_tensor(im, name);
-	if (!sum || !cnt || sum->type != 0 || cnt->type != 0 || sum->ne[0] != n ||
-	    (uint64_t)expert >= sum->ne[1] || (uint64_t)expert >= cnt->ne[1])
+	if (en->n == ne0)
+		return en->values;	/* one vector for every expert */
+	if (en->n != ne0 * (uint64_t)t->n_src || (uint64_t)expert >= (uint64_t)t->n_src)
 		return NULL;
-	memcpy(&c, cnt->data + 4 * (size_t)expert, 4);
-	*scratch = realloc(*scratch, (size_t)n * sizeof **scratch);
-	if (!*scratch)
-		cli_die("out of memory");
-	for (i = 0; i < n; i++) {
-		float s;
-
-		memcpy(&s, sum->data + 4 * ((size_t)expert * n + i), 4);
-		(*scratch)[i] = c > 0 ? s / c : 1.0f;
-	}
-	return *scratch;
+	return en->values + (uint64_t)expert * ne0;
 }
 
 static void
 convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const struct arch_def *a,
-    const struct hparams *h, const struct gguf_file *im, float *f32, void **buf, size_t *bufsz,
-    float **imscratch, int jobs, const char *path)
+    const struct hparams *h, const struct imatrix *im, float *f32, void **buf, size_t *bufsz,
+    int jobs, const char *path)
 {
 	int permute = (a->flags & ARCH_PERMUTE_QK) && (t->role == AR_Q || t->role == AR_K);
 	int plus_one = (a->flags & ARCH_NORM_PLUS_ONE) && !t->is_bias &&
@@ -606,6 +767,10 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 	double scale = 1;
 	int k;
 
+	if (t->synth) {
+		write_chunk(w, out, t, t->synth, 1, t->ne[0], buf, bufsz, NULL, jobs, path);
+		return;
+	}
 	if (h->q_scale != 1 && ((t->role == AR_Q && (a->flags & ARCH_QSCALE_Q)) ||
 	    (t->role == AR_QNORM && (a->flags & ARCH_QSCALE_QNORM) && !t->is_bias)))
 		scale = h->q_scale;
@@ -614,7 +779,7 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 		uint64_t rows = st->ndim == 1 ? st->shape[0] : st->nelem / st->shape[st->ndim - 1];
 		uint64_t cols = st->ndim == 1 ? 1 : st->shape[st->ndim - 1];
 		uint64_t step, r0;
-		const float *imat = imatrix_for(im, t, k, imscratch);
+		const float *imat = imatrix_for(im, t, k);
 		/* a 1-D tensor is written as one row */
 		uint64_t out_cols = t->ne[0];
 
@@ -667,6 +832,77 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 	}
 }
 
+/* Writes the shards: header, tensors one at a time, trailer; every shard
+ * takes its name only when all are complete. */
+static void
+write_output(const struct st2gguf_opts *o, struct plan *pl, struct gguf_writer **writers,
+    const int *shard, int n_shards, int split, uint64_t total, const struct arch_def *a,
+    const struct hparams *hp, const struct imatrix *im, const char *path)
+{
+	struct plan p = *pl;
+	struct hparams h = *hp;
+	struct qerr e;
+	size_t i;
+
+	struct cli_out *outs = calloc((size_t)n_shards, sizeof *outs);
+	struct cli_progress pr;
+	uint64_t max_cols = 1, scratch;
+	float *f32;
+	void *buf = NULL;
+	size_t bufsz = 0;
+	int jobs = o->jobs > 0 ? o->jobs : qpool_ncpu(), k;
+	char *prefix = strdup(o->output);
+
+	if (!outs || !prefix)
+		cli_die("out of memory");
+	if (split && strlen(prefix) > 5 && strcmp(prefix + strlen(prefix) - 5, ".gguf") == 0)
+		prefix[strlen(prefix) - 5] = 0;
+	for (i = 0; i < p.n; i++)
+		if (p.t[i].ne[0] > max_cols)
+			max_cols = p.t[i].ne[0];
+	/* a chunk: CHUNK_FLOATS or, for very long rows, one row /
+	 * one head of rows; doubled for the permutation */
+	scratch = CHUNK_FLOATS + (uint64_t)h.head_dim * max_cols;
+	f32 = malloc((size_t)(2 * scratch) * sizeof *f32);
+	if (!f32)
+		cli_die("out of memory");
+	cli_progress_start(&pr, "st2gguf", total, o->quiet);
+	i = 0;
+	for (k = 0; k < n_shards; k++) {
+		char *shard_name = NULL;
+		const char *name = o->output;
+
+		if (split) {
+			size_t len = strlen(prefix) + 32;
+
+			shard_name = malloc(len);
+			if (!shard_name)
+				cli_die("out of memory");
+			snprintf(shard_name, len, "%s-%05d-of-%05d.gguf", prefix, k + 1, n_shards);
+			name = shard_name;
+		}
+		cli_out_open(&outs[k], name, 1);
+		if (gguf_w_write_header(writers[k], outs[k].f, &e) != 0)
+			cli_die_err(&e);
+		for (; i < p.n && shard[i] == k; i++) {
+			convert_tensor(writers[k], outs[k].f, &p.t[i], a, &h, im, f32, &buf,
+			    &bufsz, jobs, path);
+			cli_progress_add(&pr, p.t[i].nbytes);
+		}
+		if (gguf_w_finish(writers[k], outs[k].f, &e) != 0)
+			cli_die_err(&e);
+		free(shard_name);
+	}
+	cli_progress_end(&pr);
+	/* every shard complete: only now do they take their names */
+	for (k = 0; k < n_shards; k++)
+		cli_out_commit(&outs[k]);
+	free(outs);
+	free(prefix);
+	free(f32);
+	free(buf);
+}
+
 /* ---- the command ---- */
 
 static const char *
@@ -684,7 +920,9 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	const cJSON *mt, *archs;
 	struct hparams h;
 	struct gguf_writer *w;
-	struct gguf_file imf, *im = NULL;
+	struct imatrix imf, *im = NULL;
+	struct gguf_writer **writers;
+	int *shard, n_shards = 0, split;
 	struct plan p = { NULL, 0, 0 };
 	struct vocab v;
 	const char *path = o->input, *slash;
@@ -722,7 +960,15 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	} else if (vocab_load(&v, c.dir ? c.dir : path, (uint64_t)h.n_vocab, &e) != 0) {
 		cli_die_err(&e);
 	}
+	/* the converter turns Gemma's SentencePiece prefix space off */
+	if ((a->flags & ARCH_SPM_NO_PREFIX) && v.scores && strcmp(v.model, "llama") == 0)
+		v.add_space_prefix = 0;
 
+	if (o->imatrix) {
+		if (imatrix_load(&imf, o->imatrix, &e) != 0)
+			cli_die_err(&e);
+		im = &imf;
+	}
 	w = gguf_writer_new();
 	if (!w)
 		cli_die("out of memory");
@@ -732,6 +978,8 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	snprintf(label, sizeof label, "%s", slash && slash[1] ? slash + 1 : (c.dir ? c.dir : path));
 	gguf_w_set_str(w, "general.name", label);
 	set_arch_kvs(w, a, c.config, &h, path);
+	set_rope_scaling_kvs(w, a, c.config, path);
+	set_sampling_kvs(w, c.dir ? c.dir : path);
 	{
 		uint32_t ft = o->ftype >= 0 ? (uint32_t)o->ftype :
 		    default_type == QF_F32 ? 0 : default_type == QF_BF16 ? 32 :
@@ -742,23 +990,74 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	}
 	if (vocab_to_gguf(&v, w, (uint64_t)h.n_vocab, a->gguf_arch, &e) != 0)
 		cli_die_err(&e);
-	if (o->imatrix) {
-		if (gguf_open(&imf, o->imatrix, &e) != 0)
-			cli_die("%s: only GGUF imatrix files are read here (%s)", o->imatrix, e.msg);
-		im = &imf;
+	if (im && imatrix_set_quantize_kvs(w, im, o->imatrix, im->n_entries) != 0)
+		cli_die("%s: cannot record the imatrix keys", o->imatrix);
+
+	/* shards: gguf-split's rule, a new shard when the next tensor would
+	 * pass --split-max-tensors or --split-max-size (padded tensor bytes) */
+	shard = calloc(p.n + 1, sizeof *shard);
+	if (!shard)
+		cli_die("out of memory");
+	{
+		uint64_t cur_bytes = 0;
+		size_t cur_n = 0;
+
+		for (i = 0; i < p.n; i++) {
+			struct out_tensor *t = &p.t[i];
+			uint64_t rows = t->ne[1] * t->ne[2] * t->ne[3];
+			uint64_t nb = qfmt_row_size(t->type, (int64_t)t->ne[0]) * rows;
+			uint64_t padded = (nb + GGUF_DEFAULT_ALIGNMENT - 1) /
+			    GGUF_DEFAULT_ALIGNMENT * GGUF_DEFAULT_ALIGNMENT;
+
+			if (cur_n > 0 && ((o->split_max_tensors > 0 &&
+			    cur_n >= (size_t)o->split_max_tensors) ||
+			    (o->split_max_size > 0 && cur_bytes + padded > o->split_max_size))) {
+				n_shards++;
+				cur_n = 0;
+				cur_bytes = 0;
+			}
+			shard[i] = n_shards;
+			cur_n++;
+			cur_bytes += padded;
+			if (t->n_src && t->src[0]->t->nelem > largest)
+				largest = t->src[0]->t->nelem;
+		}
+		n_shards++;
+	}
+	if (n_shards > 65535)
+		cli_die("%s: %d shards: more than GGUF's split.count allows", path, n_shards);
+	split = o->split_max_size > 0 || o->split_max_tensors > 0;
+	if (split && (!o->output || strcmp(o->output, "-") == 0) && !o->plan)
+		cli_usage_error("--split-max-*: the output must be a file name");
+	writers = calloc((size_t)n_shards, sizeof *writers);
+	if (!writers)
+		cli_die("out of memory");
+	writers[0] = w;
+	for (int k = 1; k < n_shards; k++)
+		if (!(writers[k] = gguf_writer_new()))
+			cli_die("out of memory");
+	if (split) {
+		for (int k = 0; k < n_shards; k++) {
+			uint16_t no = (uint16_t)k, cnt = (uint16_t)n_shards;
+			int32_t total_tensors = (int32_t)p.n;
+
+			gguf_w_set(writers[k], "split.no", GGUF_T_UINT16, &no);
+			gguf_w_set(writers[k], "split.tensors.count", GGUF_T_INT32, &total_tensors);
+			gguf_w_set(writers[k], "split.count", GGUF_T_UINT16, &cnt);
+		}
 	}
 	for (i = 0; i < p.n; i++) {
 		struct out_tensor *t = &p.t[i];
-		uint64_t f32_need;
+		struct gguf_writer *sw = writers[shard[i]];
+		int idx = gguf_w_add_tensor(sw, t->name, (uint32_t)t->type, t->n_dims, t->ne, &e);
 
-		if (gguf_w_add_tensor(w, t->name, (uint32_t)t->type, t->n_dims, t->ne, &e) < 0)
+		if (idx < 0)
 			cli_die("%s: %s: %s", path, t->name, e.msg);
-		t->nbytes = gguf_w_tensor_nbytes(w, i);
-		f32_need = t->src[0]->t->nelem;
-		if (f32_need > largest)
-			largest = f32_need;
+		t->nbytes = gguf_w_tensor_nbytes(sw, (size_t)idx);
 	}
-	total = gguf_w_total_size(w);
+	total = 0;
+	for (int k = 0; k < n_shards; k++)
+		total += gguf_w_total_size(writers[k]);
 
 	if (o->plan) {
 		uint64_t rows_floats = largest < CHUNK_FLOATS ? largest : CHUNK_FLOATS;
@@ -771,63 +1070,34 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 			    (unsigned long long)t->nbytes, (unsigned long long)t->ne[0]);
 			for (int k = 1; k < t->n_dims; k++)
 				printf(", %llu", (unsigned long long)t->ne[k]);
-			printf("]\n");
+			printf("]");
+			if (split)
+				printf("  shard %d", shard[i] + 1);
+			printf("\n");
 		}
-		printf("total: %zu tensors, %llu bytes (%.1f MiB) in the file\n", p.n,
-		    (unsigned long long)total, (double)total / 1048576.0);
+		printf("total: %zu tensors, %llu bytes (%.1f MiB) in %d file%s\n", p.n,
+		    (unsigned long long)total, (double)total / 1048576.0, n_shards,
+		    n_shards > 1 ? "s" : "");
 		/* scratch: two F32 chunks (permutation) + the quantized chunk */
 		printf("expected peak memory: %.1f MiB of buffers (+ mapped input pages)\n",
 		    (double)(rows_floats * 4 * 3) / 1048576.0 + 8.0);
 		cli_close_stdout();
-		return 0;
+	} else {
+		write_output(o, &p, writers, shard, n_shards, split, total, a, &h, im, path);
 	}
 
-	{
-		struct cli_out out;
-		struct cli_progress pr;
-		uint64_t max_cols = 1, scratch;
-		float *f32, *imscratch = NULL;
-		void *buf = NULL;
-		size_t bufsz = 0;
-		int jobs = o->jobs > 0 ? o->jobs : qpool_ncpu();
-
-		for (i = 0; i < p.n; i++)
-			if (p.t[i].ne[0] > max_cols)
-				max_cols = p.t[i].ne[0];
-		/* a chunk: CHUNK_FLOATS or, for very long rows, one row /
-		 * one head of rows; doubled for the permutation */
-		scratch = CHUNK_FLOATS + (uint64_t)h.head_dim * max_cols;
-		f32 = malloc((size_t)(2 * scratch) * sizeof *f32);
-		if (!f32)
-			cli_die("out of memory");
-		cli_out_open(&out, o->output, 1);
-		if (gguf_w_write_header(w, out.f, &e) != 0) {
-			cli_out_abort(&out);
-			cli_die_err(&e);
-		}
-		cli_progress_start(&pr, "st2gguf", total, o->quiet);
-		for (i = 0; i < p.n; i++) {
-			convert_tensor(w, out.f, &p.t[i], a, &h, im, f32, &buf, &bufsz, &imscratch,
-			    jobs, path);
-			cli_progress_add(&pr, p.t[i].nbytes);
-		}
-		if (gguf_w_finish(w, out.f, &e) != 0) {
-			cli_out_abort(&out);
-			cli_die_err(&e);
-		}
-		cli_progress_end(&pr);
-		cli_out_commit(&out);
-		free(f32);
-		free(buf);
-		free(imscratch);
-	}
+	for (int k = 1; k < n_shards; k++)
+		gguf_writer_free(writers[k]);
+	free(writers);
+	free(shard);
 	for (i = 0; i < p.n; i++) {
 		free(p.t[i].src);
 		free(p.t[i].scale);
+		free(p.t[i].synth);
 	}
 	free(p.t);
 	if (im)
-		gguf_close(im);
+		imatrix_free(im);
 	vocab_free(&v);
 	gguf_writer_free(w);
 	ckpt_close(&c);

@@ -33,6 +33,8 @@ usage(FILE *f)
 	    "      --list-types       print the file types and ggml types, then exit\n"
 	    "      --vocab auto|none  (folders) none: no tokenizer, evaluate by token ids\n"
 	    "      --plan             (folders) print tensors, types, bytes; write nothing\n"
+	    "      --split-max-size SIZE, --split-max-tensors N\n"
+	    "                         (folders) shards OUTPUT-00001-of-0000N.gguf as gguf-split\n"
 	    "  -j, --jobs N       threads (default: all cores)\n"
 	    "  -q, --quiet        no progress\n"
 	    "      --help, --version\n", cli_prog());
@@ -107,7 +109,8 @@ add_tensor_type(struct st2gguf_opts *o, char *arg)
 
 enum {
 	OPT_PURE = 256, OPT_TENSOR_TYPE, OPT_OUTPUT_TYPE, OPT_EMBD_TYPE, OPT_IMATRIX,
-	OPT_LEAVE_OUTPUT, OPT_ALLOW_REQUANT, OPT_LIST, OPT_HELP, OPT_VERSION, OPT_VOCAB, OPT_PLAN
+	OPT_LEAVE_OUTPUT, OPT_ALLOW_REQUANT, OPT_LIST, OPT_HELP, OPT_VERSION, OPT_VOCAB, OPT_PLAN,
+	OPT_SPLIT_SIZE, OPT_SPLIT_TENSORS
 };
 
 static const struct option longopts[] = {
@@ -125,6 +128,8 @@ static const struct option longopts[] = {
 	{ "list-types", no_argument, NULL, OPT_LIST },
 	{ "vocab", required_argument, NULL, OPT_VOCAB },
 	{ "plan", no_argument, NULL, OPT_PLAN },
+	{ "split-max-size", required_argument, NULL, OPT_SPLIT_SIZE },
+	{ "split-max-tensors", required_argument, NULL, OPT_SPLIT_TENSORS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -165,6 +170,19 @@ main(int argc, char **argv)
 			o.vocab = optarg;
 			break;
 		case OPT_PLAN: o.plan = 1; break;
+		case OPT_SPLIT_SIZE:
+			if (cli_parse_size(optarg, &o.split_max_size) != 0 || o.split_max_size == 0)
+				cli_usage_error("--split-max-size: expected a size such as 500M or 2G");
+			break;
+		case OPT_SPLIT_TENSORS: {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end || n < 1 || n > 1000000)
+				cli_usage_error("--split-max-tensors: expected a positive count");
+			o.split_max_tensors = (int)n;
+			break;
+		}
 		case OPT_HELP: usage(stdout); cli_close_stdout(); return 0;
 		case OPT_VERSION: cli_version();
 		default: cli_usage_error("unknown option");
@@ -179,7 +197,7 @@ main(int argc, char **argv)
 		cli_usage_error("-o OUTPUT is required");
 	if (stat(o.input, &st) == 0 && S_ISDIR(st.st_mode))
 		return st2gguf_from_hf(&o);
-	if (o.plan || o.vocab)
-		cli_usage_error("--plan and --vocab apply to Hugging Face folders");
+	if (o.plan || o.vocab || o.split_max_size || o.split_max_tensors)
+		cli_usage_error("--plan, --vocab and --split-* apply to Hugging Face folders");
 	return st2gguf_requant(&o);
 }

@@ -3,16 +3,20 @@
  * order, the same per-tensor types, the same KVs in the same order, the
  * same bytes.
  *
- * Streaming: the input is mapped; each tensor is converted in slabs of rows
- * spread over the threads (F16/BF16 rows widened to F32 a chunk at a time
- * in per-thread scratch), and a writer thread writes one slab while the
- * next is computed.  Memory: two slabs, the scratch, and the input pages of
- * the slab at hand (dropped once used). */
+ * Streaming: each tensor is converted in slabs of rows spread over the
+ * threads; a thread preads a chunk of rows into its own buffer, widens
+ * F16/BF16 to F32 in per-thread scratch and quantizes into the slab, and a
+ * writer thread writes one slab while the next is computed.  Memory: two
+ * slabs and the per-thread buffers.  (Input from a pipe was read into
+ * memory by gguf_open; then the rows are taken from there.) */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include "cli.h"
@@ -137,6 +141,10 @@ struct slab_job {
 	int64_t ne0, rows_per_expert;
 	uint64_t src_row, dst_row;	/* bytes per row */
 	float **scratch;		/* one per worker, CHUNK_FLOATS or ne0 floats */
+	unsigned char **raw;		/* one per worker, as many bytes as scratch */
+	int fd;				/* input file to pread from, or -1: use src */
+	uint64_t file_off;		/* file offset of src */
+	int mapped;			/* src is a file mapping: populate it */
 	int failed;
 };
 
@@ -181,6 +189,41 @@ from_f32(int type, const float *src, unsigned char *dst, int64_t nrows, int64_t 
 	}
 }
 
+/* Maps a chunk's input pages in one call rather than one fault per page
+ * (Linux >= 5.14; elsewhere the faults just happen as the rows are read).
+ * Each worker does its own chunks, so this is spread over the threads. */
+static void
+populate(const void *p, size_t len)
+{
+#ifdef __linux__
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095, b = (uintptr_t)p + len;
+
+	(void)madvise((void *)a, b - a, 22 /* MADV_POPULATE_READ */);
+#else
+	(void)p; (void)len;
+#endif
+}
+
+/* Whole reads: the kernel copies from the page cache through its own
+ * (huge-page) mapping, cheaper than faulting the file into ours, and the
+ * chunk lands in this thread's cache. */
+static int
+read_at(int fd, unsigned char *buf, size_t len, uint64_t off)
+{
+	while (len > 0) {
+		ssize_t r = pread(fd, buf, len, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		buf += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
 static void
 slab_body(void *ctx, size_t b, size_t e, int worker)
 {
@@ -194,14 +237,27 @@ slab_body(void *ctx, size_t b, size_t e, int worker)
 		/* a chunk never crosses an expert: each has its own imatrix */
 		int64_t n = (int64_t)e - (int64_t)b, left = (expert + 1) * j->rows_per_expert - row;
 		const float *rows;
+		const unsigned char *src;
 		const float *im = t->imatrix ? t->imatrix + expert * j->ne0 : NULL;
 
 		if (n > left)
 			n = left;
-		if (t->in->type == QF_F32) {
-			rows = (const float *)(j->src + b * j->src_row);
+		if (j->fd >= 0) {
+			if (read_at(j->fd, j->raw[worker], (size_t)n * j->src_row,
+			    j->file_off + b * j->src_row) < 0) {
+				j->failed = 2;
+				return;
+			}
+			src = j->raw[worker];
 		} else {
-			if (to_f32((int)t->in->type, j->src + b * j->src_row, scratch, n, j->ne0) < 0) {
+			src = j->src + b * j->src_row;
+			if (j->mapped)
+				populate(src, (size_t)n * j->src_row);
+		}
+		if (t->in->type == QF_F32) {
+			rows = (const float *)src;
+		} else {
+			if (to_f32((int)t->in->type, src, scratch, n, j->ne0) < 0) {
 				j->failed = 1;
 				return;
 			}
@@ -397,26 +453,19 @@ plan(const struct gguf_file *g, const struct st2gguf_opts *o, const struct imatr
 
 /* ---- the run ---- */
 
-/* Maps a slab's input pages in one call rather than one fault per page
- * (Linux >= 5.14; elsewhere the faults just happen as the rows are read). */
-static void
-populate(const struct gguf_file *g, size_t off, size_t len)
-{
-#ifdef __linux__
-	uintptr_t a = (uintptr_t)g->map.data + off, b = a + len;
 
-	if (!g->map.mapped || len == 0)
-		return;
-	a &= ~(uintptr_t)4095;
-	(void)madvise((void *)a, b - a, 22 /* MADV_POPULATE_READ */);
-#else
-	(void)g; (void)off; (void)len;
-#endif
-}
+/* What the conversion of every tensor shares. */
+struct workspace {
+	unsigned char *bufs[2];		/* slabs of output */
+	float **scratch;		/* per worker: F32 rows */
+	unsigned char **raw;		/* per worker: input rows read with pread */
+	int fd;				/* the input, or -1 (read from the map) */
+	int jobs;
+};
 
 static void
 convert_tensor(const struct out_tensor *t, const struct gguf_file *g, struct writer *wr,
-    unsigned char *bufs[2], float **scratch, int jobs, struct cli_progress *pr, const char *input)
+    const struct workspace *ws, struct cli_progress *pr, const char *input)
 {
 	const struct gguf_tensor *in = t->in;
 	const int64_t ne0 = (int64_t)in->ne[0];
@@ -433,14 +482,17 @@ convert_tensor(const struct out_tensor *t, const struct gguf_file *g, struct wri
 	for (int64_t r = 0; r < nrows; r += slab_rows) {
 		int64_t n = nrows - r < slab_rows ? nrows - r : slab_rows;
 		int b = writer_free_buf(wr);
-		struct slab_job j = { t, in->data + (uint64_t)r * src_row, bufs[b], r, ne0,
-			(int64_t)in->ne[1], src_row, dst_row, scratch, 0 };
-		struct wjob wj = { bufs[b], (size_t)((uint64_t)n * dst_row), b,
-			(size_t)(g->data_start + in->offset + (uint64_t)r * src_row),
-			(size_t)((uint64_t)n * src_row) };
+		uint64_t off = g->data_start + in->offset + (uint64_t)r * src_row;
+		struct slab_job j = { t, in->data + (uint64_t)r * src_row, ws->bufs[b], r, ne0,
+			(int64_t)in->ne[1], src_row, dst_row, ws->scratch, ws->raw, ws->fd, off,
+			g->map.mapped, 0 };
+		/* pages faulted in through the map are dropped once written */
+		struct wjob wj = { ws->bufs[b], (size_t)((uint64_t)n * dst_row), b,
+			(size_t)off, ws->fd < 0 ? (size_t)((uint64_t)n * src_row) : 0 };
 
-		populate(g, wj.drop_off, wj.drop_len);
-		qpool_for(jobs, (size_t)n, grain, slab_body, &j);
+		qpool_for(ws->jobs, (size_t)n, grain, slab_body, &j);
+		if (j.failed == 2)
+			cli_die("%s: %s: read error", input, in->name);
 		if (j.failed)
 			cli_die("%s: %s: converting %s to %s failed", input, in->name,
 			    qfmt_table[in->type].name, qfmt_table[t->type].name);
@@ -460,8 +512,7 @@ st2gguf_requant(const struct st2gguf_opts *o)
 	struct writer wr;
 	struct cli_progress pr;
 	struct qerr e;
-	unsigned char *bufs[2];
-	float **scratch;
+	struct workspace ws;
 	uint64_t total = 0;
 	int64_t max_ne0 = 1;
 
@@ -499,17 +550,23 @@ st2gguf_requant(const struct st2gguf_opts *o)
 		}
 	}
 
-	scratch = calloc((size_t)o->jobs, sizeof *scratch);
-	bufs[0] = malloc(SLAB_BYTES + (size_t)max_ne0 * 8);
-	bufs[1] = malloc(SLAB_BYTES + (size_t)max_ne0 * 8);
-	if (!scratch || !bufs[0] || !bufs[1])
+	memset(&ws, 0, sizeof ws);
+	ws.jobs = o->jobs;
+	ws.scratch = calloc((size_t)o->jobs, sizeof *ws.scratch);
+	ws.raw = calloc((size_t)o->jobs, sizeof *ws.raw);
+	ws.bufs[0] = malloc(SLAB_BYTES + (size_t)max_ne0 * 8);
+	ws.bufs[1] = malloc(SLAB_BYTES + (size_t)max_ne0 * 8);
+	if (!ws.scratch || !ws.raw || !ws.bufs[0] || !ws.bufs[1])
 		cli_die("out of memory");
 	for (int i = 0; i < o->jobs; i++) {
 		size_t n = CHUNK_FLOATS > (size_t)max_ne0 ? CHUNK_FLOATS : (size_t)max_ne0;
 
-		if (!(scratch[i] = malloc(n * sizeof(float))))
+		if (!(ws.scratch[i] = malloc(n * sizeof(float))) || !(ws.raw[i] = malloc(n * sizeof(float))))
 			cli_die("out of memory");
 	}
+	/* a mapped input is read with pread (see read_at); a pipe was read
+	 * into memory by gguf_open */
+	ws.fd = g.map.mapped ? open(o->input, O_RDONLY | O_CLOEXEC) : -1;
 
 	cli_out_open(&out, o->output, 1);
 	if (gguf_w_write_header(w, out.f, &e) < 0)
@@ -536,7 +593,7 @@ st2gguf_requant(const struct st2gguf_opts *o)
 
 			writer_submit(&wr, wj);
 		} else {
-			convert_tensor(&t[i], &g, &wr, bufs, scratch, o->jobs, &pr, o->input);
+			convert_tensor(&t[i], &g, &wr, &ws, &pr, o->input);
 		}
 		if (wr.failed)
 			break;
@@ -547,11 +604,16 @@ st2gguf_requant(const struct st2gguf_opts *o)
 		cli_die("%s: %s", o->output ? o->output : "standard output", wr.e.msg);
 	cli_out_commit(&out);
 
-	for (int i = 0; i < o->jobs; i++)
-		free(scratch[i]);
-	free(scratch);
-	free(bufs[0]);
-	free(bufs[1]);
+	for (int i = 0; i < o->jobs; i++) {
+		free(ws.scratch[i]);
+		free(ws.raw[i]);
+	}
+	free(ws.scratch);
+	free(ws.raw);
+	free(ws.bufs[0]);
+	free(ws.bufs[1]);
+	if (ws.fd >= 0)
+		close(ws.fd);
 	free(t);
 	gguf_writer_free(w);
 	if (im)

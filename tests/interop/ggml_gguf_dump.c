@@ -100,6 +100,8 @@ tensor_bytes(struct ggml_context *ctx, struct gguf_context *g, int64_t i, const 
 	FILE *f;
 
 	*owned = NULL;
+	if (n == 0)
+		return (const unsigned char *)"";
 	if (!meta_only)
 		return ggml_get_tensor(ctx, gguf_get_tensor_name(g, i))->data;
 	if ((*owned = malloc(n + 1)) == NULL || (f = fopen(path, "rb")) == NULL)

@@ -49,9 +49,36 @@ def read_folder(d):
     return w
 
 
+def e4m3_table():
+    """All 256 FP8 E4M3 (fn) values by byte (NaN for 0x7f/0xff)."""
+    out = np.zeros(256)
+    for b in range(256):
+        s, e, m = b >> 7, (b >> 3) & 15, b & 7
+        if e == 15 and m == 7:
+            out[b] = np.nan
+            continue
+        v = (1 + m / 8) * 2.0 ** (e - 7) if e else (m / 8) * 2.0 ** -6
+        out[b] = -v if s else v
+    return out
+
+
+def to_e4m3(a):
+    """Nearest FP8 E4M3 byte of each value (saturating), as uint8."""
+    t = e4m3_table()
+    ok = np.where(np.isnan(t), np.inf, t)
+    return np.abs(np.asarray(a)[..., None] - ok).argmin(-1).astype(np.uint8)
+
+
 def write_safetensors(path, tensors, dtype="F32"):
     hdr, blobs, off = {}, [], 0
     for k in sorted(tensors):
+        if isinstance(tensors[k], tuple):       # (dtype, raw array) as is
+            dt, arr = tensors[k]
+            raw = np.ascontiguousarray(arr).tobytes()
+            hdr[k] = {"dtype": dt, "shape": list(arr.shape), "data_offsets": [off, off + len(raw)]}
+            blobs.append(raw)
+            off += len(raw)
+            continue
         a = np.ascontiguousarray(tensors[k], dtype=np.float32)
         if dtype == "BF16":
             u = a.view(np.uint32)
@@ -91,10 +118,21 @@ def gelu_tanh(x):
     return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
-def rope(x, pos, theta, dim):
+def rope(x, pos, theta, dim, scaling=None):
     # x [T, heads, D]; HF rotate_half on the first `dim` dims
     d = dim
     inv = 1.0 / theta ** (np.arange(0, d, 2, dtype=np.float64) / d)
+    kind = (scaling or {}).get("rope_type", (scaling or {}).get("type"))
+    if kind == "linear":
+        pos = pos / scaling["factor"]
+    elif kind == "llama3":   # transformers' _compute_llama3_parameters
+        f, lo, hi = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
+        old = scaling["original_max_position_embeddings"]
+        wl = 2 * math.pi / inv
+        smooth = (old / wl - lo) / (hi - lo)
+        scaled = np.where(wl > old / lo, inv / f, inv)
+        mid = (wl >= old / hi) & (wl <= old / lo)
+        inv = np.where(mid, (1 - smooth) * inv / f + smooth * inv, scaled)
     ang = np.outer(pos, inv)                       # [T, d/2]
     cos = np.concatenate([np.cos(ang)] * 2, -1)[:, None, :]
     sin = np.concatenate([np.sin(ang)] * 2, -1)[:, None, :]
@@ -162,8 +200,8 @@ def forward(cfg, W, ids):
             q = rms(q, W[p + "self_attn.q_norm.weight"], eps, plus)
             k = rms(k, W[p + "self_attn.k_norm.weight"], eps, plus)
         rdim = int(D * cfg.get("partial_rotary_factor", 1.0))
-        q = rope(q, pos, theta, rdim)
-        k = rope(k, pos, theta, rdim)
+        q = rope(q, pos, theta, rdim, cfg.get("rope_scaling"))
+        k = rope(k, pos, theta, rdim, cfg.get("rope_scaling"))
         rep = H // Hk
         k = np.repeat(k, rep, axis=1)
         v = np.repeat(v, rep, axis=1)

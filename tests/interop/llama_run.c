@@ -5,8 +5,11 @@
  *                                 prints, per line, one line of logits per
  *                                 position (F32 KV cache, no flash attention,
  *                                 so the numbers are not blurred by F16);
- *   llama_run quantize IN OUT FTYPE  llama_model_quantize (llama-quantize's
- *                                 engine, one thread) to file type FTYPE;
+ *   llama_run generate MODEL.gguf N  reads one line of prompt ids, prints
+ *                                 the N tokens greedy decoding adds;
+ *   llama_run quantize IN OUT FTYPE [THREADS]  llama_model_quantize
+ *                                 (llama-quantize's engine; default one
+ *                                 thread) to file type FTYPE;
  *   llama_run tokenize MODEL.gguf reads NUL-separated texts on stdin and
  *                                 prints one line of token ids per text
  *                                 (no BOS/EOS added, special tokens parsed).
@@ -114,6 +117,58 @@ run_logits(struct llama_model *m)
 }
 
 static int
+argmax(const float *l, int n)
+{
+	int i, best = 0;
+
+	for (i = 1; i < n; i++)
+		if (l[i] > l[best])
+			best = i;
+	return best;
+}
+
+static int
+run_generate(struct llama_model *m, int n_new)
+{
+	const struct llama_vocab *vocab = llama_model_get_vocab(m);
+	struct llama_context_params cp = llama_context_default_params();
+	struct llama_context *ctx;
+	llama_token toks[512];
+	char line[8192], *p = line, *end;
+	int n = 0, i;
+
+	if (!fgets(line, sizeof line, stdin))
+		return 1;
+	while (n < 256) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		toks[n++] = (llama_token)v;
+		p = end;
+	}
+	if (n == 0 || n_new < 1 || n_new > 256)
+		return 1;
+	cp.n_ctx = 512;
+	cp.type_k = cp.type_v = GGML_TYPE_F32;
+	cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+	cp.n_threads = cp.n_threads_batch = 1;
+	ctx = llama_init_from_model(m, cp);
+	if (!ctx || llama_decode(ctx, llama_batch_get_one(toks, n)) != 0)
+		return 1;
+	for (i = 0; i < n_new; i++) {
+		llama_token t = argmax(llama_get_logits_ith(ctx, -1), llama_vocab_n_tokens(vocab));
+
+		printf("%s%d", i ? " " : "", t);
+		if (llama_decode(ctx, llama_batch_get_one(&t, 1)) != 0)
+			return 1;
+	}
+	printf("\n");
+	llama_free(ctx);
+	return 0;
+}
+
+static int
 run_tokenize(struct llama_model *m)
 {
 	const struct llama_vocab *vocab = llama_model_get_vocab(m);
@@ -153,13 +208,20 @@ main(int argc, char **argv)
 	struct llama_model *m;
 	int rc;
 
-	if (argc == 5 && strcmp(argv[1], "quantize") == 0) {
+	if ((argc == 5 || argc == 6) && strcmp(argv[1], "quantize") == 0) {
 		struct llama_model_quantize_params qp = llama_model_quantize_default_params();
 
 		llama_log_set(quiet_log, NULL);
-		qp.nthread = 1;
+		qp.nthread = argc == 6 ? atoi(argv[5]) : 1;
 		qp.ftype = (enum llama_ftype)atoi(argv[4]);
 		return llama_model_quantize(argv[2], argv[3], &qp) == 0 ? 0 : 1;
+	}
+	if (argc == 4 && strcmp(argv[1], "generate") == 0) {
+		llama_backend_init();
+		m = load(argv[2], 0);
+		rc = run_generate(m, atoi(argv[3]));
+		llama_model_free(m);
+		return rc;
 	}
 	if (argc != 3 || (strcmp(argv[1], "logits") && strcmp(argv[1], "tokenize"))) {
 		fprintf(stderr, "usage: llama_run logits|tokenize MODEL.gguf < input\n");

@@ -5,7 +5,9 @@
  *   sample OUT ALIGN    write a file with every KV type and several tensor types
  *                       (ALIGN 0: no general.alignment key)
  *   empty OUT           a file with KVs and no tensors
- *   imatrix FILE        the importance vectors, one "name n_mat v0 v1 ..." line each */
+ *   imatrix FILE...     the importance vectors after a "file NAME" line: a
+ *                       header line, then one "name n v0 v1 ..." line each
+ *                       ("refused" when the file is) */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -344,7 +346,9 @@ imatrix(const char *path)
 	struct imatrix m;
 	struct qerr e;
 
+	printf("file %s\n", path);
 	if (imatrix_load(&m, path, &e) < 0) {
+		printf("refused\n");
 		fprintf(stderr, "%s\n", e.msg);
 		return 1;
 	}
@@ -373,8 +377,13 @@ main(int argc, char **argv)
 		return sample(argv[2], (uint32_t)strtoul(argv[3], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "empty") == 0)
 		return empty(argv[2]);
-	if (argc == 3 && strcmp(argv[1], "imatrix") == 0)
-		return imatrix(argv[2]);
+	if (argc >= 3 && strcmp(argv[1], "imatrix") == 0) {
+		int rc = 0;
+
+		for (int i = 2; i < argc; i++)
+			rc |= imatrix(argv[i]);
+		return rc;
+	}
 	fprintf(stderr, "usage: qu-gguf-tool dump|json|sample|empty|imatrix ...\n");
 	return 2;
 }

@@ -46,6 +46,25 @@ label="checker rejects a dotted quoted graph.quant key"; rejects $CHECK "$T/bad"
 broken; printf '"a": zero_point_linear_quantize(zero_point = 0, scale = 1, bits = 4, signed = true);\n' >"$T/bad/graph.quant"
 label="checker rejects 4-bit graph.quant"; rejects $CHECK "$T/bad"
 
+# 8-bit: activation ranges from a qparams file, checked for structure,
+# int8 weights within half a step and biases prescaled by s_in * s_w.
+$PY scripts/gen-nnef-fixtures.py qparams "$T/r.qp" input=-3:3 h=-4:5 r=0:5 t=0:5 c=-6:6 ct=-6:6
+label="generated model, q8: nnef-quant runs"
+ok nnef-quant -q -f q8 -p "$T/r.qp" "$T/m" -o "$T/q8"
+label="generated model, q8: checker accepts"
+ok $CHECK "$T/q8" --source "$T/m"
+label="generated model, q8: linear and conv quantized, weights int8"
+ok sh -c "st-inspect '$T/q8' | grep -Eq '^  layers/0/w1 +qi8 ' && st-inspect '$T/q8' | grep -Eq '^  conv.k +qi8 ' && st-inspect '$T/q8' | grep -Eq '^  layers/0/b1 +i32 '"
+broken8() { rm -rf "$T/bad"; cp -r "$T/q8" "$T/bad"; }
+broken8; sed -i 's/variable<integer>/variable<scalar>/' "$T/bad/graph.nnef"
+label="checker rejects an int32 bias declared as scalar"; rejects $CHECK "$T/bad"
+broken8; sed -i 's/"w1"/"nonexistent"/' "$T/bad/graph.quant"
+label="checker rejects a graph.quant key that is no tensor"; rejects $CHECK "$T/bad"
+broken8; sed -i 's/^\("w1".*\)signed = true/\1signed = false/' "$T/bad/graph.quant"
+label="checker rejects int8 data labelled unsigned"; rejects $CHECK "$T/bad"
+broken8; printf '\001\000\000\000' | dd of="$T/bad/layers/0/b1.dat" bs=1 seek=128 conv=notrunc 2>/dev/null
+label="checker rejects a bias not prescaled by s_in * s_w"; rejects $CHECK "$T/bad" --source "$T/m"
+
 if [ ! -d "$F/nnef/t2n" ]; then
 	echo "SKIP nnef-strict: torch_to_nnef fixtures: absent"
 	exit 0
@@ -72,6 +91,12 @@ label="checker accepts our output for the torch_to_nnef model"
 ok $CHECK "$T/ours" --source "$T/t2n/f32"
 label="checker accepts torch_to_nnef's own export"
 ok $CHECK "$F/nnef/t2n/small_q40.nnef.tgz" --source "$T/t2n/f32"
+label="checker accepts torch_to_nnef's own 8-bit PTQ export"
+ok $CHECK "$F/nnef/t2n/ptq8.nnef.tgz"
+$PY scripts/gen-nnef-fixtures.py qparams "$T/t2n.qp" emb__embedding0=-2:2 lin1__linear0=-3:4 \
+	x_relu0=0:4 transpose0=0:4 conv__x=-5:5 transpose1=-5:5 output=-6:6
+label="torch_to_nnef model, q8: checker accepts"
+ok sh -c "nnef-quant -q -f q8 -p '$T/t2n.qp' '$F/nnef/t2n/small_f32.nnef.tgz' -o '$T/t2n-q8' && $CHECK '$T/t2n-q8' --source '$T/t2n/f32'"
 # mse must beat minmax on the real weights
 nnef-quant -v -f q40 -m minmax "$F/nnef/t2n/small_f32.nnef.tgz" -o "$T/a.tgz" 2>"$T/minmax.txt"
 nnef-quant -v -f q40 -m mse "$F/nnef/t2n/small_f32.nnef.tgz" -o "$T/b.tgz" 2>"$T/mse.txt"

@@ -87,6 +87,61 @@ VAR = re.compile(r"(\w+)\s*=\s*variable(<\s*\w+\s*>)?\s*\(([^;]*)\)\s*;")
 QUANT = re.compile(r'\s*(?:"([A-Za-z_][A-Za-z0-9_]*)"|i"([^"]*)")\s*:\s*'
                    r'(zero_point_linear_quantize|linear_quantize)\s*\(([^)]*)\)\s*;')
 
+def check_q8(graph, quant, dats, source, problems):
+    """8-bit models: graph.quant keys name graph tensors; quantized variables
+    hold 8-bit integers of the declared signedness, within half a step of
+    their float source; integer variables are declared variable<integer>;
+    conv/linear biases are the float bias over s_in * s_w."""
+    lhs = set(re.findall(r"^\s*(\w+)\s*=", graph, re.M))
+    for key in quant:
+        if key not in lhs:
+            problems.append("graph.quant: %s is not a tensor of the graph" % key)
+    vars_ = {}
+    for m in VAR.finditer(graph):
+        label = re.search(r"label\s*=\s*'([^']*)'", m.group(3))
+        if label:
+            vars_[m.group(1)] = (m.group(2), label.group(1).lstrip("/"))
+    for ident, (typ, label) in vars_.items():
+        d = dats.get(label)
+        if d is None or d[0] != "khronos":
+            continue
+        code, bits = d[1], d[2]
+        if code in (1, 4) and (typ or "").replace(" ", "") != "<integer>":
+            problems.append("variable %s: integer data (code %d) declared as variable%s" % (ident, code, typ or ""))
+        if ident in quant:
+            q = quant[ident]
+            signed = q.get("signed") == "true"
+            if bits != 8 or code not in ((3, 4) if signed else (1, 2)):
+                problems.append("variable %s: graph.quant says %s8 but .dat has code %d, %d bits"
+                                % (ident, "i" if signed else "u", code, bits))
+            elif source is not None and label + ".dat" in source:
+                x = np.frombuffer(source[label + ".dat"][128:], "<f4")
+                qv = np.frombuffer(d[4], np.int8 if signed else np.uint8).astype(np.float64)
+                s, zp = float(q["scale"]), int(q["zero_point"])
+                err = np.abs(x - (qv - zp) * s)
+                if (err > s * 0.5001 + 1e-9).any() and not (np.abs(x) > 127.5 * s).any():
+                    problems.append("variable %s: int8 values more than half a step from the source" % ident)
+    # biases: follow unsqueeze chains back to variables
+    alias = dict(re.findall(r"(\w+)\s*=\s*(?:unsqueeze|squeeze|reshape)\s*\(\s*(\w+)\s*,", graph))
+    def root(i):
+        for _ in range(16):
+            if i in alias:
+                i = alias[i]
+        return i
+    for m in re.finditer(r"(\w+)\s*=\s*(conv|linear)\s*\(\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)", graph):
+        x, w, b = m.group(3), root(m.group(4)), root(m.group(5))
+        if x not in quant or w not in quant or b not in vars_ or source is None:
+            continue
+        d = dats.get(vars_[b][1])
+        src = source.get(vars_[b][1] + ".dat")
+        if d is None or d[1] != 4 or src is None:
+            problems.append("op %s: quantized, but its bias %s is not int32 (code 4)" % (m.group(1), b))
+            continue
+        want = np.frombuffer(src[128:], "<f4") / (float(quant[x]["scale"]) * float(quant[w]["scale"]))
+        got = np.frombuffer(d[4], "<i4")
+        if (np.abs(got - want) > 0.5001).any():
+            problems.append("op %s: bias %s is not round(b / (s_in * s_w))" % (m.group(1), b))
+
 def main():
     path = sys.argv[1]
     source = load(sys.argv[sys.argv.index("--source") + 1]) if "--source" in sys.argv else None
@@ -134,6 +189,7 @@ def main():
     for m in re.finditer(r"(\w+)\s*=\s*tract_core_gather\s*\(\s*(\w+)\s*,([^;]*)\)\s*;", graph):
         if m.group(2) in q40_ids and "datum_type" not in m.group(3):
             problems.append("gather %s from Q40 %s without datum_type" % (m.group(1), m.group(2)))
+    quant = {}
     if "graph.quant" in files:
         text = re.sub(r"#[^\n]*", "", files["graph.quant"].decode("utf-8"))
         pos = 0
@@ -148,8 +204,10 @@ def main():
                 problems.append("graph.quant: %s lacks %s" % (m.group(1) or m.group(2), need - set(args)))
             if args.get("bits") not in ("8", "32"):
                 problems.append("graph.quant: %s has bits %s" % (m.group(1) or m.group(2), args.get("bits")))
+            quant[m.group(1) or m.group(2)] = args
         if text[pos:].strip():
             problems.append("graph.quant: cannot parse %r" % text[pos:].strip()[:60])
+    check_q8(graph, quant, dats, source, problems)
     for p in problems:
         print(p)
     if not problems:

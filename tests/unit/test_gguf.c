@@ -148,6 +148,16 @@ c_empty_key(struct bb *b)
 }
 
 static void
+c_key_contains_nul(struct bb *b)
+{
+	bb_head(b, 3, 0, 1);
+	bb_u64(b, 4);
+	bb_put(b, "ab\0c", 4);
+	bb_u32(b, GGUF_T_UINT8);
+	bb_le(b, 0, 1);
+}
+
+static void
 c_duplicate_key(struct bb *b)
 {
 	bb_head(b, 3, 0, 2);
@@ -400,6 +410,7 @@ static const struct mcase {
 	{ "key_past_end", c_key_past_end, "string length 1000 runs past the end" },
 	{ "key_over_limit", c_key_over_limit, "exceeds the limit of 2^30" },
 	{ "empty_key", c_empty_key, "key 0 is empty" },
+	{ "key_contains_nul", c_key_contains_nul, "key 0 contains a NUL byte" },
 	{ "duplicate_key", c_duplicate_key, "duplicate key 'general.k'" },
 	{ "unknown_value_type", c_unknown_value_type, "unknown value type 13" },
 	{ "nested_array", c_nested_array, "nested arrays" },

@@ -356,6 +356,29 @@ TEST(malformed_imatrix_refused)
 	}
 }
 
+/* llama.cpp takes a short trailer's bytes as the chunk count; it loads an
+ * imatrix GGUF's whole padded data section, so missing padding is refused. */
+TEST(llama_cpp_corners)
+{
+	struct bb b = { 0 };
+	struct imatrix m;
+	struct qerr e = { "" };
+	size_t len;
+	unsigned char *buf;
+
+	gen_dat(&b, 0);
+	bb_put(&b, "\x05\x01", 2);
+	if (CHECKF(imatrix_parse(&m, b.p, b.n, "t.dat", &e) == 0, "%s", e.msg)) {
+		CHECK_EQ_INT(m.chunk_count, 0x105);
+		imatrix_free(&m);
+	}
+	free(b.p);
+	buf = gen_gguf(good, 4, 1, &len);
+	CHECK(imatrix_parse(&m, buf, len - 10, "t.gguf", &e) == -1);
+	CHECKF(strstr(e.msg, "before the padding of") != NULL, "%s", e.msg);
+	free(buf);
+}
+
 /* A broken GGUF is reported as GGUF, not re-read as a .dat. */
 TEST(broken_gguf_reported_as_gguf)
 {
@@ -414,6 +437,7 @@ main(void)
 	RUN(fixture_forms_agree);
 	RUN(quantize_kvs_as_llama_quantize_writes_them);
 	RUN(malformed_imatrix_refused);
+	RUN(llama_cpp_corners);
 	RUN(broken_gguf_reported_as_gguf);
 	return t_done();
 }

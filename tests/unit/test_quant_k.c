@@ -206,7 +206,7 @@ check_format(enum qfmt f, int with_imatrix)
 	rng_seed((uint64_t)f * 1000 + (uint64_t)with_imatrix);
 	for (int d = 0; d < D_COUNT; d++)
 		for (int li = 0; li < nlengths; li++) {
-			int64_t n = lengths[li], rows = n == 4096 ? 1 : 2;
+			int64_t n = lengths[li], rows = n == 4096 ? 1 : n == 512 ? 5 : 3;	/* odd block counts: vector tails */
 			char label[96];
 			fill(x, n * rows, d);
 			for (int k = 0; k < (with_imatrix ? 3 : 1); k++) {

@@ -428,6 +428,31 @@ TEST(fixtures_sharded_and_negative)
 	CHECK(st_open(&f, neg, &e) < 0 && strstr(e.msg, "header length 1000 runs past the end"));
 }
 
+/* The stream reader: header from a file descriptor, data left unread. */
+TEST(stream_header)
+{
+	char path[1024];
+	size_t len;
+	unsigned char *b = make_file("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, &len);
+	struct st_file f;
+	struct qerr e;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/stream.st", t_tmpdir());
+	t_write_file(path, b, len);
+	fp = fopen(path, "rb");
+	if (CHECKF(st_read_header(&f, fileno(fp), "s", &e) == 0, "%s", e.msg)) {
+		CHECK(f.n_tensors == 1 && f.data_len == 8 && f.tensors[0].data == NULL);
+		st_close(&f);
+	}
+	fclose(fp);
+	t_write_file(path, b, 20);	/* the header cut short */
+	fp = fopen(path, "rb");
+	CHECK(st_read_header(&f, fileno(fp), "s", &e) < 0 && strstr(e.msg, "runs past the end"));
+	fclose(fp);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -440,5 +465,6 @@ main(void)
 	RUN(ckpt_sharded_index_both_ways);
 	RUN(ckpt_plain_folders);
 	RUN(fixtures_sharded_and_negative);
+	RUN(stream_header);
 	return t_done();
 }

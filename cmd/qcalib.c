@@ -1,0 +1,639 @@
+/* qcalib: choose scales and zero points for a checkpoint's weights and
+ * write them as a qparams file (man/qparams.5), with a report of the error
+ * each method gives beside min-max. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "budget.h"
+#include "calib.h"
+#include "ckpt.h"
+#include "cli.h"
+#include "qparams.h"
+#include "threads.h"
+#include "wsel.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: qcalib [-m method] [-f format] [-g size | --per-channel | --per-tensor |\n"
+	    "              --block RxC] [--sym | --asym] [--percentile P] [--grid N]\n"
+	    "              [--shrink-min F] [--include pattern] [--exclude pattern]\n"
+	    "              [--report] [--json] [-j jobs] [-q] input [-o qparams]\n"
+	    "       qcalib --bits-budget bits --formats list [-m method] [options] input [-o qparams]\n"
+	    "       qcalib --captures file [--act-method method] [--act-format f] [input] -o qparams\n"
+	    "\n"
+	    "input: a .safetensors file, a checkpoint folder (one file or shards), or -.\n"
+	    "\n"
+	    "  -m method        minmax (default), mse, percentile\n"
+	    "  -f format        int8 (default), uint8, int4, uint4, fp8_e4m3, fp8_e5m2\n"
+	    "  -g size          one scale per group of size elements along each row\n"
+	    "  --per-channel    one scale per output row (default without -g)\n"
+	    "  --per-tensor     one scale per tensor\n"
+	    "  --block RxC      one scale per R x C block (e.g. 128x128)\n"
+	    "  --sym, --asym    symmetric (default for int and fp8) or with zero points\n"
+	    "                   (default for uint)\n"
+	    "  --percentile P   percentile method: clip at the P-th percentile (99.9)\n"
+	    "  --grid N         mse method: N shrink factors (100) ...\n"
+	    "  --shrink-min F   ... from 1 down to F (0.2)\n"
+	    "  --include PAT    quantize tensors matching PAT even if excluded by default\n"
+	    "  --exclude PAT    leave tensors matching PAT alone (lm_head, embed, norm are)\n"
+	    "  --bits-budget B  mixed precision: per-tensor formats from --formats with\n"
+	    "                   at most B bits per weight on average and the least error\n"
+	    "  --formats list   e.g. int4-g128,int8,none (FORMAT[-gN|-ch|-t|-bRxC][-sym|-asym];\n"
+	    "                   none keeps the tensor in float)\n"
+	    "  --captures file  activation ranges (A.range) for every tensor of file\n"
+	    "  --act-method m   minmax (default), percentile, mse, entropy (KL)\n"
+	    "  --act-format f   the activations' format for mse: uint8 (default), int8\n"
+	    "  --report         per-tensor SQNR, RMSE and max error beside min-max\n"
+	    "  --json           the report as JSON\n"
+	    "  -o file          the qparams file (- for standard output)\n"
+	    "  -j jobs          threads (default: all cores)\n"
+	    "  -q               no progress display\n"
+	    "  --help, --version\n");
+}
+
+enum { OPT_SYM = 256, OPT_ASYM, OPT_PCH, OPT_PT, OPT_BLOCK, OPT_PCT, OPT_GRID, OPT_SHRINK,
+	OPT_INC, OPT_EXC, OPT_REPORT, OPT_JSON, OPT_BUDGET, OPT_FORMATS, OPT_CAPT, OPT_ACTM, OPT_ACTF,
+	OPT_HELP, OPT_VERSION };
+
+static const struct option longopts[] = {
+	{ "sym", no_argument, NULL, OPT_SYM }, { "asym", no_argument, NULL, OPT_ASYM },
+	{ "per-channel", no_argument, NULL, OPT_PCH }, { "per-tensor", no_argument, NULL, OPT_PT },
+	{ "block", required_argument, NULL, OPT_BLOCK },
+	{ "percentile", required_argument, NULL, OPT_PCT },
+	{ "grid", required_argument, NULL, OPT_GRID },
+	{ "shrink-min", required_argument, NULL, OPT_SHRINK },
+	{ "include", required_argument, NULL, OPT_INC }, { "exclude", required_argument, NULL, OPT_EXC },
+	{ "report", no_argument, NULL, OPT_REPORT }, { "json", no_argument, NULL, OPT_JSON },
+	{ "bits-budget", required_argument, NULL, OPT_BUDGET },
+	{ "formats", required_argument, NULL, OPT_FORMATS },
+	{ "captures", required_argument, NULL, OPT_CAPT },
+	{ "act-method", required_argument, NULL, OPT_ACTM },
+	{ "act-format", required_argument, NULL, OPT_ACTF },
+	{ "help", no_argument, NULL, OPT_HELP }, { "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+struct row {
+	char *name;
+	char shape[64];
+	struct calib_err chosen, minmax;
+};
+
+static double
+num_arg(const char *opt, const char *s, double lo, double hi)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (*s == 0 || *end || !(v >= lo && v <= hi))
+		cli_usage_error("%s %s: expected a number in [%g, %g]", opt, s, lo, hi);
+	return v;
+}
+
+static void
+json_num(FILE *f, const char *key, double v, int comma)
+{
+	if (isfinite(v))
+		fprintf(f, "\"%s\": %.6g%s", key, v, comma ? ", " : "");
+	else
+		fprintf(f, "\"%s\": null%s", key, comma ? ", " : "");
+}
+
+static void
+json_name(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void
+report(FILE *f, int json, const char *method, const struct row *rows, size_t n)
+{
+	struct calib_err tc = { 0 }, tm = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		calib_err_add(&tc, &rows[i].chosen);
+		calib_err_add(&tm, &rows[i].minmax);
+	}
+	if (json) {
+		fprintf(f, "{\"method\": \"%s\", \"tensors\": [", method);
+		for (size_t i = 0; i < n; i++) {
+			const struct row *r = &rows[i];
+
+			fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
+			json_name(f, r->name);
+			fprintf(f, ", \"shape\": %s, ", r->shape);
+			json_num(f, "sqnr_db", calib_sqnr_db(&r->chosen), 1);
+			json_num(f, "rmse", calib_rmse(&r->chosen), 1);
+			json_num(f, "max_error", r->chosen.max_abs, 1);
+			fprintf(f, "\"minmax\": {");
+			json_num(f, "sqnr_db", calib_sqnr_db(&r->minmax), 1);
+			json_num(f, "rmse", calib_rmse(&r->minmax), 1);
+			json_num(f, "max_error", r->minmax.max_abs, 0);
+			fprintf(f, "}}");
+		}
+		fprintf(f, "\n], \"total\": {");
+		json_num(f, "sqnr_db", calib_sqnr_db(&tc), 1);
+		json_num(f, "rmse", calib_rmse(&tc), 1);
+		json_num(f, "max_error", tc.max_abs, 1);
+		fprintf(f, "\"minmax\": {");
+		json_num(f, "sqnr_db", calib_sqnr_db(&tm), 1);
+		json_num(f, "rmse", calib_rmse(&tm), 1);
+		json_num(f, "max_error", tm.max_abs, 0);
+		fprintf(f, "}}}\n");
+		return;
+	}
+	fprintf(f, "%-44s %-12s %9s %9s %7s %10s %10s %10s %10s\n", "tensor", "shape",
+	    "SQNR/dB", "minmax", "gain", "RMSE", "minmax", "max err", "minmax");
+	for (size_t i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		double a = calib_sqnr_db(&r->chosen), b = calib_sqnr_db(&r->minmax);
+
+		fprintf(f, "%-44s %-12s %9.2f %9.2f %+7.2f %10.3g %10.3g %10.3g %10.3g\n", r->name,
+		    r->shape, a, b, isfinite(a - b) ? a - b : 0.0, calib_rmse(&r->chosen),
+		    calib_rmse(&r->minmax), r->chosen.max_abs, r->minmax.max_abs);
+	}
+	fprintf(f, "%-44s %-12s %9.2f %9.2f %+7.2f %10.3g %10.3g %10.3g %10.3g\n",
+	    "total", method, calib_sqnr_db(&tc), calib_sqnr_db(&tm),
+	    isfinite(calib_sqnr_db(&tc) - calib_sqnr_db(&tm)) ? calib_sqnr_db(&tc) - calib_sqnr_db(&tm) : 0.0,
+	    calib_rmse(&tc), calib_rmse(&tm), tc.max_abs, tm.max_abs);
+}
+
+/* ---- mixed precision under a bit budget ---- */
+
+#define MAX_CANDS 8
+
+struct cand {
+	char label[48];
+	struct qscheme s;
+	int none;		/* keep in float */
+};
+
+/* FORMAT[-gN|-ch|-t|-bRxC][-sym|-asym], or none. */
+static int
+parse_cands(const char *list, struct cand *c)
+{
+	char buf[512], *save = NULL, *tok;
+	int n = 0;
+
+	snprintf(buf, sizeof buf, "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char part[48], *ps = NULL, *t;
+		struct cand *k = &c[n];
+		int f;
+
+		if (n == MAX_CANDS)
+			cli_usage_error("--formats: at most %d formats", MAX_CANDS);
+		memset(k, 0, sizeof *k);
+		snprintf(k->label, sizeof k->label, "%s", tok);
+		if (strcmp(tok, "none") == 0) {
+			k->none = 1;
+			n++;
+			continue;
+		}
+		snprintf(part, sizeof part, "%s", tok);
+		t = strtok_r(part, "-", &ps);
+		if (t == NULL || (f = linq_fmt_from_name(t)) < 0)
+			cli_usage_error("--formats %s: unknown format", tok);
+		k->s.fmt = (enum qfmt)f;
+		k->s.sym = linq_is_float(k->s.fmt) || !(f == QF_UINT4 || f == QF_UINT8);
+		k->s.gran = linq_is_float(k->s.fmt) ? QG_TENSOR : QG_CHANNEL;
+		while ((t = strtok_r(NULL, "-", &ps)) != NULL) {
+			long long a, b;
+			char x;
+
+			if (t[0] == 'g' && sscanf(t + 1, "%lld%c", &a, &x) == 1 && a > 0)
+				k->s.gran = QG_GROUP, k->s.group = a;
+			else if (strcmp(t, "ch") == 0)
+				k->s.gran = QG_CHANNEL, k->s.axis = 0;
+			else if (strcmp(t, "t") == 0)
+				k->s.gran = QG_TENSOR;
+			else if (t[0] == 'b' && sscanf(t + 1, "%lldx%lld", &a, &b) == 2 && a > 0 && b > 0)
+				k->s.gran = QG_BLOCK, k->s.block[0] = a, k->s.block[1] = b;
+			else if (strcmp(t, "sym") == 0)
+				k->s.sym = 1;
+			else if (strcmp(t, "asym") == 0 && !linq_is_float(k->s.fmt))
+				k->s.sym = 0;
+			else
+				cli_usage_error("--formats %s: what is \"%s\"?", tok, t);
+		}
+		n++;
+	}
+	if (n == 0)
+		cli_usage_error("--formats: empty list");
+	return n;
+}
+
+/* Bits per element of a scheme: codes, a 16-bit scale per cell, and a zero
+ * point per cell when asymmetric (as the layouts store them). */
+static double
+cand_bits(const struct cand *c, const struct st_tensor *t, const struct qgrid *g)
+{
+	int b;
+
+	if (c->none)
+		return qdtype_table[t->dtype].bits;
+	b = linq_bits(c->s.fmt);
+	return b + (16.0 + (c->s.sym ? 0 : b)) * (double)linq_ncells(g) / (double)t->nelem;
+}
+
+static void
+budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co, double budget,
+    const char *formats, const char *out, int jobs, int quiet, const char *input)
+{
+	struct cand c[MAX_CANDS];
+	int k = parse_cands(formats, c), *choice;
+	size_t n = 0, cap = ck->n_tensors;
+	size_t *idx = calloc(cap + 1, sizeof *idx);
+	double *bits = calloc((cap + 1) * (size_t)k, sizeof *bits), *err = calloc((cap + 1) * (size_t)k, sizeof *err);
+	double *nelem = calloc(cap + 1, sizeof *nelem), *x2 = calloc(cap + 1, sizeof *x2);
+	double tot_b = 0, tot_n = 0, tot_e = 0, tot_x2 = 0;
+	struct qparams qp = { 0 };
+	struct qerr e;
+	struct cli_progress prog;
+	FILE *rep = out && strcmp(out, "-") == 0 ? stderr : stdout;
+	cJSON *plan, *fl;
+
+	choice = calloc(cap + 1, sizeof *choice);
+	if (!idx || !bits || !err || !nelem || !x2 || !choice)
+		cli_die("out of memory");
+	cli_progress_start(&prog, "measuring", ck->n_tensors, quiet);
+	for (size_t i = 0; i < ck->n_tensors; i++) {
+		const struct st_tensor *t = ck->tensors[i].t;
+		int64_t rows, cols;
+		float *x, *xq;
+
+		cli_progress_add(&prog, 1);
+		if (!wsel_pick(sel, t->name, t->dtype, t->ndim))
+			continue;
+		if (qparams_matrix(t->ndim, t->shape, &rows, &cols, &e) < 0)
+			cli_die("%s: %s: %s", input, t->name, e.msg);
+		if (wsel_load_f32(t, &x, &e) < 0)
+			cli_die("%s: %s", input, e.msg);
+		if ((xq = malloc((size_t)t->nelem * sizeof *xq)) == NULL)
+			cli_die("out of memory");
+		idx[n] = i;
+		nelem[n] = (double)t->nelem;
+		for (int j = 0; j < k; j++) {
+			struct qgrid g = { 0 };
+			struct calib_err r;
+			float *sc;
+			int32_t *zp;
+
+			if (c[j].none) {
+				bits[n * (size_t)k + j] = cand_bits(&c[j], t, &g);
+				err[n * (size_t)k + j] = 0;
+				continue;
+			}
+			if (linq_grid(&c[j].s, rows, cols, &g, &e) < 0 ||
+			    (c[j].s.gran == QG_GROUP && cols % c[j].s.group)) {
+				err[n * (size_t)k + j] = INFINITY;
+				continue;
+			}
+			sc = malloc((size_t)linq_ncells(&g) * sizeof *sc);
+			zp = malloc((size_t)linq_ncells(&g) * sizeof *zp);
+			if (sc == NULL || zp == NULL)
+				cli_die("out of memory");
+			if (calib_choose(&c[j].s, &g, x, co, sc, zp, jobs, &e) < 0)
+				cli_die("%s: %s: %s", input, t->name, e.msg);
+			linq_fakequant(&c[j].s, &g, x, sc, c[j].s.sym ? NULL : zp, xq, jobs);
+			calib_measure(x, xq, (size_t)t->nelem, &r);
+			err[n * (size_t)k + j] = r.sum_e2;
+			x2[n] = r.sum_x2;
+			bits[n * (size_t)k + j] = cand_bits(&c[j], t, &g);
+			free(sc);
+			free(zp);
+		}
+		free(x);
+		free(xq);
+		wsel_release(ck->tensors[i].file, t);
+		n++;
+	}
+	cli_progress_end(&prog);
+	if (n == 0)
+		cli_die("%s: no tensor to calibrate", input);
+	if (budget_choose(n, k, bits, err, nelem, budget, choice, &e) < 0)
+		cli_die("--bits-budget: %s", e.msg);
+
+	/* the chosen schemes' scales, computed again (deterministic) */
+	plan = cJSON_CreateObject();
+	cJSON_AddNumberToObject(plan, "bits_budget", budget);
+	cJSON_AddStringToObject(plan, "formats", formats);
+	fl = cJSON_AddArrayToObject(plan, "float");
+	fprintf(rep, "%-44s %-16s %8s %9s\n", "tensor", "format", "bits", "SQNR/dB");
+	for (size_t m = 0; m < n; m++) {
+		const struct st_tensor *t = ck->tensors[idx[m]].t;
+		const struct cand *cc = &c[choice[m]];
+		double em = err[m * (size_t)k + choice[m]];
+
+		tot_b += bits[m * (size_t)k + choice[m]] * nelem[m];
+		tot_n += nelem[m];
+		tot_e += em;
+		tot_x2 += x2[m];
+		fprintf(rep, "%-44s %-16s %8.3f %9.2f\n", t->name, cc->label, bits[m * (size_t)k + choice[m]],
+		    em > 0 ? 10 * log10(x2[m] / em) : INFINITY);
+		if (cc->none) {
+			cJSON_AddItemToArray(fl, cJSON_CreateString(t->name));
+		} else {
+			struct qp_entry *w = qparams_add(&qp, t->name, &cc->s, t->ndim, t->shape, &e);
+			float *x;
+
+			if (w == NULL || wsel_load_f32(t, &x, &e) < 0 ||
+			    calib_choose(&cc->s, &w->g, x, co, w->scale, w->zp, jobs, &e) < 0)
+				cli_die("%s: %s", input, e.msg);
+			snprintf(w->method, sizeof w->method, "%s", calib_method_names[co->method]);
+			w->sqnr_db = em > 0 ? 10 * log10(x2[m] / em) : NAN;
+			free(x);
+		}
+	}
+	cJSON_AddNumberToObject(plan, "bits", tot_b / tot_n);
+	qp.plan = cJSON_PrintUnformatted(plan);
+	cJSON_Delete(plan);
+	fprintf(rep, "%-44s %-16s %8.3f %9.2f\n", "plan", "", tot_b / tot_n, 10 * log10(tot_x2 / tot_e));
+	for (int j = 0; j < k; j++) {	/* the uniform choices, for comparison */
+		double b = 0, r = 0;
+		int ok = 1;
+
+		for (size_t m = 0; m < n; m++) {
+			ok &= !isinf(err[m * (size_t)k + j]);
+			b += bits[m * (size_t)k + j] * nelem[m];
+			r += err[m * (size_t)k + j];
+		}
+		if (ok)
+			fprintf(rep, "%-44s %-16s %8.3f %9.2f\n", "uniform", c[j].label, b / tot_n,
+			    r > 0 ? 10 * log10(tot_x2 / r) : INFINITY);
+		else
+			fprintf(rep, "%-44s %-16s %8s %9s\n", "uniform", c[j].label, "-", "n/a");
+	}
+	if (out) {
+		struct cli_out o;
+
+		cli_out_open(&o, out, 1);
+		if (qparams_write(&qp, o.f, &e) < 0) {
+			cli_out_abort(&o);
+			cli_die("%s: %s", out, e.msg);
+		}
+		cli_out_commit(&o);
+	}
+	qparams_free(&qp);
+	free(idx), free(bits), free(err), free(nelem), free(x2), free(choice);
+}
+
+/* Activation ranges of every tensor of a captures file, into qp. */
+static void
+act_ranges(struct qparams *qp, const char *path, enum act_method m, enum qfmt f, double pct)
+{
+	struct st_file cf;
+	struct qerr e;
+
+	if (st_open(&cf, path, &e) < 0)
+		cli_die_err(&e);
+	if ((qp->a = calloc(cf.n_tensors + 1, sizeof *qp->a)) == NULL)
+		cli_die("out of memory");
+	for (size_t i = 0; i < cf.n_tensors; i++) {
+		const struct st_tensor *t = &cf.tensors[i];
+		struct qp_range *a = &qp->a[qp->n_a];
+		float *x;
+
+		if (t->nelem == 0)
+			continue;
+		if (wsel_load_f32(t, &x, &e) < 0)
+			cli_die("%s: %s", path, e.msg);
+		if ((a->name = strdup(t->name)) == NULL || (a->minmax = malloc(2 * sizeof(float))) == NULL)
+			cli_die("out of memory");
+		if (calib_act_range(x, (size_t)t->nelem, m, f, pct, a->minmax, &e) < 0)
+			cli_die("%s: %s: %s", path, t->name, e.msg);
+		qp->n_a++;
+		free(x);
+	}
+	st_close(&cf);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct qscheme s = { QF_INT8, -1, QG_CHANNEL, 0, 0, { 0, 0 } };
+	struct calib_opts co;
+	struct wsel sel = { .min_rank = 2 };
+	const char *out = NULL;
+	int c, jobs = qpool_ncpu(), quiet = 0, want_report = 0, json = 0;
+	struct ckpt ck;
+	struct qerr e;
+	struct qparams qp = { 0 };
+	struct row *rows;
+	size_t nrows = 0;
+	struct cli_progress prog;
+	uint64_t total = 0;
+	double budget = 0;
+	const char *formats = NULL, *captures = NULL;
+	enum act_method am = ACT_MINMAX;
+	enum qfmt af = QF_UINT8;
+
+	cli_init(argv[0]);
+	calib_defaults(&co);
+	while ((c = getopt_long(argc, argv, "m:f:g:o:j:q", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if ((c = calib_method_from_name(optarg)) < 0)
+				cli_usage_error("-m %s: methods are minmax, mse, percentile", optarg);
+			co.method = (enum calib_method)c;
+			break;
+		case 'f':
+			if ((c = linq_fmt_from_name(optarg)) < 0)
+				cli_usage_error("-f %s: formats are int8, uint8, int4, uint4, fp8_e4m3, fp8_e5m2", optarg);
+			s.fmt = (enum qfmt)c;
+			break;
+		case 'g':
+			s.gran = QG_GROUP;
+			s.group = (int64_t)num_arg("-g", optarg, 1, 1 << 30);
+			break;
+		case OPT_PCH: s.gran = QG_CHANNEL; s.axis = 0; break;
+		case OPT_PT: s.gran = QG_TENSOR; break;
+		case OPT_BLOCK: {
+			long long r, k;
+			char x;
+
+			if (sscanf(optarg, "%lld%c%lld", &r, &x, &k) != 3 || (x != 'x' && x != 'X') ||
+			    r < 1 || k < 1 || r > (1 << 30) || k > (1 << 30))
+				cli_usage_error("--block %s: expected RxC, e.g. 128x128", optarg);
+			s.gran = QG_BLOCK;
+			s.block[0] = r;
+			s.block[1] = k;
+			break;
+		}
+		case OPT_SYM: s.sym = 1; break;
+		case OPT_ASYM: s.sym = 0; break;
+		case OPT_PCT: co.percentile = num_arg("--percentile", optarg, 1e-9, 100); break;
+		case OPT_GRID: co.grid = (int)num_arg("--grid", optarg, 1, 100000); break;
+		case OPT_SHRINK: co.shrink_min = num_arg("--shrink-min", optarg, 1e-6, 1); break;
+		case OPT_INC:
+			if (wsel_add(sel.include, &sel.n_include, optarg) < 0)
+				cli_usage_error("--include: at most %d patterns", WSEL_MAX);
+			break;
+		case OPT_EXC:
+			if (wsel_add(sel.exclude, &sel.n_exclude, optarg) < 0)
+				cli_usage_error("--exclude: at most %d patterns", WSEL_MAX);
+			break;
+		case OPT_BUDGET: budget = num_arg("--bits-budget", optarg, 0.01, 64); break;
+		case OPT_FORMATS: formats = optarg; break;
+		case OPT_CAPT: captures = optarg; break;
+		case OPT_ACTM:
+			if ((c = act_method_from_name(optarg)) < 0)
+				cli_usage_error("--act-method %s: minmax, percentile, mse or entropy", optarg);
+			am = (enum act_method)c;
+			break;
+		case OPT_ACTF:
+			if ((c = linq_fmt_from_name(optarg)) < 0 || linq_is_float((enum qfmt)c))
+				cli_usage_error("--act-format %s: int8, uint8, int4 or uint4", optarg);
+			af = (enum qfmt)c;
+			break;
+		case OPT_REPORT: want_report = 1; break;
+		case OPT_JSON: want_report = json = 1; break;
+		case 'o': out = optarg; break;
+		case 'j': jobs = cli_parse_jobs(optarg); break;
+		case 'q': quiet = 1; break;
+		case OPT_HELP: usage(stdout); return 0;
+		case OPT_VERSION: cli_version();
+		default: usage(stderr); return 2;
+		}
+	}
+	if (captures && optind == argc) {	/* activation ranges only */
+		if (out == NULL)
+			cli_usage_error("no output: give -o file");
+		act_ranges(&qp, captures, am, af, co.percentile);
+		{
+			struct cli_out o;
+
+			cli_out_open(&o, out, 1);
+			if (qparams_write(&qp, o.f, &e) < 0) {
+				cli_out_abort(&o);
+				cli_die("%s: %s", out, e.msg);
+			}
+			cli_out_commit(&o);
+		}
+		qparams_free(&qp);
+		cli_close_stdout();
+		return 0;
+	}
+	if (optind + 1 != argc)
+		cli_usage_error(optind == argc ? "no input" : "one input only");
+	if ((budget > 0) != (formats != NULL))
+		cli_usage_error("--bits-budget and --formats go together");
+	if (out == NULL && !want_report && !formats)
+		cli_usage_error("no output: give -o file, or --report");
+	if (s.sym < 0)
+		s.sym = !(s.fmt == QF_UINT8 || s.fmt == QF_UINT4);
+	if (linq_is_float(s.fmt) && !s.sym)
+		cli_usage_error("%s has no zero point: --asym does not apply", qfmt_table[s.fmt].name);
+
+	if (ckpt_open(&ck, argv[optind], &e) < 0)
+		cli_die_err(&e);
+	if (formats) {
+		budget_plan(&ck, &sel, &co, budget, formats, out, jobs, quiet, argv[optind]);
+		ckpt_close(&ck);
+		cli_close_stdout();
+		return 0;
+	}
+	rows = calloc(ck.n_tensors + 1, sizeof *rows);
+	if (rows == NULL)
+		cli_die("out of memory");
+	for (size_t i = 0; i < ck.n_tensors; i++)
+		total += ck.tensors[i].t->end - ck.tensors[i].t->begin;
+	cli_progress_start(&prog, "calibrating", total, quiet);
+	for (size_t i = 0; i < ck.n_tensors; i++) {
+		const struct st_tensor *t = ck.tensors[i].t;
+		struct qp_entry *w;
+		float *x, *xq;
+		size_t n;
+		struct row *r;
+
+		cli_progress_add(&prog, t->end - t->begin);
+		if (!wsel_pick(&sel, t->name, t->dtype, t->ndim))
+			continue;
+		if ((w = qparams_add(&qp, t->name, &s, t->ndim, t->shape, &e)) == NULL)
+			cli_die("%s: %s", argv[optind], e.msg);
+		if (wsel_load_f32(t, &x, &e) < 0)
+			cli_die("%s: %s", argv[optind], e.msg);
+		n = (size_t)t->nelem;
+		if ((xq = malloc(n * sizeof *xq)) == NULL)
+			cli_die("out of memory");
+		if (calib_choose(&s, &w->g, x, &co, w->scale, w->zp, jobs, &e) < 0)
+			cli_die("%s: %s: %s", argv[optind], t->name, e.msg);
+		r = &rows[nrows++];
+		r->name = t->name;
+		{
+			size_t k = (size_t)snprintf(r->shape, sizeof r->shape, "[");
+
+			for (int d = 0; d < t->ndim && k < sizeof r->shape; d++)
+				k += (size_t)snprintf(r->shape + k, sizeof r->shape - k, "%s%llu",
+				    d ? ", " : "", (unsigned long long)t->shape[d]);
+			if (k < sizeof r->shape)
+				snprintf(r->shape + k, sizeof r->shape - k, "]");
+		}
+		linq_fakequant(&s, &w->g, x, w->scale, w->zp, xq, jobs);
+		calib_measure(x, xq, n, &r->chosen);
+		if (co.method == CALIB_MINMAX) {
+			r->minmax = r->chosen;
+		} else {
+			struct calib_opts mm = co;
+			float *sc = malloc((size_t)linq_ncells(&w->g) * sizeof *sc);
+			int32_t *zp = malloc((size_t)linq_ncells(&w->g) * sizeof *zp);
+
+			if (sc == NULL || zp == NULL)
+				cli_die("out of memory");
+			mm.method = CALIB_MINMAX;
+			if (calib_choose(&s, &w->g, x, &mm, sc, zp, jobs, &e) < 0)
+				cli_die("%s: %s: %s", argv[optind], t->name, e.msg);
+			linq_fakequant(&s, &w->g, x, sc, s.sym ? NULL : zp, xq, jobs);
+			calib_measure(x, xq, n, &r->minmax);
+			free(sc);
+			free(zp);
+		}
+		wsel_release(ck.tensors[i].file, t);
+		snprintf(w->method, sizeof w->method, "%s", calib_method_names[co.method]);
+		w->sqnr_db = calib_sqnr_db(&r->chosen);
+		w->rmse = calib_rmse(&r->chosen);
+		w->max_error = r->chosen.max_abs;
+		free(x);
+		free(xq);
+	}
+	cli_progress_end(&prog);
+	if (nrows == 0)
+		cli_warn("%s: no tensor to calibrate (float *.weight of rank >= 2, not excluded)",
+		    argv[optind]);
+	if (captures)
+		act_ranges(&qp, captures, am, af, co.percentile);
+	if (out) {
+		struct cli_out o;
+
+		cli_out_open(&o, out, 1);
+		if (qparams_write(&qp, o.f, &e) < 0) {
+			cli_out_abort(&o);
+			cli_die("%s: %s", out, e.msg);
+		}
+		cli_out_commit(&o);
+	}
+	if (want_report)
+		report(out && strcmp(out, "-") == 0 ? stderr : stdout, json,
+		    calib_method_names[co.method], rows, nrows);
+	free(rows);
+	qparams_free(&qp);
+	ckpt_close(&ck);
+	cli_close_stdout();
+	return 0;
+}

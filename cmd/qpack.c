@@ -1,0 +1,852 @@
+/* qpack: quantize and pack a float checkpoint into a layout that loaders
+ * accept (compressed-tensors, AWQ, GPTQ, FP8, Quark), or unpack any of them
+ * back to float with --dequant. */
+#define _GNU_SOURCE	/* asprintf */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "calib.h"
+#include "ckpt.h"
+#include "gptq.h"
+#include "cli.h"
+#include "layout.h"
+#include "qparams.h"
+#include "threads.h"
+#include "wsel.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: qpack [-f format] [-g size | --per-channel | --per-tensor | --block RxC]\n"
+	    "             [--sym | --asym] [-m method] [-p qparams] [--layout layout]\n"
+	    "             [--captures file] [--damp f]\n"
+	    "             [--pack-method reorder|order] [--include pattern] [--exclude pattern]\n"
+	    "             [--max-shard-size size] [-j jobs] [-q] input -o outdir\n"
+	    "       qpack --dequant [--dtype F32|BF16|F16] [-j jobs] [-q] input -o output\n"
+	    "\n"
+	    "input: a .safetensors file or a checkpoint folder (one file or shards).\n"
+	    "\n"
+	    "  --layout name    compressed-tensors (default), awq, gptq, fp8, quark\n"
+	    "  -f format        int4 (default), uint4, int8, uint8, fp8_e4m3, fp8_e5m2\n"
+	    "  -g size          group size along the input dimension (default 128 for\n"
+	    "                   4-bit; 8-bit and fp8 default to per channel / per tensor)\n"
+	    "  --per-channel, --per-tensor, --block RxC   other granularities\n"
+	    "  --sym, --asym    symmetric or with zero points (awq: asym by default)\n"
+	    "  -m method        scales: minmax (default), mse, percentile; or gptq\n"
+	    "  --captures file  gptq: sampled inputs, W.input F32 [n, in] per weight W\n"
+	    "  --damp f         gptq: damping, a fraction of the mean diagonal (0.01)\n"
+	    "  -p qparams       use the scales of a qcalib file; quantize its tensors only\n"
+	    "  --pack-method    quark's int4 nibble order: reorder (default) or order\n"
+	    "  --include PAT    quantize matching tensors even if excluded by default\n"
+	    "  --exclude PAT    leave matching tensors in float (lm_head, embed, norm are)\n"
+	    "  --max-shard-size size   split the output (default 4G)\n"
+	    "  --dequant        unpack a quantized checkpoint to float\n"
+	    "  --dtype type     --dequant's float type (default F32)\n"
+	    "  -o output        a folder; with --dequant also a .safetensors file or -\n"
+	    "  -j jobs          threads (default: all cores)\n"
+	    "  -q               no progress display, no notes\n"
+	    "  --help, --version\n");
+}
+
+enum { OPT_SYM = 256, OPT_ASYM, OPT_PCH, OPT_PT, OPT_BLOCK, OPT_LAYOUT, OPT_PACK, OPT_INC,
+	OPT_EXC, OPT_SHARD, OPT_DEQ, OPT_DTYPE, OPT_CAPT, OPT_DAMP, OPT_HELP, OPT_VERSION };
+
+static const struct option longopts[] = {
+	{ "sym", no_argument, NULL, OPT_SYM }, { "asym", no_argument, NULL, OPT_ASYM },
+	{ "per-channel", no_argument, NULL, OPT_PCH }, { "per-tensor", no_argument, NULL, OPT_PT },
+	{ "block", required_argument, NULL, OPT_BLOCK },
+	{ "layout", required_argument, NULL, OPT_LAYOUT },
+	{ "pack-method", required_argument, NULL, OPT_PACK },
+	{ "include", required_argument, NULL, OPT_INC }, { "exclude", required_argument, NULL, OPT_EXC },
+	{ "max-shard-size", required_argument, NULL, OPT_SHARD },
+	{ "dequant", no_argument, NULL, OPT_DEQ }, { "dtype", required_argument, NULL, OPT_DTYPE },
+	{ "captures", required_argument, NULL, OPT_CAPT }, { "damp", required_argument, NULL, OPT_DAMP },
+	{ "help", no_argument, NULL, OPT_HELP }, { "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+static struct {
+	struct qscheme s;
+	int gran_set;
+	struct calib_opts co;
+	struct ql_opts lo;
+	struct wsel sel;
+	const char *qparams, *out;
+	uint64_t shard_max;
+	int jobs, quiet, dequant, gptq;
+	enum qdtype dtype;
+	const char *captures;
+	struct st_file capt;
+	double damp;
+} opt;
+
+/* One tensor of the output: a copy of an input tensor, a part of a packed
+ * weight, or (--dequant) an unpacked weight. */
+struct item {
+	char *name;
+	enum qdtype dtype;
+	int ndim;
+	uint64_t shape[ST_MAX_DIMS];
+	uint64_t bytes;
+	size_t src;		/* input tensor index */
+	int part;		/* -1: copy; >= 0: part of the packed src; -2: unpacked src */
+	int shard;
+};
+
+struct plan {
+	struct item *items;
+	size_t n, cap;
+	int n_shards;
+	uint64_t total;
+};
+
+static void
+plan_add(struct plan *p, const char *name, enum qdtype dt, int ndim, const uint64_t *shape,
+    uint64_t bytes, size_t src, int part)
+{
+	struct item *it;
+
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 64;
+		if ((p->items = realloc(p->items, p->cap * sizeof *p->items)) == NULL)
+			cli_die("out of memory");
+	}
+	it = &p->items[p->n++];
+	memset(it, 0, sizeof *it);
+	if ((it->name = strdup(name)) == NULL)
+		cli_die("out of memory");
+	it->dtype = dt;
+	it->ndim = ndim;
+	memcpy(it->shape, shape, (size_t)ndim * sizeof *shape);
+	it->bytes = bytes;
+	it->src = src;
+	it->part = part;
+	p->total += bytes;
+}
+
+/* Shards at a byte budget, never splitting the items of one source tensor. */
+static void
+plan_shards(struct plan *p)
+{
+	uint64_t used = 0;
+	int shard = 0;
+
+	for (size_t i = 0; i < p->n;) {
+		size_t j = i;
+		uint64_t b = 0;
+
+		while (j < p->n && p->items[j].src == p->items[i].src)
+			b += p->items[j++].bytes;
+		if (used > 0 && used + b > opt.shard_max) {
+			shard++;
+			used = 0;
+		}
+		for (; i < j; i++)
+			p->items[i].shard = shard;
+		used += b;
+	}
+	p->n_shards = shard + 1;
+}
+
+static char *
+shard_name(const struct plan *p, int k)
+{
+	char *s;
+
+	if (p->n_shards == 1)
+		s = strdup("model.safetensors");
+	else if (asprintf(&s, "model-%05d-of-%05d.safetensors", k + 1, p->n_shards) < 0)
+		s = NULL;
+	if (s == NULL)
+		cli_die("out of memory");
+	return s;
+}
+
+static char *
+path_join(const char *dir, const char *name)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s", dir, name) < 0)
+		cli_die("out of memory");
+	return s;
+}
+
+static void
+write_json_file(const char *dir, const char *name, const cJSON *j)
+{
+	char *path = path_join(dir, name), *text = cJSON_Print(j);
+	FILE *f = fopen(path, "w");
+
+	if (text == NULL || f == NULL || fputs(text, f) == EOF || fputc('\n', f) == EOF ||
+	    fclose(f) != 0)
+		cli_die("%s: %s", path, strerror(errno));
+	free(text);
+	free(path);
+}
+
+/* Copies the other files of an HF folder (tokenizer, generation config...). */
+static void
+copy_other_files(const struct ckpt *ck, const char *outdir)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (ck->dir == NULL || (d = opendir(ck->dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		size_t len = strlen(n);
+		char *src, *dst;
+		struct stat st;
+		FILE *in, *out;
+		char buf[65536];
+		size_t k;
+
+		if (n[0] == '.' || strcmp(n, "config.json") == 0 || strcmp(n, "quantize_config.json") == 0 ||
+		    (len > 12 && strcmp(n + len - 12, ".safetensors") == 0) ||
+		    (ck->index && strcmp(n, ck->index) == 0) ||
+		    (len > 11 && strcmp(n + len - 11, ".index.json") == 0))
+			continue;
+		src = path_join(ck->dir, n);
+		if (stat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(src);
+			continue;
+		}
+		dst = path_join(outdir, n);
+		if ((in = fopen(src, "rb")) == NULL || (out = fopen(dst, "wb")) == NULL)
+			cli_die("%s: %s", in ? dst : src, strerror(errno));
+		while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+			if (fwrite(buf, 1, k, out) != k)
+				cli_die("%s: %s", dst, strerror(errno));
+		if (ferror(in))
+			cli_die("%s: %s", src, strerror(errno));
+		fclose(in);
+		if (fclose(out) != 0)
+			cli_die("%s: %s", dst, strerror(errno));
+		free(src);
+		free(dst);
+	}
+	closedir(d);
+}
+
+static void
+write_index(const struct plan *p, const char *dir)
+{
+	cJSON *j = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(j, "metadata"),
+	    *map = cJSON_AddObjectToObject(j, "weight_map");
+
+	cJSON_AddNumberToObject(meta, "total_size", (double)p->total);
+	for (size_t i = 0; i < p->n; i++) {
+		char *s = shard_name(p, p->items[i].shard);
+
+		cJSON_AddStringToObject(map, p->items[i].name, s);
+		free(s);
+	}
+	write_json_file(dir, "model.safetensors.index.json", j);
+	cJSON_Delete(j);
+}
+
+static void unpack_write(const struct item *it, const struct ckpt *ck, struct st_writer *w,
+    FILE *f, const char *path);
+
+/* ---------------- packing ---------------- */
+
+struct packjob {
+	const struct st_tensor *t;
+	const struct qp_entry *qe;	/* -p entry, or NULL */
+	struct qscheme s;
+	struct qgrid g;
+	int quantize;
+};
+
+static void
+default_scheme(void)
+{
+	if (opt.s.fmt == QF_COUNT)
+		opt.s.fmt = opt.lo.layout == QL_FP8 ? QF_FP8_E4M3 : QF_INT4;
+	if (opt.s.sym < 0)
+		opt.s.sym = linq_is_float(opt.s.fmt) ? 1 : opt.lo.layout == QL_AWQ ? 0 :
+		    !(opt.s.fmt == QF_UINT4 || opt.s.fmt == QF_UINT8);
+	if (!opt.gran_set) {
+		if (linq_is_float(opt.s.fmt)) {
+			opt.s.gran = QG_TENSOR;
+		} else if (linq_bits(opt.s.fmt) == 4 || opt.lo.layout == QL_AWQ ||
+		    opt.lo.layout == QL_GPTQ) {
+			opt.s.gran = QG_GROUP;
+			opt.s.group = 128;
+		} else {
+			opt.s.gran = QG_CHANNEL;
+			opt.s.axis = 0;
+		}
+	}
+	if (linq_is_float(opt.s.fmt) && !opt.s.sym)
+		cli_usage_error("%s has no zero point: --asym does not apply", qfmt_table[opt.s.fmt].name);
+}
+
+static int
+same_scheme(const struct qscheme *a, const struct qscheme *b)
+{
+	return a->fmt == b->fmt && a->sym == b->sym && a->gran == b->gran &&
+	    (a->gran != QG_CHANNEL || a->axis == b->axis) &&
+	    (a->gran != QG_GROUP || a->group == b->group) &&
+	    (a->gran != QG_BLOCK || (a->block[0] == b->block[0] && a->block[1] == b->block[1]));
+}
+
+static void
+module_name(const char *name, char *buf, size_t cap)
+{
+	size_t n = strlen(name);
+
+	if (n > 7 && strcmp(name + n - 7, ".weight") == 0)
+		n -= 7;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(buf, name, n);
+	buf[n] = 0;
+}
+
+static void
+pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
+{
+	struct qerr e;
+	float *x, *scale;
+	int32_t *zp = NULL, *q;
+	size_t nc = (size_t)linq_ncells(&j->g), n = (size_t)j->t->nelem;
+
+	if (wsel_load_f32(j->t, &x, &e) < 0)
+		cli_die("%s: %s", input, e.msg);
+	scale = malloc(nc * sizeof *scale);
+	if (!j->s.sym)
+		zp = malloc(nc * sizeof *zp);
+	q = malloc(n * sizeof *q);
+	if (scale == NULL || q == NULL || (!j->s.sym && zp == NULL))
+		cli_die("out of memory");
+	if (opt.gptq) {
+		char cname[1100];
+		const struct st_tensor *ct;
+
+		snprintf(cname, sizeof cname, "%s.input", j->t->name);
+		ct = st_find(&opt.capt, cname);
+		if (ct == NULL || ct->dtype != QD_F32 || ct->ndim != 2 ||
+		    ct->shape[1] != (uint64_t)j->g.cols || ct->shape[0] == 0)
+			cli_die("%s: %s: F32 [n, %lld] expected%s", opt.captures, cname,
+			    (long long)j->g.cols, ct ? "" : ", absent");
+		{
+			float *xin = malloc((size_t)ct->nelem * sizeof *xin);
+
+			if (xin == NULL)
+				cli_die("out of memory");
+			memcpy(xin, ct->data, (size_t)ct->nelem * sizeof *xin);	/* aligned copy */
+			if (gptq_quantize(&j->s, &j->g, x, xin, (int64_t)ct->shape[0], opt.damp, &opt.co,
+			    &opt.lo, scale, zp, q, opt.jobs, &e) < 0)
+				cli_die("%s: %s: %s", input, j->t->name, e.msg);
+			free(xin);
+		}
+		if (ql_pack(&opt.lo, &j->s, &j->g, q, scale, zp, pk, &e) < 0)
+			cli_die("%s: %s: %s", input, j->t->name, e.msg);
+		free(x);
+		free(scale);
+		free(zp);
+		free(q);
+		return;
+	}
+	if (j->qe) {
+		memcpy(scale, j->qe->scale, nc * sizeof *scale);
+		if (zp)
+			memcpy(zp, j->qe->zp, nc * sizeof *zp);
+	} else if (calib_choose(&j->s, &j->g, x, &opt.co, scale, zp, opt.jobs, &e) < 0) {
+		cli_die("%s: %s: %s", input, j->t->name, e.msg);
+	}
+	/* quantize with the scales as the layout stores them, so --dequant gives
+	 * exactly the fake-quantized weight */
+	if (ql_round_scales(ql_scale_dtype(&opt.lo, &j->s), scale, nc, &e) < 0)
+		cli_die("%s: %s: %s", input, j->t->name, e.msg);
+	if (ql_fix_zero_points(&opt.lo, &j->s, zp, nc) && !opt.quiet)
+		cli_warn("%s: gptq v1 cannot store zero point 0; raised to 1", j->t->name);
+	linq_quantize(&j->s, &j->g, x, scale, zp, q, opt.jobs);
+	if (ql_pack(&opt.lo, &j->s, &j->g, q, scale, zp, pk, &e) < 0)
+		cli_die("%s: %s: %s", input, j->t->name, e.msg);
+	free(x);
+	free(scale);
+	free(zp);
+	free(q);
+}
+
+/* Shard k of the plan into f (already open). */
+static void
+write_shard(const struct plan *p, const struct ckpt *ck, const struct packjob *jobs, int k,
+    FILE *f, const char *path, const char *input, struct cli_progress *prog)
+{
+	struct st_writer *w = st_writer_new();
+	size_t first = p->n, last = 0;
+	struct qerr e;
+
+	if (w == NULL)
+		cli_die("out of memory");
+	if (st_writer_meta(w, "format", "pt", &e) < 0)
+		cli_die("%s: %s", path, e.msg);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->items[i].shard == k) {
+			const struct item *it = &p->items[i];
+
+			if (first == p->n)
+				first = i;
+			last = i;
+			if (st_writer_add(w, it->name, it->dtype, it->ndim, it->shape, &e) < 0)
+				cli_die("%s: %s", path, e.msg);
+		}
+	if (st_writer_header(w, f, &e) < 0)
+		cli_die("%s: %s", path, e.msg);
+	for (size_t i = first; i <= last && first < p->n;) {
+		const struct item *it = &p->items[i];
+		const struct st_tensor *t = ck->tensors[it->src].t;
+
+		if (it->part == -1) {
+			if (st_writer_data(w, f, t->data, (size_t)it->bytes, &e) < 0)
+				cli_die("%s: %s", path, e.msg);
+			wsel_release(ck->tensors[it->src].file, t);
+			cli_progress_add(prog, it->bytes);
+			i++;
+		} else if (it->part == -2) {
+			unpack_write(it, ck, w, f, path);
+			cli_progress_add(prog, it->bytes);
+			i++;
+		} else {
+			struct ql_packed pk;
+
+			pack_one(&jobs[it->src], &pk, input);
+			for (int m = 0; m < pk.n; m++, i++) {
+				if (i >= p->n || p->items[i].src != it->src ||
+				    p->items[i].bytes != pk.part[m].bytes)
+					cli_die("%s: internal: plan and pack disagree", t->name);
+				if (st_writer_data(w, f, pk.part[m].data, (size_t)pk.part[m].bytes, &e) < 0)
+					cli_die("%s: %s", path, e.msg);
+				cli_progress_add(prog, pk.part[m].bytes);
+			}
+			ql_packed_free(&pk);
+			wsel_release(ck->tensors[it->src].file, t);
+		}
+	}
+	if (st_writer_finish(w, &e) < 0)
+		cli_die("%s: %s", path, e.msg);
+	st_writer_free(w);
+}
+
+static void
+write_shards(const struct plan *p, const struct ckpt *ck, const struct packjob *jobs,
+    const char *dir, const char *input)
+{
+	struct cli_progress prog;
+
+	cli_progress_start(&prog, opt.dequant ? "unpacking" : "packing", p->total, opt.quiet);
+	for (int k = 0; k < p->n_shards; k++) {
+		char *name = shard_name(p, k), *path = path_join(dir, name);
+		FILE *f = fopen(path, "wb");
+
+		if (f == NULL)
+			cli_die("%s: %s", path, strerror(errno));
+		write_shard(p, ck, jobs, k, f, path, input, &prog);
+		if (fflush(f) != 0 || ferror(f) || fclose(f) != 0)
+			cli_die("%s: %s", path, strerror(errno));
+		free(name);
+		free(path);
+	}
+	cli_progress_end(&prog);
+}
+
+static int
+pack(const char *input)
+{
+	struct ckpt ck;
+	struct qerr e;
+	struct qparams qp = { 0 };
+	struct packjob *jobs;
+	struct plan p = { 0 };
+	char **ignore = NULL;
+	size_t n_ignore = 0, n_quant = 0;
+	struct qscheme cfg_s = opt.s;
+	struct cli_outdir od;
+	cJSON *config, *qc;
+
+	if (ckpt_open(&ck, input, &e) < 0)
+		cli_die_err(&e);
+	if (opt.qparams && qparams_load(&qp, opt.qparams, &e) < 0)
+		cli_die_err(&e);
+	if ((jobs = calloc(ck.n_tensors + 1, sizeof *jobs)) == NULL ||
+	    (ignore = calloc(ck.n_tensors + 1, sizeof *ignore)) == NULL)
+		cli_die("out of memory");
+	opt.lo.model_dtype = QD_COUNT;
+	for (size_t i = 0; i < ck.n_tensors; i++) {
+		const struct st_tensor *t = ck.tensors[i].t;
+		struct packjob *j = &jobs[i];
+		char mod[1024];
+
+		j->t = t;
+		if (wsel_pick(&opt.sel, t->name, t->dtype, t->ndim) &&
+		    (!opt.qparams || (j->qe = qparams_find(&qp, t->name)) != NULL)) {
+			j->s = j->qe ? j->qe->s : opt.s;
+			if (j->qe && (j->qe->ndim != 2 || j->qe->shape[0] != t->shape[0] ||
+			    j->qe->shape[1] != t->shape[1]))
+				cli_die("%s: %s: the qparams shape differs from the checkpoint's",
+				    opt.qparams, t->name);
+			if (linq_grid(&j->s, (int64_t)t->shape[0], (int64_t)t->shape[1], &j->g, &e) < 0 ||
+			    ql_check(&opt.lo, &j->s, (int64_t)t->shape[0], (int64_t)t->shape[1], &e) < 0) {
+				if (j->qe)
+					cli_die("%s: %s: %s cannot store it: %s", opt.qparams, t->name,
+					    qlayout_names[opt.lo.layout], e.msg);
+				if (!opt.quiet)
+					cli_warn("%s: left in float: %s", t->name, e.msg);
+			} else {
+				if (n_quant == 0)
+					cfg_s = j->s;
+				else if (!same_scheme(&cfg_s, &j->s))
+					cli_die("%s: %s: schemes differ between tensors; one layout config holds one scheme",
+					    opt.qparams, t->name);
+				j->quantize = 1;
+				n_quant++;
+				if (opt.lo.model_dtype == QD_COUNT)
+					opt.lo.model_dtype = t->dtype;
+			}
+		}
+		if (!j->quantize && t->ndim == 2 && strlen(t->name) > 7 &&
+		    strcmp(t->name + strlen(t->name) - 7, ".weight") == 0 &&
+		    !strstr(t->name, "embed") && !strstr(t->name, "wte") && !strstr(t->name, "wpe")) {
+			module_name(t->name, mod, sizeof mod);
+			if ((ignore[n_ignore++] = strdup(mod)) == NULL)
+				cli_die("out of memory");
+		}
+	}
+	if (n_quant == 0)
+		cli_die("%s: no tensor to quantize for %s", input, qlayout_names[opt.lo.layout]);
+	if (opt.lo.model_dtype == QD_COUNT)
+		opt.lo.model_dtype = QD_BF16;
+
+	/* plan: every output tensor with its size, before writing a byte */
+	for (size_t i = 0; i < ck.n_tensors; i++) {
+		const struct st_tensor *t = ck.tensors[i].t;
+
+		if (jobs[i].quantize) {
+			struct ql_packed pk;
+			char mod[1024], name[1100];
+
+			if (ql_plan(&opt.lo, &jobs[i].s, &jobs[i].g, &pk, &e) < 0)
+				cli_die("%s: %s", t->name, e.msg);
+			module_name(t->name, mod, sizeof mod);
+			for (int m = 0; m < pk.n; m++) {
+				snprintf(name, sizeof name, "%s.%s", mod, pk.part[m].suffix);
+				if (ckpt_find(&ck, name) && strcmp(name, t->name) != 0)
+					cli_die("%s: %s: the input already has a tensor of that name", input, name);
+				plan_add(&p, name, pk.part[m].dtype, pk.part[m].ndim, pk.part[m].shape,
+				    pk.part[m].bytes, i, m);
+			}
+		} else {
+			plan_add(&p, t->name, t->dtype, t->ndim, t->shape, t->end - t->begin, i, -1);
+		}
+	}
+	plan_shards(&p);
+
+	cli_outdir_open(&od, opt.out);
+	write_shards(&p, &ck, jobs, od.tmp, input);
+	if (p.n_shards > 1)
+		write_index(&p, od.tmp);
+	config = ck.config ? cJSON_Duplicate(ck.config, 1) : cJSON_CreateObject();
+	if (config == NULL || !cJSON_IsObject(config))
+		cli_die("%s: config.json is not an object", input);
+	qc = ql_config(&opt.lo, &cfg_s, opt.qparams ? "qparams" : calib_method_names[opt.co.method],
+	    (const char *const *)ignore, n_ignore);
+	cJSON_DeleteItemFromObjectCaseSensitive(config, "quantization_config");
+	cJSON_AddItemToObject(config, "quantization_config", qc);
+	write_json_file(od.tmp, "config.json", config);
+	if (opt.lo.layout == QL_GPTQ)
+		write_json_file(od.tmp, "quantize_config.json", qc);
+	cJSON_Delete(config);
+	copy_other_files(&ck, od.tmp);
+	cli_outdir_commit(&od);
+
+	for (size_t i = 0; i < p.n; i++)
+		free(p.items[i].name);
+	free(p.items);
+	for (size_t i = 0; i < n_ignore; i++)
+		free(ignore[i]);
+	free(ignore);
+	free(jobs);
+	qparams_free(&qp);
+	ckpt_close(&ck);
+	return 0;
+}
+
+/* ---------------- unpacking ---------------- */
+
+static struct ql_config deq_cfg;
+
+static int
+find_tensor(void *ctx, const char *name, struct ql_tensor *t)
+{
+	const struct ckpt_tensor *ct = ckpt_find(ctx, name);
+
+	if (ct == NULL)
+		return -1;
+	t->dtype = ct->t->dtype;
+	t->ndim = ct->t->ndim;
+	memcpy(t->shape, ct->t->shape, sizeof t->shape);
+	t->data = ct->t->data;
+	return 0;
+}
+
+static void
+unpack_write(const struct item *it, const struct ckpt *ck, struct st_writer *w, FILE *f,
+    const char *path)
+{
+	struct qerr e;
+	float *x;
+	int64_t rows, cols;
+	size_t n, plen = strlen(it->name) - 7;	/* ".weight" */
+	char prefix[1024];
+	void *buf;
+
+	snprintf(prefix, sizeof prefix, "%.*s", (int)plen, it->name);
+	if (ql_unpack(&deq_cfg, prefix, find_tensor, (void *)ck, &x, &rows, &cols, &e) < 0)
+		cli_die("%s: %s", ck->path, e.msg);
+	n = (size_t)(rows * cols);
+	if ((buf = malloc(n * (size_t)qdtype_table[opt.dtype].bits / 8)) == NULL)
+		cli_die("out of memory");
+	qdtype_from_f32(opt.dtype, x, buf, n);
+	if (st_writer_data(w, f, buf, n * (size_t)qdtype_table[opt.dtype].bits / 8, &e) < 0)
+		cli_die("%s: %s", path, e.msg);
+	free(buf);
+	free(x);
+}
+
+static int
+has_dot_suffix(const char *name, const char *prefix, size_t plen)
+{
+	return strncmp(name, prefix, plen) == 0 && name[plen] == '.' && strchr(name + plen + 1, '.') == NULL &&
+	    ql_is_part_suffix(name + plen + 1);
+}
+
+static int
+dequant(const char *input)
+{
+	struct ckpt ck;
+	struct qerr e;
+	const cJSON *qc;
+	struct plan p = { 0 };
+	char **prefixes;
+	size_t n_prefix = 0;
+	int to_dir = !(strcmp(opt.out, "-") == 0 ||
+	    (strlen(opt.out) > 12 && strcmp(opt.out + strlen(opt.out) - 12, ".safetensors") == 0));
+
+	if (ckpt_open(&ck, input, &e) < 0)
+		cli_die_err(&e);
+	qc = ck.config ? cJSON_GetObjectItemCaseSensitive(ck.config, "quantization_config") : NULL;
+	if (qc == NULL)
+		cli_die("%s: no config.json with a quantization_config: which layout is it?", input);
+	if (ql_config_parse(qc, &deq_cfg, &e) < 0)
+		cli_die("%s: config.json: %s", input, e.msg);
+	if ((prefixes = calloc(ck.n_tensors + 1, sizeof *prefixes)) == NULL)
+		cli_die("out of memory");
+	for (size_t i = 0; i < ck.n_tensors; i++) {
+		const struct st_tensor *t = ck.tensors[i].t;
+		size_t plen;
+
+		if (ql_is_marker(&deq_cfg, t->name, t->dtype, &plen))
+			prefixes[n_prefix++] = strndup(t->name, plen);
+	}
+	if (n_prefix == 0)
+		cli_die("%s: no %s weight in the checkpoint", input, qlayout_names[deq_cfg.layout]);
+	for (size_t i = 0; i < ck.n_tensors; i++) {
+		const struct st_tensor *t = ck.tensors[i].t;
+		size_t plen, k;
+
+		if (ql_is_marker(&deq_cfg, t->name, t->dtype, &plen)) {
+			char name[1100];
+			int64_t rows, cols;
+			uint64_t shape[2];
+
+			snprintf(name, sizeof name, "%.*s", (int)plen, t->name);
+			if (ql_unpack_shape(&deq_cfg, name, find_tensor, &ck, &rows, &cols, &e) < 0)
+				cli_die("%s: %s", input, e.msg);
+			shape[0] = (uint64_t)rows;
+			shape[1] = (uint64_t)cols;
+			snprintf(name, sizeof name, "%.*s.weight", (int)plen, t->name);
+			plan_add(&p, name, opt.dtype, 2, shape,
+			    (uint64_t)rows * (uint64_t)cols * (uint64_t)qdtype_table[opt.dtype].bits / 8, i, -2);
+			continue;
+		}
+		for (k = 0; k < n_prefix; k++)
+			if (has_dot_suffix(t->name, prefixes[k], strlen(prefixes[k])))
+				break;
+		if (k < n_prefix)
+			continue;	/* a part of a packed weight */
+		plan_add(&p, t->name, t->dtype, t->ndim, t->shape, t->end - t->begin, i, -1);
+	}
+	if (to_dir) {
+		struct cli_outdir od;
+		cJSON *config = cJSON_Duplicate(ck.config, 1);
+
+		plan_shards(&p);
+		cli_outdir_open(&od, opt.out);
+		write_shards(&p, &ck, NULL, od.tmp, input);
+		if (p.n_shards > 1)
+			write_index(&p, od.tmp);
+		cJSON_DeleteItemFromObjectCaseSensitive(config, "quantization_config");
+		write_json_file(od.tmp, "config.json", config);
+		cJSON_Delete(config);
+		copy_other_files(&ck, od.tmp);
+		cli_outdir_commit(&od);
+	} else {	/* one file, whatever its size */
+		struct cli_out o;
+		struct cli_progress prog;
+
+		p.n_shards = 1;
+		cli_out_open(&o, opt.out, 1);
+		cli_progress_start(&prog, "unpacking", p.total, opt.quiet);
+		write_shard(&p, &ck, NULL, 0, o.f, strcmp(opt.out, "-") ? opt.out : "(stdout)", input, &prog);
+		cli_progress_end(&prog);
+		cli_out_commit(&o);
+	}
+	for (size_t i = 0; i < p.n; i++)
+		free(p.items[i].name);
+	free(p.items);
+	for (size_t i = 0; i < n_prefix; i++)
+		free(prefixes[i]);
+	free(prefixes);
+	ckpt_close(&ck);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	int c;
+
+	cli_init(argv[0]);
+	opt.s = (struct qscheme){ QF_COUNT, -1, QG_GROUP, 0, 128, { 0, 0 } };
+	opt.sel.min_rank = opt.sel.max_rank = 2;
+	opt.shard_max = 4000000000ULL;
+	opt.jobs = qpool_ncpu();
+	opt.dtype = QD_F32;
+	opt.damp = 0.01;
+	opt.lo.layout = QL_CT;
+	calib_defaults(&opt.co);
+	while ((c = getopt_long(argc, argv, "f:g:m:p:o:j:q", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if ((c = linq_fmt_from_name(optarg)) < 0)
+				cli_usage_error("-f %s: formats are int4, uint4, int8, uint8, fp8_e4m3, fp8_e5m2", optarg);
+			opt.s.fmt = (enum qfmt)c;
+			break;
+		case 'g': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*optarg == 0 || *end || v < 1 || v > (1L << 30))
+				cli_usage_error("-g %s: expected a positive group size", optarg);
+			opt.s.gran = QG_GROUP;
+			opt.s.group = v;
+			opt.gran_set = 1;
+			break;
+		}
+		case OPT_PCH: opt.s.gran = QG_CHANNEL; opt.s.axis = 0; opt.gran_set = 1; break;
+		case OPT_PT: opt.s.gran = QG_TENSOR; opt.gran_set = 1; break;
+		case OPT_BLOCK: {
+			long long r, k;
+			char x;
+
+			if (sscanf(optarg, "%lld%c%lld", &r, &x, &k) != 3 || (x != 'x' && x != 'X') ||
+			    r < 1 || k < 1 || r > (1 << 30) || k > (1 << 30))
+				cli_usage_error("--block %s: expected RxC, e.g. 128x128", optarg);
+			opt.s.gran = QG_BLOCK;
+			opt.s.block[0] = r;
+			opt.s.block[1] = k;
+			opt.gran_set = 1;
+			break;
+		}
+		case OPT_SYM: opt.s.sym = 1; break;
+		case OPT_ASYM: opt.s.sym = 0; break;
+		case 'm':
+			opt.gptq = strcmp(optarg, "gptq") == 0;
+			if (opt.gptq)
+				break;
+			if ((c = calib_method_from_name(optarg)) < 0)
+				cli_usage_error("-m %s: methods are minmax, mse, percentile, gptq", optarg);
+			opt.co.method = (enum calib_method)c;
+			break;
+		case 'p': opt.qparams = optarg; break;
+		case OPT_CAPT: opt.captures = optarg; break;
+		case OPT_DAMP: {
+			char *end;
+
+			opt.damp = strtod(optarg, &end);
+			if (*optarg == 0 || *end || !(opt.damp >= 0 && opt.damp <= 10))
+				cli_usage_error("--damp %s: expected a number in [0, 10]", optarg);
+			break;
+		}
+		case OPT_LAYOUT:
+			if ((c = qlayout_from_name(optarg)) < 0)
+				cli_usage_error("--layout %s: layouts are compressed-tensors, awq, gptq, fp8, quark", optarg);
+			opt.lo.layout = (enum qlayout)c;
+			break;
+		case OPT_PACK:
+			if (strcmp(optarg, "reorder") && strcmp(optarg, "order"))
+				cli_usage_error("--pack-method %s: reorder or order", optarg);
+			opt.lo.quark_order = strcmp(optarg, "order") == 0;
+			break;
+		case OPT_INC:
+			if (wsel_add(opt.sel.include, &opt.sel.n_include, optarg) < 0)
+				cli_usage_error("--include: at most %d patterns", WSEL_MAX);
+			break;
+		case OPT_EXC:
+			if (wsel_add(opt.sel.exclude, &opt.sel.n_exclude, optarg) < 0)
+				cli_usage_error("--exclude: at most %d patterns", WSEL_MAX);
+			break;
+		case OPT_SHARD:
+			if (cli_parse_size(optarg, &opt.shard_max) < 0 || opt.shard_max == 0)
+				cli_usage_error("--max-shard-size %s: expected a size such as 4G", optarg);
+			break;
+		case OPT_DEQ: opt.dequant = 1; break;
+		case OPT_DTYPE:
+			if ((c = qdtype_from_name(optarg)) < 0 || !(c == QD_F32 || c == QD_BF16 || c == QD_F16))
+				cli_usage_error("--dtype %s: F32, BF16 or F16", optarg);
+			opt.dtype = (enum qdtype)c;
+			break;
+		case 'o': opt.out = optarg; break;
+		case 'j': opt.jobs = cli_parse_jobs(optarg); break;
+		case 'q': opt.quiet = 1; break;
+		case OPT_HELP: usage(stdout); return 0;
+		case OPT_VERSION: cli_version();
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc)
+		cli_usage_error(optind == argc ? "no input" : "one input only");
+	if (opt.out == NULL)
+		cli_usage_error("no output: give -o");
+	if (opt.dequant) {
+		dequant(argv[optind]);
+	} else {
+		if (strcmp(opt.out, "-") == 0)
+			cli_usage_error("a packed checkpoint is a folder (config.json and safetensors): -o folder");
+		struct qerr e;
+
+		default_scheme();
+		if (opt.gptq && (opt.captures == NULL || opt.qparams))
+			cli_usage_error("-m gptq needs --captures, and takes no -p");
+		if (!opt.gptq && opt.captures)
+			cli_usage_error("--captures is for -m gptq");
+		if (opt.captures && st_open(&opt.capt, opt.captures, &e) < 0)
+			cli_die_err(&e);
+		pack(argv[optind]);
+		if (opt.captures)
+			st_close(&opt.capt);
+	}
+	cli_close_stdout();
+	return 0;
+}

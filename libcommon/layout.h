@@ -1,0 +1,132 @@
+/* layout: quantized Linear weights in the tensor layouts loaders accept
+ * (spec/safetensors-and-hf-layouts.md), and back.
+ *
+ * A weight W [out, in] (PyTorch orientation, module prefix P = W's name
+ * without ".weight") quantized under a linq scheme becomes a few tensors:
+ *
+ *   compressed-tensors  P.weight_packed I32 [out, in/(32/b)], P.weight_scale,
+ *                       P.weight_zero_point (asym), P.weight_shape I64 [2];
+ *                       fp8: P.weight F8_E4M3 [out, in], P.weight_scale
+ *   awq (gemm)          P.qweight I32 [in, out/8], P.qzeros, P.scales F16
+ *   gptq (v1)           P.qweight I32 [in/(32/b), out], P.qzeros (z-1),
+ *                       P.scales F16, P.g_idx I32 [in]
+ *   fp8                 P.weight F8_E4M3, P.weight_scale F32 [] or
+ *                       P.weight_scale_inv F32 [out/128, in/128]
+ *   quark               P.weight, P.weight_scale, P.weight_zero_point (asym)
+ *
+ * The bit orders are data (ql_awq_order), the code offsets are the
+ * signed/unsigned shift of the format.  Unpacking gives back the codes, the
+ * scales and zero points in linq's grid, so dequantization is linq's and
+ * equals fake quantization bit for bit. */
+#ifndef LAYOUT_H
+#define LAYOUT_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "dtype.h"
+#include "linq.h"
+#include "qerr.h"
+
+enum qlayout { QL_CT, QL_AWQ, QL_GPTQ, QL_FP8, QL_QUARK, QL_COUNT };
+
+extern const char *const qlayout_names[QL_COUNT];	/* "compressed-tensors", ... */
+int qlayout_from_name(const char *name);
+
+/* nibble k of a word holds element 8c + ql_awq_order[k] (AWQ, Quark reorder) */
+extern const uint8_t ql_awq_order[8];
+
+struct ql_opts {
+	enum qlayout layout;
+	int quark_order;		/* quark pack_method: 0 "reorder", 1 "order" */
+	enum qdtype model_dtype;	/* compressed-tensors scale dtype (BF16/F16/F32) */
+};
+
+#define QL_MAX_PARTS 6
+
+/* One output tensor of a packed weight. */
+struct ql_part {
+	char suffix[24];		/* appended to "P." */
+	enum qdtype dtype;
+	int ndim;
+	uint64_t shape[2];
+	uint64_t bytes;
+	unsigned char *data;		/* filled by ql_pack (malloc'ed) */
+};
+
+struct ql_packed {
+	struct ql_part part[QL_MAX_PARTS];
+	int n;
+};
+
+/* Whether the layout can store scheme s for a [rows=out, cols=in] weight;
+ * -1 with the reason. */
+int ql_check(const struct ql_opts *o, const struct qscheme *s, int64_t rows, int64_t cols,
+    struct qerr *e);
+/* The dtype the layout stores scales in: quantize with scales rounded to it
+ * (ql_round_scales) so that dequantization is exact. */
+enum qdtype ql_scale_dtype(const struct ql_opts *o, const struct qscheme *s);
+/* Rounds scales to dt in place (0 becomes the least positive value); -1 if
+ * one overflows. */
+int ql_round_scales(enum qdtype dt, float *scale, size_t n, struct qerr *e);
+/* Zero points the layout cannot store are moved (gptq v1 asymmetric: 0 -> 1);
+ * returns how many changed. */
+size_t ql_fix_zero_points(const struct ql_opts *o, const struct qscheme *s, int32_t *zp,
+    size_t n);
+
+/* Shapes and dtypes of the parts (no data). */
+int ql_plan(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
+    struct ql_packed *p, struct qerr *e);
+/* Plans and fills the parts from codes (linq_quantize's), scales (already
+ * rounded) and zero points (NULL when symmetric). */
+int ql_pack(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
+    const int32_t *q, const float *scale, const int32_t *zp, struct ql_packed *p,
+    struct qerr *e);
+void ql_packed_free(struct ql_packed *p);
+
+/* config.json "quantization_config" for the layout.  ignore: module names
+ * left in float (may be NULL when n_ignore is 0). */
+cJSON *ql_config(const struct ql_opts *o, const struct qscheme *s, const char *method,
+    const char *const *ignore, size_t n_ignore);
+
+/* ---- unpacking ---- */
+
+/* How a quantized checkpoint is laid out, from its quantization_config. */
+struct ql_config {
+	enum qlayout layout;
+	int quark_order;
+	struct qscheme s;		/* weights' scheme (group -1: channel) */
+	int fp8_block;			/* fp8: weight_scale_inv blocks */
+};
+
+/* Reads quantization_config (the object itself).  -1 with a message for an
+ * unknown method or a scheme this reader does not handle. */
+int ql_config_parse(const cJSON *qc, struct ql_config *c, struct qerr *e);
+
+/* Looks a tensor up by full name (NULL if absent). */
+struct ql_tensor {
+	enum qdtype dtype;
+	int ndim;
+	uint64_t shape[8];
+	const unsigned char *data;
+};
+typedef int (*ql_find_fn)(void *ctx, const char *name, struct ql_tensor *t);
+
+/* The packed tensor that marks a quantized module: a name ending in it
+ * gives the prefix ("qweight", "weight_packed", "weight" with F8/I32...). */
+int ql_is_marker(const struct ql_config *c, const char *name, enum qdtype dt, size_t *prefix_len);
+
+/* Unpacks module `prefix` into out (malloc'ed [rows*cols] floats, rows =
+ * out, cols = in).  Every shape and dtype is checked against the others. */
+int ql_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    float **out, int64_t *rows, int64_t *cols, struct qerr *e);
+
+/* Only out and in, from the packed tensor (cheap; for planning). */
+int ql_unpack_shape(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    int64_t *rows, int64_t *cols, struct qerr *e);
+
+/* Suffixes of the tensors that belong to a packed module (dropped when it
+ * is unpacked to P.weight). */
+int ql_is_part_suffix(const char *suffix);
+
+#endif

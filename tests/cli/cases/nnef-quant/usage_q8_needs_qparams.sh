@@ -1,0 +1,1 @@
+nnef-quant -f q8 model -o out

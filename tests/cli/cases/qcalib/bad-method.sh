@@ -1,0 +1,1 @@
+qcalib -m median model.safetensors -o w.qp

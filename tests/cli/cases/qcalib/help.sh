@@ -1,0 +1,1 @@
+qcalib --help

@@ -1,0 +1,1 @@
+qpack --layout exl2 m -o out

@@ -1,0 +1,41 @@
+/* Fuzz target: qparams files (man/qparams.5).  What the reader accepts must
+ * be self-consistent: every scale finite and positive, every zero point in
+ * range, and the file must write back. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "qparams.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct qparams qp;
+	struct qerr e;
+	FILE *devnull;
+
+	if (qparams_parse(&qp, data, size, "fuzz", &e) != 0)
+		return 0;
+	for (size_t i = 0; i < qp.n_w; i++) {
+		const struct qp_entry *w = &qp.w[i];
+		int32_t qmin, qmax;
+
+		linq_qrange(w->s.fmt, &qmin, &qmax);
+		for (int64_t c = 0; c < linq_ncells(&w->g); c++) {
+			if (!(w->scale[c] > 0) || isinf(w->scale[c]))
+				abort();
+			if (w->zp && (w->zp[c] < qmin || w->zp[c] > qmax))
+				abort();
+		}
+		if (qparams_find(&qp, w->name) != w)
+			abort();
+	}
+	if ((devnull = fopen("/dev/null", "wb")) != NULL) {
+		if (qparams_write(&qp, devnull, &e) != 0)
+			abort();
+		fclose(devnull);
+	}
+	qparams_free(&qp);
+	return 0;
+}
