@@ -298,8 +298,9 @@ read_kvs(struct cursor *c, struct gguf_file *g, uint64_t n_kv)
 			qerr_set(c->e, "%s: byte %zu: key %llu is empty", c->name, at, (unsigned long long)i);
 			goto out;
 		}
-		/* keys are C strings to every caller; ggml would keep the bytes after
-		 * a NUL, so such a key cannot mean the same thing to both */
+		/* Keys are handed out as C strings: one with a NUL inside would
+		 * read as a shorter key, alias another (even general.alignment)
+		 * and vanish or overwrite on a copy.  Found by fuzzing. */
 		if (memchr(key, 0, key_len) != NULL) {
 			qerr_set(c->e, "%s: byte %zu: key %llu contains a NUL byte", c->name, at,
 			    (unsigned long long)i);
