@@ -467,15 +467,13 @@ check_layout(struct cursor *c, struct gguf_file *g)
 {
 	uint64_t expect = 0;
 
-	/* Even without tensors the padding must be in the file (ggml and
-	 * gguf-py always write it): else a 60-byte file claiming a 2^31
-	 * alignment copies into gigabytes of padding.  Found by fuzzing. */
-	g->data_start = pad_to(c->pos, g->alignment);
-	if (g->data_start > c->len)
-		return qerr_set(c->e, "%s: data section would start at byte %llu, past the end of the file (%zu bytes)",
-		    c->name, (unsigned long long)g->data_start, c->len);
-	if (g->n_tensors == 0)
-		g->data_start = c->pos;
+	g->data_start = c->pos;
+	if (g->n_tensors > 0) {
+		g->data_start = pad_to(c->pos, g->alignment);
+		if (g->data_start > c->len)
+			return qerr_set(c->e, "%s: data section would start at byte %llu, past the end of the file (%zu bytes)",
+			    c->name, (unsigned long long)g->data_start, c->len);
+	}
 	for (size_t i = 0; i < g->n_tensors; i++) {
 		struct gguf_tensor *t = &g->tensors[i];
 		uint64_t padded;
