@@ -43,6 +43,7 @@ fi
 # qcalib + qpack: scales chosen by an MSE search, packed for vLLM, and
 # what the packing cost, read back through a pipe
 run qcalib -m mse -f int4 -g 32 --report "$out/model" -o "$out/w.qp"
+run st2gguf -q -t Q4_0 -p "$out/w.qp" --vocab none "$out/model" -o "$out/model-q4_0.gguf"
 run qpack -q -f int4 -g 32 --layout awq "$out/model" -o "$out/model-awq"
 run st-inspect "$out/model-awq"
 run qpack -q -p "$out/w.qp" --layout compressed-tensors "$out/model" -o "$out/model-ct"
