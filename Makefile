@@ -101,7 +101,7 @@ check:
 	scripts/check.sh
 
 demo:
-	scripts/deps.sh build
+	scripts/deps.sh
 	$(MAKE) all
 	scripts/demo.sh
 

@@ -142,17 +142,14 @@ linq_fp8_encode(float x, int e4m3)
 		x = max;
 	else if (x < -max)
 		x = -max;
-	qdtype_from_f32(e4m3 ? QD_F8_E4M3 : QD_F8_E5M2, &x, &code, 1);
+	code = qu_f32_to_fp8(e4m3 ? QD_F8_E4M3 : QD_F8_E5M2, x);
 	return code;
 }
 
 float
 linq_fp8_decode(uint8_t code, int e4m3)
 {
-	float v;
-
-	qdtype_to_f32(e4m3 ? QD_F8_E4M3 : QD_F8_E5M2, &code, &v, 1);
-	return v;
+	return qu_fp8_to_f32(e4m3 ? QD_F8_E4M3 : QD_F8_E5M2, code);
 }
 
 int32_t

@@ -39,3 +39,28 @@ if make -s "$B/tests/interop/llama_run" >/dev/null 2>&1 && [ -x "$B/tests/intero
 else
 	echo "(llama.cpp oracle not installed: scripts/deps.sh)"
 fi
+
+# qcalib + qpack: scales chosen by an MSE search, packed for vLLM, and
+# what the packing cost, read back through a pipe
+run qcalib -m mse -f int4 -g 32 --report "$out/model" -o "$out/w.qp"
+run st2gguf -q -t Q4_0 -p "$out/w.qp" --vocab none "$out/model" -o "$out/model-q4_0.gguf"
+run qpack -q -f int4 -g 32 --layout awq "$out/model" -o "$out/model-awq"
+run st-inspect "$out/model-awq"
+run qpack -q -p "$out/w.qp" --layout compressed-tensors "$out/model" -o "$out/model-ct"
+echo
+echo "\$ qpack --dequant $out/model-awq -o - | st-inspect --diff -n '*.q_proj.*' $out/model -"
+qpack -q --dequant "$out/model-awq" -o - | st-inspect --diff -n '*.q_proj.*' "$out/model" - || true
+
+# qdq-insert: a real ONNX model (openWakeWord's classifier, from npm)
+onnx=tests/oracles/openwakeword/package/models/alexa_v0.1.onnx
+if [ -f "$onnx" ]; then
+	run qdq-insert -w int4 -b 32 "$onnx" -o "$out/alexa-int4.onnx"
+	run st-inspect "$out/alexa-int4.onnx"
+fi
+
+# nnef-quant: a small NNEF model, tract's Q40 with the MSE search
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+	/usr/bin/python3 scripts/gen-nnef-fixtures.py model "$out/model.nnef"
+	run nnef-quant -f q40 -m mse -v "$out/model.nnef" -o "$out/model-q40.nnef.tgz"
+	run st-inspect --diff "$out/model.nnef" "$out/model-q40.nnef.tgz" || true
+fi

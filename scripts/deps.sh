@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 APT_BUILD="gcc make pkg-config libc6-dev zlib1g-dev libarchive-dev libcjson-dev
  libprotobuf-c-dev protobuf-c-compiler libonnx-dev mandoc"
-APT_TEST="clang libclang-rt-14-dev nodejs python3 python3-numpy python3-onnx
+APT_TEST="clang libclang-rt-14-dev g++ openssl nodejs python3 python3-numpy python3-onnx
  protobuf-compiler libonnx-testdata git parallel time"
 
 missing=""

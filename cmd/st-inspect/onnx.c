@@ -231,6 +231,8 @@ onnx_open_backend(struct insp_model *m, const char *path, struct qerr *e)
 	}
 	m->priv = s;
 	m->format = strdup("onnx");
+	if (insp_add_file(m, path) < 0)	/* file 0: inline tensors */
+		return qerr_set(e, "%s: out of memory", path);
 	mp = s->model.proto;
 	/* sections are created in display order before any is filled:
 	 * insp_section may move them */

@@ -22,6 +22,7 @@
 #include "ftype.h"
 #include "gguf.h"
 #include "imatrix.h"
+#include "qparams.h"
 #include "mapfile.h"
 #include "quant.h"
 #include "st2gguf.h"
@@ -708,10 +709,59 @@ load_rows(const struct out_tensor *t, int k, uint64_t r0, uint64_t nr, uint64_t 
 		cli_die("%s: %s: cannot convert %s", path, st->name, qdtype_table[st->dtype].name);
 }
 
+/* qcalib's scales for a Q4_0 or Q8_0 tensor: a symmetric scheme of the
+ * block's width and signedness, in groups of 32 along the rows (= the
+ * blocks).  NULL when the entry cannot serve as this tensor's blocks. */
+static const struct qp_entry *
+qparams_for(const struct qparams *qp, const struct out_tensor *t, const struct st_tensor *st)
+{
+	const struct qp_entry *q;
+	enum qfmt want = t->type == QF_Q4_0 ? QF_INT4 : t->type == QF_Q8_0 ? QF_INT8 : QF_COUNT;
+
+	if (qp == NULL || want == QF_COUNT || (q = qparams_find(qp, st->name)) == NULL)
+		return NULL;
+	if (q->s.fmt != want || !q->s.sym || q->s.gran != QG_GROUP || q->s.group != 32 ||
+	    q->ndim != st->ndim)
+		return NULL;
+	for (int i = 0; i < q->ndim; i++)
+		if (q->shape[i] != st->shape[i])
+			return NULL;
+	return q;
+}
+
+/* Q4_0 / Q8_0 blocks from given scales: d is the scale rounded to f16 and
+ * the codes are round-half-even(x / d), clamped (qcalib's rounding against
+ * the value the file will hold).  rows[i] is the HF row of output row i. */
+static void
+blocks_from_scales(enum qfmt type, const float *x, uint64_t nrows, uint64_t cols,
+    const struct qp_entry *q, const uint64_t *rows, unsigned char *out)
+{
+	uint64_t nb = cols / 32;
+
+	for (uint64_t r = 0; r < nrows; r++)
+		for (uint64_t b = 0; b < nb; b++) {
+			uint16_t dh = qu_f32_to_f16(q->scale[rows[r] * nb + b]);
+			float d = qu_f16_to_f32(dh);
+			const float *xb = x + r * cols + b * 32;
+			unsigned char *o = out + (r * nb + b) * (type == QF_Q4_0 ? 18 : 34);
+			int32_t c[32];
+
+			for (int i = 0; i < 32; i++)
+				c[i] = type == QF_Q4_0 ? linq_qint(xb[i], d, 8, 0, 15)
+				    : linq_qint(xb[i], d, 0, -128, 127);
+			o[0] = dh & 0xff;
+			o[1] = dh >> 8;
+			for (int i = 0; type == QF_Q4_0 && i < 16; i++)
+				o[2 + i] = (unsigned char)(c[i] | c[i + 16] << 4);
+			for (int i = 0; type == QF_Q8_0 && i < 32; i++)
+				o[2 + i] = (unsigned char)(int8_t)c[i];
+		}
+}
+
 static void
 write_chunk(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const float *src,
     uint64_t nrows, uint64_t cols, void **buf, size_t *bufsz, const float *imat, int jobs,
-    const char *path)
+    const char *path, const struct qp_entry *qp, const uint64_t *hf_rows)
 {
 	size_t need;
 	struct qerr e;
@@ -731,6 +781,8 @@ write_chunk(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const 
 	}
 	if (t->type == QF_F16 || t->type == QF_BF16) {
 		qdtype_from_f32(t->type == QF_F16 ? QD_F16 : QD_BF16, src, *buf, (size_t)(nrows * cols));
+	} else if (qp) {
+		blocks_from_scales(t->type, src, nrows, cols, qp, hf_rows, *buf);
 	} else if (qfmt_quantize(t->type, src, *buf, (int64_t)nrows, (int64_t)cols, imat, jobs) != 0) {
 		cli_die("%s: %s: no quantizer for %s in this build", path, t->name,
 		    qfmt_table[t->type].name);
@@ -758,8 +810,8 @@ imatrix_for(const struct imatrix *im, const struct out_tensor *t, int expert)
 
 static void
 convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const struct arch_def *a,
-    const struct hparams *h, const struct imatrix *im, float *f32, void **buf, size_t *bufsz,
-    int jobs, const char *path)
+    const struct hparams *h, const struct imatrix *im, const struct qparams *qpf, float *f32,
+    void **buf, size_t *bufsz, int jobs, const char *path)
 {
 	int permute = (a->flags & ARCH_PERMUTE_QK) && (t->role == AR_Q || t->role == AR_K);
 	int plus_one = (a->flags & ARCH_NORM_PLUS_ONE) && !t->is_bias &&
@@ -768,7 +820,7 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 	int k;
 
 	if (t->synth) {
-		write_chunk(w, out, t, t->synth, 1, t->ne[0], buf, bufsz, NULL, jobs, path);
+		write_chunk(w, out, t, t->synth, 1, t->ne[0], buf, bufsz, NULL, jobs, path, NULL, NULL);
 		return;
 	}
 	if (h->q_scale != 1 && ((t->role == AR_Q && (a->flags & ARCH_QSCALE_Q)) ||
@@ -782,10 +834,17 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 		const float *imat = imatrix_for(im, t, k);
 		/* a 1-D tensor is written as one row */
 		uint64_t out_cols = t->ne[0];
+		/* qcalib's scales, unless a transform (norm +1, a folded query
+		 * scale) changes the values they were chosen for */
+		const struct qp_entry *qp = plus_one || scale != 1 ? NULL : qparams_for(qpf, t, st);
+		uint64_t *hf_rows = NULL;
 
 		step = CHUNK_FLOATS / cols;
 		if (step < 1)
 			step = 1;
+		if (qp && (hf_rows = malloc(step > (uint64_t)h->head_dim ? step * sizeof *hf_rows :
+		    (uint64_t)h->head_dim * sizeof *hf_rows)) == NULL)
+			cli_die("out of memory");
 		if (permute) {
 			uint64_t d = (uint64_t)h->head_dim;
 
@@ -822,11 +881,15 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 					if (scale != 1)
 						x[i] = (float)(x[i] * scale);
 				}
+			for (i = 0; hf_rows && i < nr; i++)
+				hf_rows[i] = r0 + (permute ? (uint64_t)arch_permute_src((int64_t)i,
+				    (int64_t)h->head_dim) : i);
 			if (st->ndim == 1)
-				write_chunk(w, out, t, x, 1, out_cols, buf, bufsz, imat, jobs, path);
+				write_chunk(w, out, t, x, 1, out_cols, buf, bufsz, imat, jobs, path, NULL, NULL);
 			else
-				write_chunk(w, out, t, x, nr, cols, buf, bufsz, imat, jobs, path);
+				write_chunk(w, out, t, x, nr, cols, buf, bufsz, imat, jobs, path, qp, hf_rows);
 		}
+		free(hf_rows);
 		qmap_dontneed(&t->src[k]->file->map, (size_t)(st->data - t->src[k]->file->map.data),
 		    (size_t)(st->end - st->begin));
 	}
@@ -837,7 +900,8 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 static void
 write_output(const struct st2gguf_opts *o, struct plan *pl, struct gguf_writer **writers,
     const int *shard, int n_shards, int split, uint64_t total, const struct arch_def *a,
-    const struct hparams *hp, const struct imatrix *im, const char *path)
+    const struct hparams *hp, const struct imatrix *im, const struct qparams *qp,
+    const char *path)
 {
 	struct plan p = *pl;
 	struct hparams h = *hp;
@@ -885,7 +949,7 @@ write_output(const struct st2gguf_opts *o, struct plan *pl, struct gguf_writer *
 		if (gguf_w_write_header(writers[k], outs[k].f, &e) != 0)
 			cli_die_err(&e);
 		for (; i < p.n && shard[i] == k; i++) {
-			convert_tensor(writers[k], outs[k].f, &p.t[i], a, &h, im, f32, &buf,
+			convert_tensor(writers[k], outs[k].f, &p.t[i], a, &h, im, qp, f32, &buf,
 			    &bufsz, jobs, path);
 			cli_progress_add(&pr, p.t[i].nbytes);
 		}
@@ -921,6 +985,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	struct hparams h;
 	struct gguf_writer *w;
 	struct imatrix imf, *im = NULL;
+	struct qparams qpf, *qp = NULL;
 	struct gguf_writer **writers;
 	int *shard, n_shards = 0, split;
 	struct plan p = { NULL, 0, 0 };
@@ -964,6 +1029,11 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	if ((a->flags & ARCH_SPM_NO_PREFIX) && v.scores && strcmp(v.model, "llama") == 0)
 		v.add_space_prefix = 0;
 
+	if (o->qparams) {
+		if (qparams_load(&qpf, o->qparams, &e) != 0)
+			cli_die_err(&e);
+		qp = &qpf;
+	}
 	if (o->imatrix) {
 		if (imatrix_load(&imf, o->imatrix, &e) != 0)
 			cli_die_err(&e);
@@ -1083,7 +1153,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		    (double)(rows_floats * 4 * 3) / 1048576.0 + 8.0);
 		cli_close_stdout();
 	} else {
-		write_output(o, &p, writers, shard, n_shards, split, total, a, &h, im, path);
+		write_output(o, &p, writers, shard, n_shards, split, total, a, &h, im, qp, path);
 	}
 
 	for (int k = 1; k < n_shards; k++)
@@ -1098,6 +1168,8 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	free(p.t);
 	if (im)
 		imatrix_free(im);
+	if (qp)
+		qparams_free(qp);
 	vocab_free(&v);
 	gguf_writer_free(w);
 	ckpt_close(&c);

@@ -29,6 +29,8 @@ usage(FILE *f)
 	    "      --token-embedding-type TYPE    type of token_embd.weight\n"
 	    "      --leave-output-tensor          keep output.weight as it is\n"
 	    "      --imatrix FILE     importance matrix (GGUF or legacy .dat)\n"
+	    "  -p, --qparams FILE (folders) qcalib's scales: int4 and int8 symmetric groups\n"
+	    "                     of 32 become Q4_0 and Q8_0 blocks without re-choosing them\n"
 	    "      --allow-requantize quantize tensors that are already quantized\n"
 	    "      --list-types       print the file types and ggml types, then exit\n"
 	    "      --vocab auto|none  (folders) none: no tokenizer, evaluate by token ids\n"
@@ -124,6 +126,7 @@ static const struct option longopts[] = {
 	{ "token-embedding-type", required_argument, NULL, OPT_EMBD_TYPE },
 	{ "leave-output-tensor", no_argument, NULL, OPT_LEAVE_OUTPUT },
 	{ "imatrix", required_argument, NULL, OPT_IMATRIX },
+	{ "qparams", required_argument, NULL, 'p' },
 	{ "allow-requantize", no_argument, NULL, OPT_ALLOW_REQUANT },
 	{ "list-types", no_argument, NULL, OPT_LIST },
 	{ "vocab", required_argument, NULL, OPT_VOCAB },
@@ -150,12 +153,13 @@ main(int argc, char **argv)
 	o.token_embedding_type = -1;
 	o.quantize_output_tensor = 1;
 	o.jobs = qpool_ncpu();
-	while ((c = getopt_long(argc, argv, "t:o:j:q", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:o:j:qp:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': set_type(&o, optarg); break;
 		case 'o': o.output = optarg; break;
 		case 'j': o.jobs = cli_parse_jobs(optarg); break;
 		case 'q': o.quiet = 1; break;
+		case 'p': o.qparams = optarg; break;
 		case OPT_PURE: o.pure = 1; break;
 		case OPT_TENSOR_TYPE: add_tensor_type(&o, optarg); break;
 		case OPT_OUTPUT_TYPE: o.output_tensor_type = ggml_type_arg("--output-tensor-type", optarg); break;
@@ -197,7 +201,7 @@ main(int argc, char **argv)
 		cli_usage_error("-o OUTPUT is required");
 	if (stat(o.input, &st) == 0 && S_ISDIR(st.st_mode))
 		return st2gguf_from_hf(&o);
-	if (o.plan || o.vocab || o.split_max_size || o.split_max_tensors)
-		cli_usage_error("--plan, --vocab and --split-* apply to Hugging Face folders");
+	if (o.plan || o.vocab || o.split_max_size || o.split_max_tensors || o.qparams)
+		cli_usage_error("--plan, --vocab, --split-* and -p apply to Hugging Face folders");
 	return st2gguf_requant(&o);
 }

@@ -232,6 +232,13 @@ for (const m of MODELS) {
       if (sqnr >= 10 && nq > 0) pass(`onnx-ort ${label}`, `(${msg})`);
       else fail(`onnx-ort ${label}`, `${msg}, ${nq} Q nodes; want SQNR >= 10`);
       pyCheck(m.file, out, label);
+      // the same ranges as symmetric int8 activations (TensorRT's shape)
+      const out8 = path.join(tmp, `${m.name}-static-i8.onnx`);
+      qdq(['--static', '--act-type', 'int8', '-p', qp, m.file], out8);
+      const r8 = compare(ref, flat(await run(out8, feeds)));
+      const msg8 = `SQNR ${r8.sqnr.toFixed(1)} dB, cosine ${r8.cos.toFixed(6)}`;
+      if (r8.sqnr >= 10) pass(`onnx-ort ${m.name}/static-i8`, `(${msg8})`);
+      else fail(`onnx-ort ${m.name}/static-i8`, `${msg8}; want SQNR >= 10`);
     } catch (e) { fail(`onnx-ort ${label}`, e.message.slice(0, 400)); }
   }
 }

@@ -1,11 +1,11 @@
 # Every malformed GGUF of the corpus: exit 1, one message naming the file
 # and the problem, nothing on standard output, no crash.
+T=$PWD
 cd "$CASES/../../fuzz/corpus/fuzz_gguf" || exit 1
 for f in *.gguf; do
 	case $f in valid_* | odd_* | fz-*) continue ;; esac
-	st-inspect "$f" >out 2>err
+	st-inspect "$f" >"$T/out" 2>"$T/err"
 	rc=$?
-	[ -s out ] && echo "$f: wrote to stdout"
-	echo "$rc $(cat err)"
+	[ -s "$T/out" ] && echo "$f: wrote to stdout"
+	echo "$rc $(cat "$T/err")"
 done
-rm -f out err
