@@ -729,7 +729,8 @@ qparams_for(const struct qparams *qp, const struct out_tensor *t, const struct s
 	return q;
 }
 
-/* Q4_0 / Q8_0 blocks from given scales: d is the scale rounded to f16 and
+/* Q4_0 / Q8_0 blocks from given scales (layouts: spec/gguf.md §4; the
+ * traits table gives their size): d is the scale rounded to f16 and
  * the codes are round-half-even(x / d), clamped (qcalib's rounding against
  * the value the file will hold).  rows[i] is the HF row of output row i. */
 static void
@@ -743,7 +744,7 @@ blocks_from_scales(enum qfmt type, const float *x, uint64_t nrows, uint64_t cols
 			uint16_t dh = qu_f32_to_f16(q->scale[rows[r] * nb + b]);
 			float d = qu_f16_to_f32(dh);
 			const float *xb = x + r * cols + b * 32;
-			unsigned char *o = out + (r * nb + b) * (type == QF_Q4_0 ? 18 : 34);
+			unsigned char *o = out + (r * nb + b) * (size_t)qfmt_table[type].block_bytes;
 			int32_t c[32];
 
 			for (int i = 0; i < 32; i++)
