@@ -22,7 +22,7 @@
 #define NNEF_CODE_Q40 0x3040		/* GGML nibble order (tract >= 0.21.11) */
 #define NNEF_CODE_Q40_LEGACY 0x2040	/* sequential nibble order */
 #define NNEF_CODE_Q81 0x3080
-#define NNEF_Q40_BLOCK 32
+#define NNEF_Q40_BLOCK 32		/* tract's Q40 block is ggml's Q4_0 block */
 #define NNEF_Q40_BLOCK_BYTES 18
 
 /* What the item type means, after code, vendor and bits are checked. */

@@ -279,6 +279,18 @@ nnef_model_find(const struct nnef_model *m, const char *path)
 	return NULL;
 }
 
+const struct nnef_entry *
+nnef_model_dat(const struct nnef_model *m, const char *label)
+{
+	char path[4096];
+
+	while (*label == '/')
+		label++;
+	if ((size_t)snprintf(path, sizeof path, "%s.dat", label) >= sizeof path)
+		return NULL;
+	return nnef_model_find(m, path);
+}
+
 /* ---- writing ---- */
 
 struct nnef_writer {

@@ -37,6 +37,9 @@ int nnef_model_open_mem(struct nnef_model *m, const void *buf, size_t len, const
     struct qerr *e);
 void nnef_model_close(struct nnef_model *m);
 const struct nnef_entry *nnef_model_find(const struct nnef_model *m, const char *path);
+/* A variable's tensor file: LABEL.dat, the label also tried without a
+ * leading '/' (tract's rule); NULL if absent. */
+const struct nnef_entry *nnef_model_dat(const struct nnef_model *m, const char *label);
 
 /* Output: a folder (path created by the caller) or an archive on a FILE. */
 enum nnef_out_kind { NNEF_OUT_DIR, NNEF_OUT_TAR, NNEF_OUT_TGZ };

@@ -4,6 +4,7 @@
 
 #include "dtype.h"
 #include "nnef.h"
+#include "quant.h"
 
 static uint32_t
 rd32(const unsigned char *p)
@@ -26,18 +27,9 @@ wr32(unsigned char *p, uint32_t v)
 	p[3] = v >> 24;
 }
 
-/* Khronos codes 0..5, the bit widths each allows and its name. */
-static const struct {
-	enum nnef_item item;
-	const char *prefix;
-	uint32_t bits_mask;		/* bit b set: width 2^b allowed ... see bits_ok */
-} khronos[6] = {
-	{ NNEF_FLOAT, "f", 0 },
-	{ NNEF_UINT, "u", 0 },
-	{ NNEF_QUINT, "qu", 0 },
-	{ NNEF_QINT, "qi", 0 },
-	{ NNEF_INT, "i", 0 },
-	{ NNEF_BOOL, "bool", 0 },
+/* Khronos item codes 0..5 (spec/nnef.md §2). */
+static const enum nnef_item khronos[6] = {
+	NNEF_FLOAT, NNEF_UINT, NNEF_QUINT, NNEF_QINT, NNEF_INT, NNEF_BOOL,
 };
 
 static int
@@ -115,7 +107,7 @@ nnef_dat_parse(struct nnef_dat *d, const unsigned char *buf, size_t len,
 	if (d->vendor == 0) {
 		if (d->code > 5)
 			return qerr_set(e, "%s: offset 48: unknown item type code %u", name, d->code);
-		d->item = khronos[d->code].item;
+		d->item = khronos[d->code];
 		if (!bits_ok(d->item, d->bits))
 			return qerr_set(e, "%s: offset 44: %u bits per item is not valid for code %u",
 			    name, d->bits, d->code);
@@ -248,9 +240,15 @@ nnef_q40_pack(unsigned char *block, uint16_t d, const uint8_t *q, int legacy)
 		    : (uint8_t)(q[j] | q[j + 16] << 4);
 }
 
+/* The GGML order is ggml's Q4_0 block itself: decode it with the traits
+ * table's dequantizer; only the legacy order is tract's own. */
 void
 nnef_q40_decode(const unsigned char *blocks, size_t nblocks, float *out, int legacy)
 {
+	if (!legacy && qfmt_table[QF_Q4_0].dequantize) {
+		qfmt_table[QF_Q4_0].dequantize(blocks, out, (int64_t)nblocks * NNEF_Q40_BLOCK);
+		return;
+	}
 	for (size_t b = 0; b < nblocks; b++) {
 		const unsigned char *bl = blocks + b * NNEF_Q40_BLOCK_BYTES;
 		float d = qu_f16_to_f32(rd16(bl));

@@ -163,17 +163,6 @@ label_selected(const struct opts *o, const char *label)
 	return in;
 }
 
-const struct nnef_entry *
-dat_for(const struct nnef_model *m, const char *label)
-{
-	char path[4096];
-
-	while (*label == '/')
-		label++;
-	snprintf(path, sizeof path, "%s.dat", label);
-	return nnef_model_find(m, path);
-}
-
 const struct nnef_var *
 var_of(const struct nnef_graph *g, const char *ident)
 {
@@ -188,7 +177,7 @@ void
 load_var(const struct opts *o, const struct model_in *in, const struct nnef_var *v,
     struct nnef_dat *d, const struct nnef_entry **entry)
 {
-	const struct nnef_entry *en = dat_for(&in->m, v->label);
+	const struct nnef_entry *en = nnef_model_dat(&in->m, v->label);
 	struct qerr e;
 
 	if (en == NULL)

@@ -57,7 +57,6 @@ void plan_free(struct plan *p);
 
 /* Helpers over the parsed model. */
 int label_selected(const struct opts *o, const char *label);
-const struct nnef_entry *dat_for(const struct nnef_model *m, const char *label);
 const struct nnef_var *var_of(const struct nnef_graph *g, const char *ident);
 /* Parses a variable's .dat and checks it against the declaration (dies). */
 void load_var(const struct opts *o, const struct model_in *in, const struct nnef_var *v,

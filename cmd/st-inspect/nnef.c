@@ -33,17 +33,6 @@ nnef_probe(const char *path, int is_dir, const unsigned char *head, size_t len)
 	return 0;
 }
 
-static const struct nnef_entry *
-dat_of(const struct nnef_model *m, const char *label)
-{
-	char path[4096];
-
-	while (*label == '/')
-		label++;
-	snprintf(path, sizeof path, "%s.dat", label);
-	return nnef_model_find(m, path);
-}
-
 static int
 open_state(struct nnef_state *s, const char *path, struct qerr *e)
 {
@@ -101,7 +90,7 @@ nnef_open(struct insp_model *m, const char *path, struct qerr *e)
 	insp_add_meta(meta, "files", "count", text, text);
 	for (size_t i = 0; i < s->graph.n_vars; i++) {
 		const struct nnef_var *v = &s->graph.vars[i];
-		const struct nnef_entry *de = dat_of(&s->model, v->label);
+		const struct nnef_entry *de = nnef_model_dat(&s->model, v->label);
 		struct nnef_dat d;
 		struct insp_tensor *t;
 		uint64_t shape[INSP_MAX_DIMS];
@@ -222,7 +211,7 @@ nnef_check(const char *path, void (*cb)(void *ctx, const char *msg), void *ctx)
 	}
 	for (size_t i = 0; i < s.graph.n_vars; i++) {
 		const struct nnef_var *v = &s.graph.vars[i];
-		const struct nnef_entry *de = dat_of(&s.model, v->label);
+		const struct nnef_entry *de = nnef_model_dat(&s.model, v->label);
 		struct nnef_dat d;
 		int same;
 
