@@ -25,7 +25,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: qpack [-f format] [-g size | --per-channel | --per-tensor | --block RxC]\n"
 	    "             [--sym | --asym] [-m method] [-p qparams] [--layout layout]\n"
-	    "             [--captures file] [--damp f]\n"
+	    "             [--captures file] [--damp f] [--act-order] [--static-groups]\n"
 	    "             [--pack-method reorder|order] [--include pattern] [--exclude pattern]\n"
 	    "             [--max-shard-size size] [-j jobs] [-q] input -o outdir\n"
 	    "       qpack --dequant [--dtype F32|BF16|F16] [-j jobs] [-q] input -o output\n"
@@ -41,6 +41,10 @@ usage(FILE *f)
 	    "  -m method        scales: minmax (default), mse, percentile; or gptq\n"
 	    "  --captures file  gptq: sampled inputs, W.input F32 [n, in] per weight W\n"
 	    "  --damp f         gptq: damping, a fraction of the mean diagonal (0.01)\n"
+	    "  --act-order      gptq: columns by decreasing activation energy (desc_act);\n"
+	    "                   groups then follow that order, recorded in g_idx\n"
+	    "  --static-groups  gptq: group scales from the original weights, groups\n"
+	    "                   contiguous (no g_idx needed: awq, quark can hold it)\n"
 	    "  -p qparams       use the scales of a qcalib file; quantize its tensors only\n"
 	    "  --pack-method    quark's int4 nibble order: reorder (default) or order\n"
 	    "  --include PAT    quantize matching tensors even if excluded by default\n"
@@ -55,7 +59,8 @@ usage(FILE *f)
 }
 
 enum { OPT_SYM = 256, OPT_ASYM, OPT_PCH, OPT_PT, OPT_BLOCK, OPT_LAYOUT, OPT_PACK, OPT_INC,
-	OPT_EXC, OPT_SHARD, OPT_DEQ, OPT_DTYPE, OPT_CAPT, OPT_DAMP, OPT_HELP, OPT_VERSION };
+	OPT_EXC, OPT_SHARD, OPT_DEQ, OPT_DTYPE, OPT_CAPT, OPT_DAMP, OPT_ACT, OPT_STATIC, OPT_HELP,
+	OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "sym", no_argument, NULL, OPT_SYM }, { "asym", no_argument, NULL, OPT_ASYM },
@@ -67,6 +72,7 @@ static const struct option longopts[] = {
 	{ "max-shard-size", required_argument, NULL, OPT_SHARD },
 	{ "dequant", no_argument, NULL, OPT_DEQ }, { "dtype", required_argument, NULL, OPT_DTYPE },
 	{ "captures", required_argument, NULL, OPT_CAPT }, { "damp", required_argument, NULL, OPT_DAMP },
+	{ "act-order", no_argument, NULL, OPT_ACT }, { "static-groups", no_argument, NULL, OPT_STATIC },
 	{ "help", no_argument, NULL, OPT_HELP }, { "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -84,6 +90,8 @@ static struct {
 	const char *captures;
 	struct st_file capt;
 	double damp;
+	int act_order, static_groups;
+	enum ql_act_order act;		/* what the config says */
 } opt;
 
 /* One tensor of the output: a copy of an input tensor, a part of a packed
@@ -340,17 +348,26 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 			    (long long)j->g.cols, ct ? "" : ", absent");
 		{
 			float *xin = malloc((size_t)ct->nelem * sizeof *xin);
+			int32_t *g_idx = malloc((size_t)j->g.cols * sizeof *g_idx);
+			struct gptq_opts go;
 
-			if (xin == NULL)
+			if (xin == NULL || g_idx == NULL)
 				cli_die("out of memory");
 			memcpy(xin, ct->data, (size_t)ct->nelem * sizeof *xin);	/* aligned copy */
-			if (gptq_quantize(&j->s, &j->g, x, xin, (int64_t)ct->shape[0], opt.damp, &opt.co,
-			    &opt.lo, scale, zp, q, opt.jobs, &e) < 0)
+			gptq_defaults(&go);
+			go.damp = opt.damp;
+			go.act_order = opt.act_order;
+			go.static_groups = opt.static_groups;
+			go.jobs = opt.jobs;
+			if (gptq_run(&j->s, &j->g, x, xin, (int64_t)ct->shape[0], &go, &opt.co, &opt.lo,
+			    scale, zp, q, g_idx, &e) < 0)
+				cli_die("%s: %s: %s", input, j->t->name, e.msg);
+			if (ql_pack_gidx(&opt.lo, &j->s, &j->g, opt.act, q, scale, zp,
+			    j->s.gran == QG_GROUP ? g_idx : NULL, pk, &e) < 0)
 				cli_die("%s: %s: %s", input, j->t->name, e.msg);
 			free(xin);
+			free(g_idx);
 		}
-		if (ql_pack(&opt.lo, &j->s, &j->g, q, scale, zp, pk, &e) < 0)
-			cli_die("%s: %s: %s", input, j->t->name, e.msg);
 		free(x);
 		free(scale);
 		free(zp);
@@ -536,7 +553,7 @@ pack(const char *input)
 			struct ql_packed pk;
 			char mod[1024], name[1100];
 
-			if (ql_plan(&opt.lo, &jobs[i].s, &jobs[i].g, &pk, &e) < 0)
+			if (ql_plan_act(&opt.lo, &jobs[i].s, &jobs[i].g, opt.act, &pk, &e) < 0)
 				cli_die("%s: %s", t->name, e.msg);
 			module_name(t->name, mod, sizeof mod);
 			for (int m = 0; m < pk.n; m++) {
@@ -559,7 +576,8 @@ pack(const char *input)
 	config = ck.config ? cJSON_Duplicate(ck.config, 1) : cJSON_CreateObject();
 	if (config == NULL || !cJSON_IsObject(config))
 		cli_die("%s: config.json is not an object", input);
-	qc = ql_config(&opt.lo, &cfg_s, opt.qparams ? "qparams" : calib_method_names[opt.co.method],
+	qc = ql_config_act(&opt.lo, &cfg_s, opt.act,
+	    opt.qparams ? "qparams" : opt.gptq ? "gptq" : calib_method_names[opt.co.method],
 	    (const char *const *)ignore, n_ignore);
 	cJSON_DeleteItemFromObjectCaseSensitive(config, "quantization_config");
 	cJSON_AddItemToObject(config, "quantization_config", qc);
@@ -789,6 +807,8 @@ main(int argc, char **argv)
 				cli_usage_error("--damp %s: expected a number in [0, 10]", optarg);
 			break;
 		}
+		case OPT_ACT: opt.act_order = 1; break;
+		case OPT_STATIC: opt.static_groups = 1; break;
 		case OPT_LAYOUT:
 			if ((c = qlayout_from_name(optarg)) < 0)
 				cli_usage_error("--layout %s: layouts are compressed-tensors, awq, gptq, fp8, quark", optarg);
@@ -841,6 +861,12 @@ main(int argc, char **argv)
 			cli_usage_error("-m gptq needs --captures, and takes no -p");
 		if (!opt.gptq && opt.captures)
 			cli_usage_error("--captures is for -m gptq");
+		if (!opt.gptq && (opt.act_order || opt.static_groups))
+			cli_usage_error("--act-order and --static-groups are for -m gptq");
+		opt.act = !opt.act_order ? QL_ACT_NONE : opt.static_groups ? QL_ACT_STATIC : QL_ACT_GROUP;
+		if (opt.act == QL_ACT_GROUP && opt.s.gran == QG_GROUP && !ql_stores_gidx(opt.lo.layout, &opt.s))
+			cli_usage_error("--act-order: %s cannot store g_idx (each input's group); add --static-groups",
+			    qlayout_names[opt.lo.layout]);
 		if (opt.captures && st_open(&opt.capt, opt.captures, &e) < 0)
 			cli_die_err(&e);
 		pack(argv[optind]);

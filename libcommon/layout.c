@@ -116,6 +116,12 @@ ql_check(const struct ql_opts *o, const struct qscheme *s, int64_t rows, int64_t
 	}
 }
 
+int
+ql_stores_gidx(enum qlayout layout, const struct qscheme *s)
+{
+	return layout == QL_GPTQ || (layout == QL_CT && !linq_is_float(s->fmt));
+}
+
 enum qdtype
 ql_scale_dtype(const struct ql_opts *o, const struct qscheme *s)
 {
@@ -185,6 +191,13 @@ int
 ql_plan(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
     struct ql_packed *p, struct qerr *e)
 {
+	return ql_plan_act(o, s, g, QL_ACT_NONE, p, e);
+}
+
+int
+ql_plan_act(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
+    enum ql_act_order act, struct ql_packed *p, struct qerr *e)
+{
 	uint64_t out = (uint64_t)g->rows, in = (uint64_t)g->cols, gr = (uint64_t)g->grows,
 	    gc = (uint64_t)g->gcols;
 	int bits = linq_bits(s->fmt), k = 32 / bits, fl = linq_is_float(s->fmt);
@@ -211,6 +224,8 @@ ql_plan(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
 			set_part(&p->part[p->n++], "weight_zero_point", QD_I32, 2, (out + k - 1) / k, gc);
 		if (!fl)
 			set_part(&p->part[p->n++], "weight_shape", QD_I64, 1, 2, 0);
+		if (!fl && s->gran == QG_GROUP && act == QL_ACT_GROUP)
+			set_part(&p->part[p->n++], "weight_g_idx", QD_I32, 1, in, 0);
 		return 0;
 	case QL_AWQ:
 		set_part(&p->part[p->n++], "qweight", QD_I32, 2, in, out / 8);
@@ -314,11 +329,43 @@ fill_scales(struct ql_part *sp, const struct qgrid *g, const float *scale, int t
 		}
 }
 
+/* Whether ql_plan gave the weight a g_idx part. */
+static int
+gidx_planned(const struct ql_opts *o, const struct qscheme *s, enum ql_act_order act)
+{
+	return s->gran == QG_GROUP && (o->layout == QL_GPTQ ||
+	    (o->layout == QL_CT && !linq_is_float(s->fmt) && act == QL_ACT_GROUP));
+}
+
+static int
+gidx_trivial(const int32_t *g_idx, const struct qgrid *g)
+{
+	for (int64_t i = 0; i < g->cols; i++)
+		if (g_idx[i] != i / g->bc)
+			return 0;
+	return 1;
+}
+
 /* Codes of rows o..o+7 (or k rows) at column i, as unsigned fields. */
 int
 ql_pack(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
     const int32_t *q, const float *scale, const int32_t *zp, struct ql_packed *p,
     struct qerr *e)
+{
+	return ql_pack_gidx(o, s, g, QL_ACT_NONE, q, scale, zp, NULL, p, e);
+}
+
+/* g_idx[i], or contiguous groups without one */
+static uint32_t
+group_of_input(const int32_t *g_idx, const struct qgrid *g, int64_t i)
+{
+	return (uint32_t)(g_idx ? g_idx[i] : i / g->bc);
+}
+
+int
+ql_pack_gidx(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
+    enum ql_act_order act, const int32_t *q, const float *scale, const int32_t *zp,
+    const int32_t *g_idx, struct ql_packed *p, struct qerr *e)
 {
 	int64_t out = g->rows, in = g->cols, ng = g->gcols;
 	int bits = linq_bits(s->fmt), k = 32 / bits;
@@ -327,8 +374,13 @@ ql_pack(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
 	struct ql_part *w, *sc, *zz;
 
 #define ZP(cell) (zp ? zp[cell] : zsym)
-	if (ql_plan(o, s, g, p, e) < 0)
+	if (ql_plan_act(o, s, g, act, p, e) < 0)
 		return -1;
+	for (int64_t i = 0; g_idx && i < g->cols; i++)
+		if (g_idx[i] < 0 || g_idx[i] >= g->gcols)
+			return qerr_set(e, "g_idx[%lld] = %d is not a group", (long long)i, (int)g_idx[i]);
+	if (g_idx && !gidx_planned(o, s, act) && !gidx_trivial(g_idx, g))
+		return qerr_set(e, "%s cannot store g_idx (act-order groups)", qlayout_names[o->layout]);
 	for (int i = 0; i < p->n; i++)
 		if ((p->part[i].data = calloc(1, p->part[i].bytes ? p->part[i].bytes : 1)) == NULL) {
 			ql_packed_free(p);
@@ -374,6 +426,8 @@ ql_pack(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
 
 			memcpy(part(p, "weight_shape")->data, shp, sizeof shp);
 		}
+		for (int64_t i = 0; part(p, "weight_g_idx") && i < in; i++)
+			put_u32(part(p, "weight_g_idx")->data, (uint64_t)i, group_of_input(g_idx, g, i));
 		return 0;
 	case QL_AWQ:
 		for (int64_t i = 0; i < in; i++)
@@ -405,7 +459,7 @@ ql_pack(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
 			}
 		fill_scales(sc, g, scale, 1);
 		for (int64_t i = 0; i < in; i++)
-			put_u32(part(p, "g_idx")->data, (uint64_t)i, (uint32_t)(i / g->bc));
+			put_u32(part(p, "g_idx")->data, (uint64_t)i, group_of_input(g_idx, g, i));
 		return 0;
 	case QL_QUARK: {
 		const uint8_t *order = o->quark_order ? NULL : ql_awq_order;

@@ -36,6 +36,16 @@ int qlayout_from_name(const char *name);
 /* nibble k of a word holds element 8c + ql_awq_order[k] (AWQ, Quark reorder) */
 extern const uint8_t ql_awq_order[8];
 
+/* How GPTQ ordered the columns of per-group weights, as the configs say it:
+ * gptq desc_act (+ static_groups), compressed-tensors actorder.  With
+ * QL_ACT_GROUP the groups follow the processing order and a g_idx [in]
+ * maps each input channel to its group (gptq g_idx, compressed-tensors
+ * weight_g_idx); with QL_ACT_STATIC the groups stay contiguous. */
+enum ql_act_order { QL_ACT_NONE, QL_ACT_GROUP, QL_ACT_STATIC };
+
+/* Whether the layout can store a g_idx (gptq, compressed-tensors int). */
+int ql_stores_gidx(enum qlayout layout, const struct qscheme *s);
+
 struct ql_opts {
 	enum qlayout layout;
 	int quark_order;		/* quark pack_method: 0 "reorder", 1 "order" */
@@ -77,17 +87,30 @@ size_t ql_fix_zero_points(const struct ql_opts *o, const struct qscheme *s, int3
 /* Shapes and dtypes of the parts (no data). */
 int ql_plan(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
     struct ql_packed *p, struct qerr *e);
+/* The same for a GPTQ column order (compressed-tensors' weight_g_idx). */
+int ql_plan_act(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
+    enum ql_act_order act, struct ql_packed *p, struct qerr *e);
 /* Plans and fills the parts from codes (linq_quantize's), scales (already
  * rounded) and zero points (NULL when symmetric). */
 int ql_pack(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
     const int32_t *q, const float *scale, const int32_t *zp, struct ql_packed *p,
     struct qerr *e);
+/* The same after GPTQ in order act, with g_idx (cols; NULL: contiguous
+ * groups): the scales' cell column of every input channel, written where
+ * the layout keeps it; refused where it cannot be (awq, quark, fp8). */
+int ql_pack_gidx(const struct ql_opts *o, const struct qscheme *s, const struct qgrid *g,
+    enum ql_act_order act, const int32_t *q, const float *scale, const int32_t *zp,
+    const int32_t *g_idx, struct ql_packed *p, struct qerr *e);
 void ql_packed_free(struct ql_packed *p);
 
 /* config.json "quantization_config" for the layout.  ignore: module names
  * left in float (may be NULL when n_ignore is 0). */
 cJSON *ql_config(const struct ql_opts *o, const struct qscheme *s, const char *method,
     const char *const *ignore, size_t n_ignore);
+/* The same for weights GPTQ quantized in order act (gptq desc_act and
+ * static_groups, compressed-tensors actorder). */
+cJSON *ql_config_act(const struct ql_opts *o, const struct qscheme *s, enum ql_act_order act,
+    const char *method, const char *const *ignore, size_t n_ignore);
 
 /* ---- unpacking ---- */
 
@@ -97,6 +120,7 @@ struct ql_config {
 	int quark_order;
 	struct qscheme s;		/* weights' scheme (group -1: channel) */
 	int fp8_block;			/* fp8: weight_scale_inv blocks */
+	enum ql_act_order act_order;	/* desc_act / actorder as the config says */
 };
 
 /* Reads quantization_config (the object itself).  -1 with a message for an

@@ -24,7 +24,8 @@ group_of(const struct qscheme *s)
 }
 
 static cJSON *
-ct_config(const struct qscheme *s, const char *method, const char *const *ignore, size_t n_ignore)
+ct_config(const struct qscheme *s, enum ql_act_order act, const char *method,
+    const char *const *ignore, size_t n_ignore)
 {
 	cJSON *qc = cJSON_CreateObject(), *groups, *g0, *w, *bs;
 	int fl = linq_is_float(s->fmt);
@@ -56,7 +57,10 @@ ct_config(const struct qscheme *s, const char *method, const char *const *ignore
 		cJSON_AddNullToObject(w, "block_structure");
 	}
 	cJSON_AddBoolToObject(w, "dynamic", 0);
-	cJSON_AddNullToObject(w, "actorder");
+	if (act != QL_ACT_NONE && s->gran == QG_GROUP && !fl)	/* llm-compressor's names */
+		cJSON_AddStringToObject(w, "actorder", act == QL_ACT_GROUP ? "group" : "weight");
+	else
+		cJSON_AddNullToObject(w, "actorder");
 	cJSON_AddStringToObject(w, "observer", method && strcmp(method, "mse") == 0 ? "mse" : "minmax");
 	cJSON_AddObjectToObject(w, "observer_kwargs");
 	cJSON_AddNullToObject(g0, "input_activations");
@@ -181,11 +185,18 @@ cJSON *
 ql_config(const struct ql_opts *o, const struct qscheme *s, const char *method,
     const char *const *ignore, size_t n_ignore)
 {
+	return ql_config_act(o, s, QL_ACT_NONE, method, ignore, n_ignore);
+}
+
+cJSON *
+ql_config_act(const struct ql_opts *o, const struct qscheme *s, enum ql_act_order act,
+    const char *method, const char *const *ignore, size_t n_ignore)
+{
 	cJSON *qc, *a;
 
 	switch (o->layout) {
 	case QL_CT:
-		return ct_config(s, method, ignore, n_ignore);
+		return ct_config(s, act, method, ignore, n_ignore);
 	case QL_AWQ:
 		qc = cJSON_CreateObject();
 		cJSON_AddStringToObject(qc, "quant_method", "awq");
@@ -200,11 +211,11 @@ ql_config(const struct ql_opts *o, const struct qscheme *s, const char *method,
 		cJSON_AddStringToObject(qc, "quant_method", "gptq");
 		cJSON_AddNumberToObject(qc, "bits", linq_bits(s->fmt));
 		cJSON_AddNumberToObject(qc, "group_size", (double)group_of(s));
-		cJSON_AddBoolToObject(qc, "desc_act", 0);
+		cJSON_AddBoolToObject(qc, "desc_act", act != QL_ACT_NONE);
 		cJSON_AddBoolToObject(qc, "sym", s->sym);
 		cJSON_AddNumberToObject(qc, "damp_percent", 0.01);
 		cJSON_AddBoolToObject(qc, "true_sequential", 1);
-		cJSON_AddBoolToObject(qc, "static_groups", 0);
+		cJSON_AddBoolToObject(qc, "static_groups", act == QL_ACT_STATIC);
 		cJSON_AddStringToObject(qc, "checkpoint_format", "gptq");
 		cJSON_AddNullToObject(qc, "model_name_or_path");
 		cJSON_AddNullToObject(qc, "model_file_base_name");
@@ -377,9 +388,23 @@ parse_ct(const cJSON *qc, struct ql_config *c, struct qerr *e)
 	} else {
 		return qerr_set(e, "quantization_config: strategy \"%s\" is not supported", strat);
 	}
-	if (!cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(w, "actorder")) &&
-	    cJSON_GetObjectItemCaseSensitive(w, "actorder"))
-		return qerr_set(e, "quantization_config: actorder (weight_g_idx) is not supported");
+	{
+		/* "group" (alias "dynamic"): weight_g_idx holds each input's group;
+		 * "weight" (alias "static"): groups stay contiguous, no g_idx */
+		const cJSON *ao = cJSON_GetObjectItemCaseSensitive(w, "actorder");
+		const char *a = cJSON_IsString(ao) ? ao->valuestring : NULL;
+
+		if (ao && !cJSON_IsNull(ao) && !cJSON_IsBool(ao) && a == NULL)
+			return qerr_set(e, "quantization_config: actorder must be a string or null");
+		if (cJSON_IsTrue(ao) || (a && (strcmp(a, "group") == 0 || strcmp(a, "dynamic") == 0)))
+			c->act_order = QL_ACT_GROUP;
+		else if (a && (strcmp(a, "weight") == 0 || strcmp(a, "static") == 0))
+			c->act_order = QL_ACT_STATIC;
+		else if (a)
+			return qerr_set(e, "quantization_config: actorder \"%s\" (group, weight or null)", a);
+		if (c->act_order == QL_ACT_GROUP && c->s.gran != QG_GROUP)
+			return qerr_set(e, "quantization_config: actorder needs strategy group");
+	}
 	return 0;
 }
 
@@ -426,6 +451,9 @@ ql_config_parse(const cJSON *qc, struct ql_config *c, struct qerr *e)
 		if (v != 4 && v != 8)
 			return qerr_set(e, "quantization_config: gptq with %lld bits (4 and 8 are read)", (long long)v);
 		c->s.fmt = v == 4 ? QF_UINT4 : QF_UINT8;
+		/* informative: the g_idx tensor says which group each input uses */
+		c->act_order = !get_bool(qc, "desc_act", 0) ? QL_ACT_NONE :
+		    get_bool(qc, "static_groups", 0) ? QL_ACT_STATIC : QL_ACT_GROUP;
 		if (get_int(qc, "group_size", NULL, &v, 1, e) < 0)
 			return -1;
 		return set_group(&c->s, v, e);

@@ -229,8 +229,8 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 	struct src s = { prefix, find, ctx };
 	struct qscheme sch = c->s;
 	struct qgrid g;
-	struct ql_tensor w, sc, zp;
-	int32_t *q = NULL, *z = NULL;
+	struct ql_tensor w, sc, zp, gi = { 0 };
+	int32_t *q = NULL, *z = NULL, *gidx = NULL;
 	float *scale = NULL, *x = NULL;
 	uint64_t out, in;
 	int bits = linq_bits(c->s.fmt), k = bits ? 32 / bits : 1, rc = -1, has_zp = 0;
@@ -356,6 +356,23 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 		} else {
 			memset(z, 0, (size_t)linq_ncells(&g) * sizeof *z);
 		}
+		if (c->act_order == QL_ACT_GROUP && grp && !linq_is_float(sch.fmt)) {
+			/* actorder "group": each input's group, in the order GPTQ chose */
+			if (fetch(&s, "weight_g_idx", QD_I32, 1, in, 0, &gi, 0, e) < 0)
+				goto done;
+			if ((gidx = malloc(in * sizeof *gidx)) == NULL) {
+				qerr_set(e, "out of memory");
+				goto done;
+			}
+			for (uint64_t i = 0; i < in; i++) {
+				memcpy(&gidx[i], gi.data + 4 * i, 4);
+				if (gidx[i] < 0 || gidx[i] >= g.gcols) {
+					qerr_set(e, "%s.weight_g_idx: element %llu is %d, outside [0, %lld)", prefix,
+					    (unsigned long long)i, (int)gidx[i], (long long)g.gcols);
+					goto done;
+				}
+			}
+		}
 		if (linq_is_float(sch.fmt)) {
 			for (uint64_t i = 0; i < out * in; i++)
 				q[i] = w.data[i];
@@ -461,7 +478,15 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 		goto done;
 	}
 	(void)has_zp;
-	linq_dequantize(&sch, &g, q, scale, z, x, 1);
+	if (gidx)	/* cell (r, g_idx[i]) */
+		for (uint64_t r = 0; r < out; r++)
+			for (uint64_t i = 0; i < in; i++) {
+				int64_t cell = (int64_t)r * g.gcols + gidx[i];
+
+				x[r * in + i] = linq_dequant1(sch.fmt, q[r * in + i], scale[cell], z[cell]);
+			}
+	else
+		linq_dequantize(&sch, &g, q, scale, z, x, 1);
 	*outp = x;
 	*rows = (int64_t)out;
 	*cols = (int64_t)in;
@@ -473,6 +498,7 @@ done:
 	free(q);
 	free(scale);
 	free(z);
+	free(gidx);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dtype.h"
 #include "gptq.h"
 #include "harness.h"
 #include "layout.h"
@@ -145,9 +146,227 @@ TEST(fast_path_equals_reference)
 	}
 }
 
+
+/* ---- act-order by hand ---- */
+
+static const struct ql_part *
+part_of(const struct ql_packed *p, const char *suffix)
+{
+	for (int i = 0; i < p->n; i++)
+		if (strcmp(p->part[i].suffix, suffix) == 0)
+			return &p->part[i];
+	return NULL;
+}
+
+static uint32_t
+word(const struct ql_part *p, size_t i)
+{
+	uint32_t v;
+
+	memcpy(&v, p->data + 4 * i, 4);
+	return v;
+}
+
+static float
+half_at(const struct ql_part *p, size_t i)
+{
+	uint16_t h;
+
+	memcpy(&h, p->data + 2 * i, 2);
+	return p->dtype == QD_F16 ? qu_f16_to_f32(h) : qu_bf16_to_f32(h);
+}
+
+/* Eight inputs that never fire together (H diagonal: no error is spread)
+ * with energies 1, 5, 2, 8, 3, 7, 4, 6: act-order takes columns 3, 5, 7, 1
+ * (group 0), then 6, 4, 2, 0 (group 1).  Row r of W is (r + 1) * base, so
+ * group 0 has scale r + 1 (max |w| 7) and group 1 (r + 1) / 2 (max 3.5). */
+TEST(act_order_by_hand)
+{
+	static const float energy[8] = { 1, 5, 2, 8, 3, 7, 4, 6 };
+	static const float base[8] = { -3.5f, 2, 1, -7, 0.5f, 3, -1.5f, 7 };
+	/* codes: group 1 columns / 0.5, group 0 columns / 1 */
+	static const int32_t want_q[8] = { -7, 2, 2, -7, 1, 3, -3, 7 };
+	static const int32_t want_gidx[8] = { 1, 0, 1, 0, 1, 0, 1, 0 };
+	struct qscheme s = { QF_INT4, 1, QG_GROUP, 0, 4, { 0, 0 } };
+	float w[64], x[64], sc[16];
+	int32_t q[64], gi[8];
+	struct qgrid g;
+	struct qerr e;
+	struct gptq_opts o;
+	struct calib_opts co;
+	struct ql_opts gptq = { QL_GPTQ, 0, QD_F16 }, ct = { QL_CT, 0, QD_BF16 };
+	struct ql_packed p;
+	const struct ql_part *qw, *qz, *sp, *gp;
+	int bad = 0;
+
+	memset(x, 0, sizeof x);
+	for (int c = 0; c < 8; c++)
+		x[c * 8 + c] = energy[c];
+	for (int r = 0; r < 8; r++)
+		for (int c = 0; c < 8; c++)
+			w[r * 8 + c] = (float)(r + 1) * base[c];
+	linq_grid(&s, 8, 8, &g, &e);
+	gptq_defaults(&o);
+	o.act_order = 1;
+	calib_defaults(&co);
+	CHECKF(gptq_run(&s, &g, w, x, 8, &o, &co, &gptq, sc, NULL, q, gi, &e) == 0, "%s", e.msg);
+	CHECK(memcmp(gi, want_gidx, sizeof gi) == 0);
+	for (int r = 0; r < 8; r++) {
+		bad += memcmp(q + r * 8, want_q, sizeof want_q) != 0;
+		bad += sc[r * 2] != (float)(r + 1) || sc[r * 2 + 1] != (float)(r + 1) / 2;
+	}
+	CHECKF(bad == 0, "%d rows with other codes or scales", bad);
+
+	/* gptq v1: qweight [in/8, out], input k of a word in nibble k, code + 8:
+	 * 1, 10, 10, 1, 9, 11, 5, 15 */
+	CHECKF(ql_pack_gidx(&gptq, &s, &g, QL_ACT_GROUP, q, sc, NULL, gi, &p, &e) == 0, "%s", e.msg);
+	qw = part_of(&p, "qweight"), qz = part_of(&p, "qzeros"), sp = part_of(&p, "scales");
+	gp = part_of(&p, "g_idx");
+	CHECK(qw && qz && sp && gp);
+	for (int o2 = 0; qw && o2 < 8; o2++)
+		CHECKF(word(qw, (size_t)o2) == 0xF5B91AA1u, "qweight[0][%d] = %08x", o2, word(qw, (size_t)o2));
+	CHECK(qz && word(qz, 0) == 0x77777777u && word(qz, 1) == 0x77777777u);
+	/* scales [group, out] */
+	CHECK(sp && half_at(sp, 0 * 8 + 3) == 4.0f && half_at(sp, 1 * 8 + 3) == 2.0f);
+	for (int i = 0; gp && i < 8; i++)
+		CHECKF(word(gp, (size_t)i) == (uint32_t)want_gidx[i], "g_idx[%d] = %u", i, word(gp, (size_t)i));
+	ql_packed_free(&p);
+
+	/* compressed-tensors actorder "group": weight_packed [out, in/8] with the
+	 * same words, weight_g_idx [in] */
+	CHECKF(ql_pack_gidx(&ct, &s, &g, QL_ACT_GROUP, q, sc, NULL, gi, &p, &e) == 0, "%s", e.msg);
+	qw = part_of(&p, "weight_packed"), gp = part_of(&p, "weight_g_idx"), sp = part_of(&p, "weight_scale");
+	CHECK(qw && gp && sp && qw->shape[0] == 8 && qw->shape[1] == 1 && gp->shape[0] == 8);
+	for (int r = 0; qw && r < 8; r++)
+		CHECKF(word(qw, (size_t)r) == 0xF5B91AA1u, "weight_packed[%d] = %08x", r, word(qw, (size_t)r));
+	for (int i = 0; gp && i < 8; i++)
+		CHECK(word(gp, (size_t)i) == (uint32_t)want_gidx[i]);
+	CHECK(sp && half_at(sp, 5 * 2 + 0) == 6.0f && half_at(sp, 5 * 2 + 1) == 3.0f);	/* [out, groups] */
+	ql_packed_free(&p);
+	{	/* no g_idx without actorder "group"; awq cannot take one */
+		struct ql_opts awq = { QL_AWQ, 0, QD_F16 };
+
+		CHECK(ql_pack_gidx(&ct, &s, &g, QL_ACT_NONE, q, sc, NULL, NULL, &p, &e) == 0 &&
+		    part_of(&p, "weight_g_idx") == NULL);
+		ql_packed_free(&p);
+		s.fmt = QF_UINT4, s.sym = 0;
+		CHECK(ql_pack_gidx(&awq, &s, &g, QL_ACT_GROUP, q, sc, (int32_t[16]){ 0 }, gi, &p, &e) < 0 &&
+		    strstr(e.msg, "g_idx"));
+	}
+
+	/* without act-order: column order, contiguous groups, other scales */
+	s.fmt = QF_INT4, s.sym = 1;
+	o.act_order = 0;
+	for (int r = 0; r < 8; r++)
+		for (int c = 0; c < 8; c++)
+			w[r * 8 + c] = (float)(r + 1) * base[c];
+	CHECK(gptq_run(&s, &g, w, x, 8, &o, &co, &gptq, sc, NULL, q, gi, &e) == 0);
+	CHECK(gi[3] == 0 && gi[4] == 1 && sc[0] == 1 && sc[1] == 1);	/* max |w| 7 in both halves */
+	/* static groups with act-order: the same contiguous groups */
+	o.act_order = o.static_groups = 1;
+	CHECK(gptq_run(&s, &g, w, x, 8, &o, &co, &gptq, sc, NULL, q, gi, &e) == 0);
+	CHECK(gptq_gidx_is_trivial(gi, 8, 4));
+}
+
+/* ---- pack -> unpack equals the fake-quantized weight, act-order on ---- */
+
+struct memckpt {
+	const struct ql_packed *p;
+	const char *prefix;
+};
+
+static int
+mem_find(void *ctx, const char *name, struct ql_tensor *t)
+{
+	struct memckpt *m = ctx;
+	size_t n = strlen(m->prefix);
+
+	if (strncmp(name, m->prefix, n) != 0 || name[n] != '.')
+		return -1;
+	for (int i = 0; i < m->p->n; i++)
+		if (strcmp(name + n + 1, m->p->part[i].suffix) == 0) {
+			t->dtype = m->p->part[i].dtype;
+			t->ndim = m->p->part[i].ndim;
+			t->shape[0] = m->p->part[i].shape[0];
+			t->shape[1] = m->p->part[i].shape[1];
+			t->data = m->p->part[i].data;
+			return 0;
+		}
+	return -1;
+}
+
+TEST(round_trip_with_g_idx)
+{
+	static const struct {
+		enum qlayout layout;
+		struct qscheme s;
+		const char *config;
+	} cases[] = {
+		{ QL_GPTQ, { QF_INT4, 1, QG_GROUP, 0, 32, { 0, 0 } },
+		  "{\"quant_method\":\"gptq\",\"bits\":4,\"group_size\":32,\"desc_act\":true,\"sym\":true}" },
+		{ QL_GPTQ, { QF_UINT4, 0, QG_GROUP, 0, 32, { 0, 0 } },
+		  "{\"quant_method\":\"gptq\",\"bits\":4,\"group_size\":32,\"desc_act\":true,\"sym\":false}" },
+		{ QL_GPTQ, { QF_INT8, 1, QG_GROUP, 0, 64, { 0, 0 } },
+		  "{\"quant_method\":\"gptq\",\"bits\":8,\"group_size\":64,\"desc_act\":true,\"sym\":true}" },
+		{ QL_CT, { QF_INT4, 1, QG_GROUP, 0, 32, { 0, 0 } }, NULL },
+		{ QL_CT, { QF_INT4, 0, QG_GROUP, 0, 32, { 0, 0 } }, NULL },
+		{ QL_CT, { QF_INT8, 1, QG_GROUP, 0, 64, { 0, 0 } }, NULL },
+	};
+	int64_t rows = 24, cols = 256, n = 64;
+	float *x = captures(n, cols, 0.2);
+
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		const struct qscheme *s = &cases[k].s;
+		struct ql_opts lo = { cases[k].layout, 0, QD_BF16 };
+		float *w = malloc((size_t)(rows * cols) * sizeof *w), *fq, *back = NULL, sc[24 * 8];
+		int32_t *q = malloc((size_t)(rows * cols) * sizeof *q), zp[24 * 8], gi[256];
+		struct qgrid g;
+		struct qerr e;
+		struct gptq_opts o;
+		struct calib_opts co;
+		struct ql_packed p;
+		struct ql_config c;
+		struct memckpt m;
+		cJSON *cfg;
+		int64_t r2, c2;
+		size_t bad = 0;
+
+		fq = malloc((size_t)(rows * cols) * sizeof *fq);
+		for (int64_t i = 0; i < rows * cols; i++)
+			w[i] = gauss() * 0.05f;
+		linq_grid(s, rows, cols, &g, &e);
+		gptq_defaults(&o);
+		o.act_order = 1;
+		o.jobs = 2;
+		calib_defaults(&co);
+		CHECKF(gptq_run(s, &g, w, x, n, &o, &co, &lo, sc, s->sym ? NULL : zp, q, gi, &e) == 0,
+		    "%s", e.msg);
+		CHECKF(!gptq_gidx_is_trivial(gi, cols, s->group), "case %zu: act-order left g_idx trivial", k);
+		gptq_dequantize(s, &g, q, sc, s->sym ? NULL : zp, gi, fq);
+		CHECKF(ql_pack_gidx(&lo, s, &g, QL_ACT_GROUP, q, sc, s->sym ? NULL : zp, gi, &p, &e) == 0,
+		    "%s", e.msg);
+		cfg = cases[k].config ? cJSON_Parse(cases[k].config) : ql_config_act(&lo, s, QL_ACT_GROUP, "gptq", NULL, 0);
+		CHECKF(ql_config_parse(cfg, &c, &e) == 0 && c.act_order == QL_ACT_GROUP, "case %zu: %s", k, e.msg);
+		m.p = &p;
+		m.prefix = "m";
+		if (t_check(ql_unpack(&c, "m", mem_find, &m, &back, &r2, &c2, &e) == 0, __FILE__, __LINE__,
+		    "case %zu: unpack: %s", k, e.msg)) {
+			for (int64_t i = 0; i < rows * cols; i++)
+				bad += memcmp(&back[i], &fq[i], 4) != 0;
+			CHECKF(bad == 0, "case %zu: %zu values differ from the fake-quantized weight", k, bad);
+		}
+		cJSON_Delete(cfg);
+		ql_packed_free(&p);
+		free(w), free(q), free(fq), free(back);
+	}
+	free(x);
+}
+
 int
 main(void)
 {
 	RUN(fast_path_equals_reference);
+	RUN(act_order_by_hand);
+	RUN(round_trip_with_g_idx);
 	return t_done();
 }
