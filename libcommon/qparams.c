@@ -47,6 +47,11 @@ qparams_free(struct qparams *qp)
 		free(qp->w[i].scale);
 		free(qp->w[i].zp);
 		free(qp->w[i].smooth);
+		free(qp->w[i].g_idx);
+	}
+	if (qp->file) {
+		st_close(qp->file);
+		free(qp->file);
 	}
 	for (size_t i = 0; i < qp->n_a; i++) {
 		free(qp->a[i].name);
@@ -136,6 +141,8 @@ qparams_scheme_json(const struct qp_entry *w)
 		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)w->s.block[1]));
 	}
 	cJSON_AddBoolToObject(o, "symmetric", w->s.sym);
+	if (w->act_order != QP_ACT_NONE)
+		cJSON_AddStringToObject(o, "act_order", w->act_order == QP_ACT_GROUP ? "group" : "static");
 	a = cJSON_AddArrayToObject(o, "shape");
 	for (int i = 0; i < w->ndim; i++)
 		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)w->shape[i]));
@@ -172,7 +179,7 @@ static int
 parse_scheme(struct qp_entry *w, const char *json, struct qerr *e)
 {
 	static const char *const known[] = { "format", "granularity", "axis", "group_size",
-		"block", "symmetric", "shape", "method", "sqnr_db", "rmse", "max_error" };
+		"block", "symmetric", "shape", "method", "sqnr_db", "rmse", "max_error", "act_order" };
 	cJSON *o = cJSON_Parse(json), *v;
 	uint64_t u;
 	int n, rc = -1;
@@ -246,6 +253,21 @@ parse_scheme(struct qp_entry *w, const char *json, struct qerr *e)
 		qerr_set(e, "%s: scheme: %s has no zero point, it must be symmetric", w->name,
 		    qfmt_table[w->s.fmt].name);
 		goto out;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(o, "act_order");
+	if (v) {
+		if (cJSON_IsString(v) && strcmp(v->valuestring, "group") == 0)
+			w->act_order = QP_ACT_GROUP;
+		else if (cJSON_IsString(v) && strcmp(v->valuestring, "static") == 0)
+			w->act_order = QP_ACT_STATIC;
+		else {
+			qerr_set(e, "%s: scheme: \"act_order\" must be \"group\" or \"static\"", w->name);
+			goto out;
+		}
+		if (w->s.gran != QG_GROUP) {
+			qerr_set(e, "%s: scheme: \"act_order\" needs granularity group", w->name);
+			goto out;
+		}
 	}
 	v = cJSON_GetObjectItemCaseSensitive(o, "shape");
 	if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) > QP_MAX_DIMS) {
@@ -341,6 +363,79 @@ check_tensor(const struct st_tensor *t, enum qdtype dt, int ndim, const uint64_t
 	return 0;
 }
 
+enum qdtype
+qparams_codes_dtype(enum qfmt f)
+{
+	return f == QF_INT8 || f == QF_INT4 ? QD_I8 : QD_U8;
+}
+
+int32_t
+qparams_code(const struct qp_entry *w, int64_t i)
+{
+	return w->codes_dtype == QD_I8 ? (int8_t)w->codes[i] : w->codes[i];
+}
+
+/* W.g_idx: a regrouping of the columns, as act-order makes it. */
+static int
+attach_gidx(struct qp_entry *w, const struct st_tensor *t, struct qerr *e)
+{
+	uint64_t shape[1] = { (uint64_t)w->g.cols };
+	int64_t *count;
+
+	if (w->act_order != QP_ACT_GROUP)
+		return qerr_set(e, "%s: the scheme has no \"act_order\": \"group\"", t->name);
+	if (check_tensor(t, QD_I32, 1, shape, e) < 0)
+		return -1;
+	if ((w->g_idx = malloc((size_t)w->g.cols * sizeof *w->g_idx)) == NULL ||
+	    (count = calloc((size_t)w->g.gcols, sizeof *count)) == NULL)
+		return qerr_set(e, "out of memory");
+	memcpy(w->g_idx, t->data, (size_t)w->g.cols * sizeof *w->g_idx);
+	for (int64_t c = 0; c < w->g.cols; c++) {
+		if (w->g_idx[c] < 0 || w->g_idx[c] >= w->g.gcols) {
+			free(count);
+			return qerr_set(e, "%s: element %lld is %d, not a group in [0, %lld)", t->name,
+			    (long long)c, (int)w->g_idx[c], (long long)w->g.gcols);
+		}
+		count[w->g_idx[c]]++;
+	}
+	for (int64_t k = 0; k < w->g.gcols; k++) {
+		int64_t want = w->g.cols - k * w->g.bc < w->g.bc ? w->g.cols - k * w->g.bc : w->g.bc;
+
+		if (count[k] != want) {
+			int64_t got = count[k];
+
+			free(count);
+			return qerr_set(e, "%s: group %lld has %lld columns, expected %lld", t->name,
+			    (long long)k, (long long)got, (long long)want);
+		}
+	}
+	free(count);
+	return 0;
+}
+
+/* W.codes: the codes chosen, within the format's range. */
+static int
+attach_codes(struct qp_entry *w, const struct st_tensor *t, struct qerr *e)
+{
+	uint64_t shape[2] = { (uint64_t)w->g.rows, (uint64_t)w->g.cols };
+	int32_t qmin, qmax;
+
+	if (check_tensor(t, qparams_codes_dtype(w->s.fmt), 2, shape, e) < 0)
+		return -1;
+	w->codes = t->data;
+	w->codes_dtype = t->dtype;
+	linq_qrange(w->s.fmt, &qmin, &qmax);
+	for (uint64_t i = 0; i < t->nelem; i++) {
+		int32_t v = qparams_code(w, (int64_t)i);
+
+		if (linq_is_float(w->s.fmt) ? !isfinite(linq_fp8_decode((uint8_t)v,
+		    w->s.fmt == QF_FP8_E4M3)) : v < qmin || v > qmax)
+			return qerr_set(e, "%s: element %llu is %d, not a %s code", t->name,
+			    (unsigned long long)i, (int)v, qfmt_table[w->s.fmt].name);
+	}
+	return 0;
+}
+
 static int
 attach_tensor(struct qparams *qp, const struct st_tensor *t, struct qerr *e)
 {
@@ -380,9 +475,10 @@ attach_tensor(struct qparams *qp, const struct st_tensor *t, struct qerr *e)
 		return 0;
 	}
 	if ((b = suffix_of(t->name, ".scale")) == 0 && (b = suffix_of(t->name, ".zero_point")) == 0 &&
-	    (b = suffix_of(t->name, ".smooth")) == 0)
-		return qerr_set(e, "%s: not a qparams tensor (.scale, .zero_point, .smooth, .range)",
-		    t->name);
+	    (b = suffix_of(t->name, ".smooth")) == 0 && (b = suffix_of(t->name, ".g_idx")) == 0 &&
+	    (b = suffix_of(t->name, ".codes")) == 0)
+		return qerr_set(e, "%s: not a qparams tensor (.scale, .zero_point, .smooth, .g_idx, "
+		    ".codes, .range)", t->name);
 	if (b >= sizeof base)
 		return qerr_set(e, "%s: name too long", t->name);
 	memcpy(base, t->name, b);
@@ -391,6 +487,10 @@ attach_tensor(struct qparams *qp, const struct st_tensor *t, struct qerr *e)
 	if (w == NULL)
 		return qerr_set(e, "%s: no scheme for %s in the metadata", t->name, base);
 	nd = linq_scale_shape(&w->s, &w->g, shape);
+	if (t->name[b + 1] == 'g')				/* .g_idx */
+		return attach_gidx(w, t, e);
+	if (t->name[b + 1] == 'c')				/* .codes */
+		return attach_codes(w, t, e);
 	if (t->name[b + 1] == 's' && t->name[b + 2] == 'c') {	/* .scale */
 		if (check_tensor(t, QD_F32, nd, shape, e) < 0)
 			return -1;
@@ -481,8 +581,24 @@ from_st(struct qparams *qp, const struct st_file *f, struct qerr *e)
 		snprintf(name, sizeof name, "%s.zero_point", w->name);
 		if (!w->s.sym && st_find(f, name) == NULL)
 			return qerr_set(e, "%s: asymmetric scheme without a %s tensor", w->name, name);
+		if (w->act_order == QP_ACT_GROUP && w->g_idx == NULL)
+			return qerr_set(e, "%s: act_order \"group\" without a %s.g_idx tensor", w->name,
+			    w->name);
 	}
 	return 0;
+}
+
+/* Codes point into the file: it stays open (mapped) until qparams_free. */
+static void
+keep_file(struct qparams *qp, struct st_file *f)
+{
+	if ((qp->file = malloc(sizeof *f)) == NULL) {
+		for (size_t i = 0; i < qp->n_w; i++)
+			qp->w[i].codes = NULL;
+		st_close(f);
+		return;
+	}
+	memcpy(qp->file, f, sizeof *f);
 }
 
 int
@@ -496,7 +612,7 @@ qparams_parse(struct qparams *qp, const unsigned char *buf, size_t len, const ch
 	if (st_parse(&f, buf, len, name, e) < 0)
 		return -1;
 	rc = from_st(qp, &f, e);
-	st_close(&f);
+	keep_file(qp, &f);
 	if (rc < 0) {
 		qerr_prefix(e, "%s", name);
 		qparams_free(qp);
@@ -514,7 +630,7 @@ qparams_load(struct qparams *qp, const char *path, struct qerr *e)
 	if (st_open(&f, path, e) < 0)
 		return -1;
 	rc = from_st(qp, &f, e);
-	st_close(&f);
+	keep_file(qp, &f);
 	if (rc < 0) {
 		qerr_prefix(e, "%s", path);
 		qparams_free(qp);
@@ -534,7 +650,7 @@ int
 qparams_write(const struct qparams *qp, FILE *out, struct qerr *e)
 {
 	struct st_writer *wr = st_writer_new();
-	struct piece *p = calloc(3 * qp->n_w + qp->n_a + 1, sizeof *p);
+	struct piece *p = calloc(5 * qp->n_w + qp->n_a + 1, sizeof *p);
 	size_t np = 0;
 	int rc = -1;
 
@@ -575,6 +691,21 @@ qparams_write(const struct qparams *qp, FILE *out, struct qerr *e)
 			snprintf(p[np].name, sizeof p[np].name, "%s.smooth", w->name);
 			p[np].data = w->smooth, p[np].bytes = (size_t)w->g.cols * 4;
 			if (st_writer_add(wr, p[np++].name, QD_F32, 1, shape, e) < 0)
+				goto out;
+		}
+		if (w->g_idx && w->act_order == QP_ACT_GROUP) {
+			shape[0] = (uint64_t)w->g.cols;
+			snprintf(p[np].name, sizeof p[np].name, "%s.g_idx", w->name);
+			p[np].data = w->g_idx, p[np].bytes = (size_t)w->g.cols * 4;
+			if (st_writer_add(wr, p[np++].name, QD_I32, 1, shape, e) < 0)
+				goto out;
+		}
+		if (w->codes) {
+			shape[0] = (uint64_t)w->g.rows;
+			shape[1] = (uint64_t)w->g.cols;
+			snprintf(p[np].name, sizeof p[np].name, "%s.codes", w->name);
+			p[np].data = w->codes, p[np].bytes = (size_t)(w->g.rows * w->g.cols);
+			if (st_writer_add(wr, p[np++].name, qparams_codes_dtype(w->s.fmt), 2, shape, e) < 0)
 				goto out;
 		}
 	}

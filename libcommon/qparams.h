@@ -5,6 +5,11 @@
  *   W.zero_point   I32  same shape as W.scale; absent when symmetric
  *   W.smooth       F32  [cols]: optional input-channel factor s (W·diag(s), x/s)
  *   A.range        F32  [2] or [C, 2]: calibrated min and max of activation A
+ *   W.g_idx        I32  [cols]: the group (scale column) of each input column,
+ *                  when GPTQ's act-order made the groups follow its order
+ *   W.codes        I8 (int8, int4) or U8 (uint8, uint4, fp8) [rows, cols]:
+ *                  the codes a method chose (GPTQ); readers that pack use them
+ *                  instead of rounding W with the scales
  *
  * __metadata__: "format": "qparams", "version": "1", and for every W a key
  * W whose value is a JSON object (as a string) with the scheme:
@@ -12,6 +17,8 @@
  *    "symmetric": true, "shape": [4096, 4096], "method": "mse",
  *    "sqnr_db": 24.1, "rmse": 0.0012, "max_error": 0.009}
  * granularity "channel" has "axis" (0 or 1), "block" has "block": [b0, b1].
+ * "act_order": "group" (W.g_idx present) or "static" (groups contiguous)
+ * says GPTQ ran in activation order; only with granularity "group".
  * A mixed-precision plan (qcalib --bits-budget) adds "plan": a JSON object
  * with the budget, the bits reached and the tensors left in float.
  * "shape" is W's shape in its checkpoint (any rank; the matrix view is
@@ -20,18 +27,24 @@
  * The reader validates everything before it returns: metadata present and
  * "format" right, each scheme's JSON and keys, scale/zero point dtypes and
  * shapes against the scheme and W's shape, scales finite and > 0, zero
- * points within the format's range, no tensor without a scheme. */
+ * points within the format's range, no tensor without a scheme, g_idx a
+ * regrouping of the columns (each group as many columns as the contiguous
+ * grouping gives it), codes within the format's range. */
 #ifndef QPARAMS_H
 #define QPARAMS_H
 
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dtype.h"
 #include "linq.h"
 #include "qerr.h"
 
 #define QP_VERSION "1"
 #define QP_MAX_DIMS 8
+
+/* GPTQ's column order (the numbers of layout.h's enum ql_act_order). */
+enum qp_act_order { QP_ACT_NONE, QP_ACT_GROUP, QP_ACT_STATIC };
 
 struct qp_entry {
 	char *name;			/* W */
@@ -42,6 +55,11 @@ struct qp_entry {
 	float *scale;			/* linq_ncells(&g) */
 	int32_t *zp;			/* NULL when symmetric */
 	float *smooth;			/* NULL, or g.cols factors */
+	enum qp_act_order act_order;
+	int32_t *g_idx;			/* NULL, or g.cols group indices (malloc'ed) */
+	const unsigned char *codes;	/* NULL, or rows * cols codes of codes_dtype, not
+					 * owned: into the file read, or the writer's memory */
+	enum qdtype codes_dtype;	/* QD_I8 or QD_U8 (qparams_codes_dtype) */
 	char method[32];		/* "" if unknown */
 	double sqnr_db, rmse, max_error;	/* NAN if unknown */
 };
@@ -54,6 +72,7 @@ struct qp_range {
 
 struct qparams {
 	char *plan;			/* metadata "plan" (a JSON object), or NULL */
+	void *file;			/* the file read, kept open for codes */
 	struct qp_entry *w;
 	size_t n_w;
 	struct qp_range *a;
@@ -73,6 +92,11 @@ const struct qp_entry *qparams_find(const struct qparams *qp, const char *name);
  * the scheme does not fit the shape. */
 struct qp_entry *qparams_add(struct qparams *qp, const char *name, const struct qscheme *s,
     int ndim, const uint64_t *shape, struct qerr *e);
+
+/* The dtype W.codes has for a format: I8 for signed integers, else U8. */
+enum qdtype qparams_codes_dtype(enum qfmt f);
+/* Code i (row-major over the matrix view) of an entry with codes. */
+int32_t qparams_code(const struct qp_entry *w, int64_t i);
 
 /* Writes the file (reference tensor order). */
 int qparams_write(const struct qparams *qp, FILE *out, struct qerr *e);

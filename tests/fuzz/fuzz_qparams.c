@@ -30,6 +30,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (qparams_find(&qp, w->name) != w)
 			abort();
+		for (int64_t c = 0; w->g_idx && c < w->g.cols; c++)	/* act-order groups */
+			if (w->g_idx[c] < 0 || w->g_idx[c] >= w->g.gcols || w->act_order != QP_ACT_GROUP)
+				abort();
+		for (int64_t i = 0; w->codes && !linq_is_float(w->s.fmt) && i < w->g.rows * w->g.cols; i++)
+			if (qparams_code(w, i) < qmin || qparams_code(w, i) > qmax)
+				abort();
 	}
 	if ((devnull = fopen("/dev/null", "wb")) != NULL) {
 		if (qparams_write(&qp, devnull, &e) != 0)

@@ -362,11 +362,79 @@ TEST(round_trip_with_g_idx)
 	free(x);
 }
 
+/* ---- qparams: g_idx and codes, read, written, refused ---- */
+
+static const char *
+corpus(const char *name)
+{
+	static char path[512];
+
+	snprintf(path, sizeof path, "tests/fuzz/corpus/fuzz_qparams/%s", name);
+	return path;
+}
+
+TEST(qparams_g_idx_and_codes)
+{
+	static const struct {
+		const char *file, *why;
+	} bad[] = {
+		{ "g_idx_without_act_order.qp", "no \"act_order\": \"group\"" },
+		{ "g_idx_with_static_groups.qp", "no \"act_order\": \"group\"" },
+		{ "act_order_without_g_idx.qp", "without a W.g_idx" },
+		{ "act_order_on_channel.qp", "needs granularity group" },
+		{ "act_order_unknown.qp", "must be \"group\" or \"static\"" },
+		{ "g_idx_out_of_range.qp", "element 2 is 2, not a group" },
+		{ "g_idx_negative.qp", "element 2 is -1" },
+		{ "g_idx_group_sizes.qp", "group 0 has 5 columns, expected 4" },
+		{ "g_idx_dtype.qp", "dtype I64, expected I32" },
+		{ "g_idx_shape.qp", "shape [7]" },
+		{ "codes_out_of_range.qp", "element 11 is 8, not a int4 code" },
+		{ "codes_dtype.qp", "dtype U8, expected I8" },
+		{ "codes_shape.qp", "shape [8, 4]" },
+	};
+	struct qparams qp, back;
+	struct qerr e;
+	const struct qp_entry *w;
+	char path[600];
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc = qparams_load(&qp, corpus(bad[i].file), &e);
+
+		CHECKF(rc < 0 && strstr(e.msg, bad[i].why), "%s: %s", bad[i].file, rc < 0 ? e.msg : "accepted");
+		if (rc == 0)
+			qparams_free(&qp);
+	}
+	if (!t_check(qparams_load(&qp, corpus("gptq-act-order.qp"), &e) == 0, __FILE__, __LINE__, "%s", e.msg))
+		return;
+	w = qparams_find(&qp, "W");
+	CHECK(w && w->act_order == QP_ACT_GROUP && w->g_idx && w->g_idx[0] == 1 && w->g_idx[7] == 0);
+	CHECK(w && w->codes && qparams_code(w, 3) == -7 && qparams_code(w, 8 + 7) == 7);
+	/* written and read back: the same */
+	snprintf(path, sizeof path, "%s/back.qp", t_tmpdir());
+	f = fopen(path, "wb");
+	CHECK(f && qparams_write(&qp, f, &e) == 0);
+	if (f)
+		fclose(f);
+	if (t_check(qparams_load(&back, path, &e) == 0, __FILE__, __LINE__, "%s", e.msg)) {
+		const struct qp_entry *b = qparams_find(&back, "W");
+
+		CHECK(b && w && b->act_order == QP_ACT_GROUP && memcmp(b->g_idx, w->g_idx, 8 * 4) == 0 &&
+		    b->codes && memcmp(b->codes, w->codes, 32) == 0);
+		qparams_free(&back);
+	}
+	qparams_free(&qp);
+	CHECK(qparams_load(&qp, corpus("gptq-static.qp"), &e) == 0 &&
+	    qparams_find(&qp, "W")->act_order == QP_ACT_STATIC && qparams_find(&qp, "W")->g_idx == NULL);
+	qparams_free(&qp);
+}
+
 int
 main(void)
 {
 	RUN(fast_path_equals_reference);
 	RUN(act_order_by_hand);
 	RUN(round_trip_with_g_idx);
+	RUN(qparams_g_idx_and_codes);
 	return t_done();
 }
