@@ -1,8 +1,10 @@
 /* qcalib: choose scales and zero points for a checkpoint's weights and
  * write them as a qparams file (man/qparams.5), with a report of the error
  * each method gives beside min-max. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "calib.h"
 #include "ckpt.h"
 #include "cli.h"
+#include "gptq.h"
 #include "qparams.h"
 #include "threads.h"
 #include "wsel.h"
@@ -25,10 +28,13 @@ usage(FILE *f)
 	    "              [--report] [--json] [-j jobs] [-q] input [-o qparams]\n"
 	    "       qcalib --bits-budget bits --formats list [-m method] [options] input [-o qparams]\n"
 	    "       qcalib --captures file [--act-method method] [--act-format f] [input] -o qparams\n"
+	    "       qcalib -m gptq --captures file [--damp f] [--act-order [--static-groups]]\n"
+	    "              [-f format] [-g size | --per-channel | --per-tensor] input -o qparams\n"
 	    "\n"
 	    "input: a .safetensors file, a checkpoint folder (one file or shards), or -.\n"
 	    "\n"
-	    "  -m method        minmax (default), mse, percentile\n"
+	    "  -m method        minmax (default), mse, percentile; gptq (with --captures:\n"
+	    "                   W.input F32 [n, in] per weight W) writes GPTQ's codes too\n"
 	    "  -f format        int8 (default), uint8, int4, uint4, fp8_e4m3, fp8_e5m2\n"
 	    "  -g size          one scale per group of size elements along each row\n"
 	    "  --per-channel    one scale per output row (default without -g)\n"
@@ -48,6 +54,11 @@ usage(FILE *f)
 	    "  --captures file  activation ranges (A.range) for every tensor of file\n"
 	    "  --act-method m   minmax (default), percentile, mse, entropy (KL)\n"
 	    "  --act-format f   the activations' format for mse: uint8 (default), int8\n"
+	    "  --damp f         gptq: damping, a fraction of the mean diagonal (0.01)\n"
+	    "  --act-order      gptq: columns by decreasing activation energy; groups\n"
+	    "                   follow that order (W.g_idx)\n"
+	    "  --static-groups  gptq: group scales from the original weights, groups\n"
+	    "                   contiguous (GGUF, awq and quark can hold it)\n"
 	    "  --report         per-tensor SQNR, RMSE and max error beside min-max\n"
 	    "  --json           the report as JSON\n"
 	    "  -o file          the qparams file (- for standard output)\n"
@@ -58,7 +69,7 @@ usage(FILE *f)
 
 enum { OPT_SYM = 256, OPT_ASYM, OPT_PCH, OPT_PT, OPT_BLOCK, OPT_PCT, OPT_GRID, OPT_SHRINK,
 	OPT_INC, OPT_EXC, OPT_REPORT, OPT_JSON, OPT_BUDGET, OPT_FORMATS, OPT_CAPT, OPT_ACTM, OPT_ACTF,
-	OPT_HELP, OPT_VERSION };
+	OPT_DAMP, OPT_ACTORDER, OPT_STATIC, OPT_HELP, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "sym", no_argument, NULL, OPT_SYM }, { "asym", no_argument, NULL, OPT_ASYM },
@@ -74,6 +85,8 @@ static const struct option longopts[] = {
 	{ "captures", required_argument, NULL, OPT_CAPT },
 	{ "act-method", required_argument, NULL, OPT_ACTM },
 	{ "act-format", required_argument, NULL, OPT_ACTF },
+	{ "damp", required_argument, NULL, OPT_DAMP }, { "act-order", no_argument, NULL, OPT_ACTORDER },
+	{ "static-groups", no_argument, NULL, OPT_STATIC },
 	{ "help", no_argument, NULL, OPT_HELP }, { "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -424,6 +437,108 @@ act_ranges(struct qparams *qp, const char *path, enum act_method m, enum qfmt f,
 	st_close(&cf);
 }
 
+/* ---- GPTQ: scales, g_idx and codes from captured inputs ---- */
+
+struct gptq_plan {
+	struct st_file capt;
+	const char *path;
+	struct gptq_opts o;
+	FILE *spill;			/* every tensor's codes, mapped when all are done */
+	uint64_t spilled;
+	uint64_t *offset;		/* per qparams entry */
+};
+
+/* Sum over samples of |x W^T|^2: the signal of the output SQNR. */
+static double
+output_energy(const float *w, int64_t rows, int64_t cols, const float *x, int64_t n)
+{
+	double e = 0;
+
+	for (int64_t t = 0; t < n; t++)
+		for (int64_t r = 0; r < rows; r++) {
+			double d = 0;
+
+			for (int64_t k = 0; k < cols; k++)
+				d += (double)x[t * cols + k] * w[r * cols + k];
+			e += d * d;
+		}
+	return e;
+}
+
+/* GPTQ on one tensor into entry w; row gets the layer output error of GPTQ
+ * and, for comparison, of round-to-nearest with min-max scales. */
+static void
+gptq_tensor(struct gptq_plan *gp, struct qp_entry *w, const float *x0, const struct calib_opts *co,
+    struct row *row, const char *input)
+{
+	/* scales as GPTQ checkpoints, AWQ and GGUF store them (F16), so that
+	 * the codes stay right after packing */
+	static const struct ql_opts f16 = { QL_AWQ, 0, QD_F16 };
+	int64_t rows = w->g.rows, cols = w->g.cols, n, nc = linq_ncells(&w->g);
+	char cname[1100];
+	const struct st_tensor *ct;
+	float *x = malloc((size_t)(rows * cols) * sizeof *x), *xin, *wq, *sc;
+	int32_t *q = malloc((size_t)(rows * cols) * sizeof *q), *gi = NULL, *zz;
+	unsigned char *codes;
+	struct calib_opts mm = *co;
+	struct qerr e;
+	double sig;
+
+	snprintf(cname, sizeof cname, "%s.input", w->name);
+	ct = st_find(&gp->capt, cname);
+	if (ct == NULL || ct->dtype != QD_F32 || ct->ndim != 2 || ct->shape[1] != (uint64_t)cols ||
+	    ct->shape[0] == 0)
+		cli_die("%s: %s: F32 [n, %lld] expected%s", gp->path, cname, (long long)cols,
+		    ct ? "" : ", absent");
+	n = (int64_t)ct->shape[0];
+	xin = malloc((size_t)ct->nelem * sizeof *xin);
+	wq = malloc((size_t)(rows * cols) * sizeof *wq);
+	sc = malloc((size_t)nc * sizeof *sc);
+	zz = malloc((size_t)nc * sizeof *zz);
+	codes = malloc((size_t)(rows * cols));
+	if (w->s.gran == QG_GROUP)
+		gi = malloc((size_t)cols * sizeof *gi);
+	if (!x || !q || !xin || !wq || !sc || !zz || !codes || (w->s.gran == QG_GROUP && !gi))
+		cli_die("out of memory");
+	memcpy(x, x0, (size_t)(rows * cols) * sizeof *x);
+	memcpy(xin, ct->data, (size_t)ct->nelem * sizeof *xin);	/* aligned copy */
+	if (gptq_run(&w->s, &w->g, x, xin, n, &gp->o, co, &f16, w->scale, w->zp, q, gi, &e) < 0)
+		cli_die("%s: %s: %s", input, w->name, e.msg);
+	if (gi && gp->o.act_order && !gp->o.static_groups) {
+		w->act_order = QP_ACT_GROUP;
+		w->g_idx = gi;
+		gi = NULL;
+	} else if (w->s.gran == QG_GROUP && gp->o.act_order) {
+		w->act_order = QP_ACT_STATIC;
+	}
+	gptq_dequantize(&w->s, &w->g, q, w->scale, w->zp, w->g_idx, wq);
+	sig = output_energy(x0, rows, cols, xin, n);
+	row->chosen = (struct calib_err){ sig, gptq_output_sse(x0, wq, rows, cols, xin, n), 0,
+		(uint64_t)(rows * n) };
+	for (int64_t i = 0; i < rows * cols; i++) {
+		double d = fabs((double)x0[i] - wq[i]);
+
+		if (d > row->chosen.max_abs)
+			row->chosen.max_abs = d;
+		codes[i] = (unsigned char)q[i];	/* I8 two's complement or U8 */
+	}
+	mm.method = CALIB_MINMAX;			/* the baseline: round to nearest */
+	if (calib_choose(&w->s, &w->g, x0, &mm, sc, zz, 1, &e) < 0 ||
+	    ql_round_scales(QD_F16, sc, (size_t)nc, &e) < 0)
+		cli_die("%s: %s: %s", input, w->name, e.msg);
+	linq_fakequant(&w->s, &w->g, x0, sc, w->s.sym ? NULL : zz, wq, gp->o.jobs);
+	row->minmax = (struct calib_err){ sig, gptq_output_sse(x0, wq, rows, cols, xin, n), 0,
+		(uint64_t)(rows * n) };
+	for (int64_t i = 0; i < rows * cols; i++)
+		if (fabs((double)x0[i] - wq[i]) > row->minmax.max_abs)
+			row->minmax.max_abs = fabs((double)x0[i] - wq[i]);
+	if (fwrite(codes, 1, (size_t)(rows * cols), gp->spill) != (size_t)(rows * cols))
+		cli_die("temporary file: %s", strerror(errno));
+	gp->spilled += (uint64_t)(rows * cols);
+	snprintf(w->method, sizeof w->method, "gptq");
+	free(x), free(q), free(gi), free(xin), free(wq), free(sc), free(zz), free(codes);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -443,16 +558,25 @@ main(int argc, char **argv)
 	const char *formats = NULL, *captures = NULL;
 	enum act_method am = ACT_MINMAX;
 	enum qfmt af = QF_UINT8;
+	int gptq = 0;
+	struct gptq_plan gp = { 0 };
+	void *spill_map = NULL;
 
 	cli_init(argv[0]);
 	calib_defaults(&co);
+	gptq_defaults(&gp.o);
 	while ((c = getopt_long(argc, argv, "m:f:g:o:j:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
+			if ((gptq = strcmp(optarg, "gptq") == 0))
+				break;
 			if ((c = calib_method_from_name(optarg)) < 0)
-				cli_usage_error("-m %s: methods are minmax, mse, percentile", optarg);
+				cli_usage_error("-m %s: methods are minmax, mse, percentile, gptq", optarg);
 			co.method = (enum calib_method)c;
 			break;
+		case OPT_DAMP: gp.o.damp = num_arg("--damp", optarg, 0, 10); break;
+		case OPT_ACTORDER: gp.o.act_order = 1; break;
+		case OPT_STATIC: gp.o.static_groups = 1; break;
 		case 'f':
 			if ((c = linq_fmt_from_name(optarg)) < 0)
 				cli_usage_error("-f %s: formats are int8, uint8, int4, uint4, fp8_e4m3, fp8_e5m2", optarg);
@@ -512,6 +636,10 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
+	if (gptq && (captures == NULL || optind == argc || formats))
+		cli_usage_error("-m gptq needs --captures and an input (and no --formats)");
+	if (!gptq && (gp.o.act_order || gp.o.static_groups || gp.o.damp != 0.01))
+		cli_usage_error("--damp, --act-order and --static-groups are for -m gptq");
 	if (captures && optind == argc) {	/* activation ranges only */
 		if (out == NULL)
 			cli_usage_error("no output: give -o file");
@@ -543,6 +671,15 @@ main(int argc, char **argv)
 
 	if (ckpt_open(&ck, argv[optind], &e) < 0)
 		cli_die_err(&e);
+	if (gptq) {
+		gp.path = captures;
+		gp.o.jobs = jobs;
+		if (st_open(&gp.capt, captures, &e) < 0)
+			cli_die_err(&e);
+		if ((gp.spill = tmpfile()) == NULL || (gp.offset = calloc(ck.n_tensors + 1,
+		    sizeof *gp.offset)) == NULL)
+			cli_die("temporary file: %s", strerror(errno));
+	}
 	if (formats) {
 		budget_plan(&ck, &sel, &co, budget, formats, out, jobs, quiet, argv[optind]);
 		ckpt_close(&ck);
@@ -572,9 +709,21 @@ main(int argc, char **argv)
 		n = (size_t)t->nelem;
 		if ((xq = malloc(n * sizeof *xq)) == NULL)
 			cli_die("out of memory");
+		r = &rows[nrows++];
+		if (gptq) {
+			r->name = t->name;
+			snprintf(r->shape, sizeof r->shape, "[%lld, %lld]", (long long)w->g.rows,
+			    (long long)w->g.cols);
+			gp.offset[qp.n_w - 1] = gp.spilled;
+			gptq_tensor(&gp, w, x, &co, r, argv[optind]);
+			w->sqnr_db = calib_sqnr_db(&r->chosen);
+			wsel_release(ck.tensors[i].file, t);
+			free(x);
+			free(xq);
+			continue;
+		}
 		if (calib_choose(&s, &w->g, x, &co, w->scale, w->zp, jobs, &e) < 0)
 			cli_die("%s: %s: %s", argv[optind], t->name, e.msg);
-		r = &rows[nrows++];
 		r->name = t->name;
 		{
 			size_t k = (size_t)snprintf(r->shape, sizeof r->shape, "[");
@@ -616,7 +765,16 @@ main(int argc, char **argv)
 	if (nrows == 0)
 		cli_warn("%s: no tensor to calibrate (float *.weight of rank >= 2, not excluded)",
 		    argv[optind]);
-	if (captures)
+	if (gptq && gp.spilled > 0) {	/* the codes, from the temporary file */
+		if (fflush(gp.spill) != 0 || (spill_map = mmap(NULL, (size_t)gp.spilled, PROT_READ,
+		    MAP_PRIVATE, fileno(gp.spill), 0)) == MAP_FAILED)
+			cli_die("temporary file: %s", strerror(errno));
+		for (size_t k = 0; k < qp.n_w; k++) {
+			qp.w[k].codes = (const unsigned char *)spill_map + gp.offset[k];
+			qp.w[k].codes_dtype = qparams_codes_dtype(qp.w[k].s.fmt);
+		}
+	}
+	if (captures && !gptq)
 		act_ranges(&qp, captures, am, af, co.percentile);
 	if (out) {
 		struct cli_out o;
@@ -630,7 +788,14 @@ main(int argc, char **argv)
 	}
 	if (want_report)
 		report(out && strcmp(out, "-") == 0 ? stderr : stdout, json,
-		    calib_method_names[co.method], rows, nrows);
+		    gptq ? "gptq" : calib_method_names[co.method], rows, nrows);
+	if (gptq) {	/* the figures were the layer output's on the captures */
+		if (spill_map)
+			munmap(spill_map, (size_t)gp.spilled);
+		fclose(gp.spill);
+		free(gp.offset);
+		st_close(&gp.capt);
+	}
 	free(rows);
 	qparams_free(&qp);
 	ckpt_close(&ck);

@@ -385,10 +385,20 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 	 * exactly the fake-quantized weight */
 	if (ql_round_scales(ql_scale_dtype(&opt.lo, &j->s), scale, nc, &e) < 0)
 		cli_die("%s: %s: %s", input, j->t->name, e.msg);
-	if (ql_fix_zero_points(&opt.lo, &j->s, zp, nc) && !opt.quiet)
-		cli_warn("%s: gptq v1 cannot store zero point 0; raised to 1", j->t->name);
-	linq_quantize(&j->s, &j->g, x, scale, zp, q, opt.jobs);
-	if (ql_pack(&opt.lo, &j->s, &j->g, q, scale, zp, pk, &e) < 0)
+	if (ql_fix_zero_points(&opt.lo, &j->s, zp, nc)) {
+		if (j->qe && j->qe->codes)
+			cli_die("%s: %s: the plan's codes are for zero point 0, which gptq v1 cannot store",
+			    opt.qparams, j->t->name);
+		if (!opt.quiet)
+			cli_warn("%s: gptq v1 cannot store zero point 0; raised to 1", j->t->name);
+	}
+	if (j->qe && j->qe->codes)	/* the plan's method chose them (GPTQ) */
+		for (size_t i = 0; i < n; i++)
+			q[i] = qparams_code(j->qe, (int64_t)i);
+	else
+		linq_quantize(&j->s, &j->g, x, scale, zp, q, opt.jobs);
+	if (ql_pack_gidx(&opt.lo, &j->s, &j->g, opt.act, q, scale, zp, j->qe ? j->qe->g_idx : NULL, pk,
+	    &e) < 0)
 		cli_die("%s: %s: %s", input, j->t->name, e.msg);
 	free(x);
 	free(scale);
@@ -521,11 +531,16 @@ pack(const char *input)
 				if (!opt.quiet)
 					cli_warn("%s: left in float: %s", t->name, e.msg);
 			} else {
+				enum ql_act_order act = j->qe ? (enum ql_act_order)j->qe->act_order : opt.act;
+
 				if (n_quant == 0)
-					cfg_s = j->s;
-				else if (!same_scheme(&cfg_s, &j->s))
+					cfg_s = j->s, opt.act = act;
+				else if (!same_scheme(&cfg_s, &j->s) || act != opt.act)
 					cli_die("%s: %s: schemes differ between tensors; one layout config holds one scheme",
 					    opt.qparams, t->name);
+				if (j->qe && j->qe->g_idx && !ql_stores_gidx(opt.lo.layout, &j->s))
+					cli_die("%s: %s: %s cannot store g_idx (act-order groups); write the plan "
+					    "with --static-groups", opt.qparams, t->name, qlayout_names[opt.lo.layout]);
 				j->quantize = 1;
 				n_quant++;
 				if (opt.lo.model_dtype == QD_COUNT)

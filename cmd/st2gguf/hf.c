@@ -720,6 +720,12 @@ qparams_for(const struct qparams *qp, const struct out_tensor *t, const struct s
 
 	if (qp == NULL || want == QF_COUNT || (q = qparams_find(qp, st->name)) == NULL)
 		return NULL;
+	/* a block is 32 consecutive inputs of one row: act-order groups cannot
+	 * be, and permuting the inputs would mean permuting the producer too */
+	if (q->g_idx)
+		cli_die("%s: g_idx (GPTQ act-order groups) cannot be represented in GGUF, whose "
+		    "blocks are consecutive inputs; write the plan with --static-groups or "
+		    "without --act-order", st->name);
 	if (q->s.fmt != want || !q->s.sym || q->s.gran != QG_GROUP || q->s.group != 32 ||
 	    q->ndim != st->ndim)
 		return NULL;
@@ -747,8 +753,9 @@ blocks_from_scales(enum qfmt type, const float *x, uint64_t nrows, uint64_t cols
 			unsigned char *o = out + (r * nb + b) * (size_t)qfmt_table[type].block_bytes;
 			int32_t c[32];
 
-			for (int i = 0; i < 32; i++)
-				c[i] = type == QF_Q4_0 ? linq_qint(xb[i], d, 8, 0, 15)
+			for (int i = 0; i < 32; i++)	/* the plan's codes (GPTQ), or rounding */
+				c[i] = q->codes ? qparams_code(q, (int64_t)(rows[r] * cols + b * 32) + i) +
+				    (type == QF_Q4_0 ? 8 : 0) : type == QF_Q4_0 ? linq_qint(xb[i], d, 8, 0, 15)
 				    : linq_qint(xb[i], d, 0, -128, 127);
 			o[0] = dh & 0xff;
 			o[1] = dh >> 8;
