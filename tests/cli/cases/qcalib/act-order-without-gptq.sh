@@ -1,0 +1,1 @@
+qcalib --act-order m -o p.qp

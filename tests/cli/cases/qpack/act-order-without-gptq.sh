@@ -1,0 +1,1 @@
+qpack --act-order m -o out
