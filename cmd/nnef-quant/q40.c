@@ -69,6 +69,9 @@ qparams_for(const struct opts *o, const struct model_in *in, const struct nnef_v
 	    q->s.group == NNEF_Q40_BLOCK))
 		cli_die("%s: %s: scheme is not a symmetric 4-bit one in groups of 32, which Q40 needs",
 		    o->qparams_path, v->label);
+	if (q->g_idx)	/* Q40 blocks are consecutive weights */
+		cli_die("%s: %s: g_idx (GPTQ act-order groups) cannot be represented in Q40; write the "
+		    "plan with --static-groups", o->qparams_path, v->label);
 	if (v->shape[v->rank - 1] % NNEF_Q40_BLOCK)
 		cli_die("%s: %s: last dimension %llu is not a multiple of 32, so qcalib's groups are "
 		    "not Q40's blocks", o->qparams_path, v->label,
