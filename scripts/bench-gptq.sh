@@ -16,14 +16,15 @@ N=${3:-512}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT INT TERM
 make -s "$B/bench/bench_gptq" BUILD="$B" >/dev/null
-echo "GPTQ, int4 g128, ${C}x${C} weight, $N captured rows (seconds, wall clock)"
+echo "GPTQ, int4 g128, ${C}x${C} weight, $N captured rows"
+echo "                     wall s    CPU s"
 for j in 1 2; do
-	printf '  fast       -j%s  %8s\n' "$j" "$("$B/bench/bench_gptq" "$C" "$C" "$N" "$j")"
+	printf '  fast       -j%s  %s\n' "$j" "$("$B/bench/bench_gptq" "$C" "$C" "$N" "$j")"
 done
-printf '  act-order  -j2  %8s\n' "$("$B/bench/bench_gptq" "$C" "$C" "$N" 2 1)"
+printf '  act-order  -j2  %s\n' "$("$B/bench/bench_gptq" "$C" "$C" "$N" 2 1)"
 q=$((C / 4))
-printf '  reference  -j1  %8s   (%sx%s)\n' "$("$B/bench/bench_gptq" "$q" "$q" "$N" 1 0 1)" "$q" "$q"
-printf '  fast       -j1  %8s   (%sx%s)\n' "$("$B/bench/bench_gptq" "$q" "$q" "$N" 1)" "$q" "$q"
+printf '  reference  -j1  %s   (%sx%s)\n' "$("$B/bench/bench_gptq" "$q" "$q" "$N" 1 0 1)" "$q" "$q"
+printf '  fast       -j1  %s   (%sx%s)\n' "$("$B/bench/bench_gptq" "$q" "$q" "$N" 1)" "$q" "$q"
 # before: the old implementation, with the bench driver's inputs
 if git cat-file -e dc4a169:libcommon/gptq.c 2>/dev/null; then
 	mkdir -p "$T/old"
@@ -37,7 +38,7 @@ if git cat-file -e dc4a169:libcommon/gptq.c 2>/dev/null; then
 	    $(pkg-config --cflags libcjson 2>/dev/null) "$T/old/bench.c" "$T/old/gptq.c" "$B/libcommon.a" \
 	    $(pkg-config --libs libcjson libprotobuf-c libarchive zlib 2>/dev/null) -lm -o "$T/old/bench" 2>"$T/old/err"; then
 		for j in 1 2; do
-			printf '  before     -j%s  %8s\n' "$j" "$("$T/old/bench" "$C" "$C" "$N" "$j")"
+			printf '  before     -j%s  %s\n' "$j" "$("$T/old/bench" "$C" "$C" "$N" "$j")"
 		done
 	else
 		echo "  before: not built ($(head -c 200 "$T/old/err"))"

@@ -1,5 +1,6 @@
 /* GPTQ timing (scripts/bench-gptq.sh): one rows x cols layer, n captured
- * input rows, int4 group 128, jobs threads.  Prints seconds (wall clock).
+ * input rows, int4 group 128, jobs threads.  Prints seconds: wall clock,
+ * then CPU (all threads; the steadier figure on a shared machine).
  * usage: bench_gptq rows cols n jobs [act] [ref] */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ main(int argc, char **argv)
 	struct calib_opts co;
 	float *w, *x, *sc;
 	int32_t *q, *gi;
-	struct timespec t0, t1;
+	struct timespec t0, t1, c0, c1;
 
 	if (argc < 5)
 		return fprintf(stderr, "usage: bench_gptq rows cols n jobs [act] [ref]\n"), 2;
@@ -52,9 +53,12 @@ main(int argc, char **argv)
 	o.reference = ref;
 	calib_defaults(&co);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
 	if (gptq_run(&s, &g, w, x, n, &o, &co, NULL, sc, NULL, q, gi, &e) < 0)
 		return fprintf(stderr, "%s\n", e.msg), 1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("%.2f\n", (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	printf("%8.2f %8.2f\n", (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	    (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9);
 	return 0;
 }
