@@ -142,6 +142,7 @@ struct hess_ctx {
 };
 
 #define CHUNK 16
+#define MAIN_ROWS 64	/* rows per work item of step 3: U's batch rows are read once per item */
 
 static void
 hess_body(void *vctx, size_t b, size_t end, int worker)
@@ -647,7 +648,7 @@ gptq_run(const struct qscheme *s, const struct qgrid *g, float *w, const float *
 	/* 3. the columns */
 	{
 		struct main_ctx mc = { s, g, co, lo, f, perm, cell_col, w, scale, zp, q, GPTQ_BLOCK,
-			dynamic, o->reference, msub_pick(), CHUNK, NULL, NULL };
+			dynamic, o->reference, msub_pick(), MAIN_ROWS, NULL, NULL };
 
 		if (dynamic)	/* whole groups in a batch */
 			mc.bw = g->bc <= GPTQ_BLOCK ? GPTQ_BLOCK / g->bc * g->bc : g->bc;
