@@ -136,12 +136,13 @@ hessian_ref(const float *x, int64_t n, int64_t cols, const int64_t *order, doubl
 
 struct hess_ctx {
 	msub_fn fn;
-	const double *xneg, *xd;	/* [cols][n] negated, [n][cols] */
+	const double *xneg, *xd;	/* a slab of samples: [cols][nt] negated, [nt][cols] */
 	double *f;
-	int64_t n, cols;
+	int64_t nt, cols;
 };
 
 #define CHUNK 16
+#define SLAB 256	/* samples converted at a time: memory does not grow with n */
 #define MAIN_ROWS 64	/* rows per work item of step 3: U's batch rows are read once per item */
 
 static void
@@ -153,10 +154,10 @@ hess_body(void *vctx, size_t b, size_t end, int worker)
 	for (size_t k = b; k < end; k++) {
 		int64_t a0 = (int64_t)k * CHUNK, a1 = a0 + CHUNK < c->cols ? a0 + CHUNK : c->cols;
 
-		/* v = 0; v -= (-x_a) * x_b  is  v += x_a * x_b, bit for bit */
-		memset(c->f + a0 * c->cols, 0, (size_t)((a1 - a0) * c->cols) * sizeof *c->f);
-		gemm_sub(c->fn, c->f + a0 * c->cols, c->cols, c->xneg + a0 * c->n, c->n, c->xd,
-		    c->cols, a1 - a0, c->n, a1);
+		/* v -= (-x_a) * x_b  is  v += x_a * x_b, bit for bit; the slabs
+		 * come in sample order, so every sum runs over t in order */
+		gemm_sub(c->fn, c->f + a0 * c->cols, c->cols, c->xneg + a0 * c->nt, c->nt, c->xd,
+		    c->cols, a1 - a0, c->nt, a1);
 	}
 }
 
@@ -164,22 +165,27 @@ static int
 hessian_fast(const float *x, int64_t n, int64_t cols, const int64_t *order, double *f,
     int jobs)
 {
-	double *xd = malloc((size_t)(n * cols) * sizeof *xd);
-	double *xneg = malloc((size_t)(n * cols) * sizeof *xneg);
-	struct hess_ctx c = { msub_pick(), xneg, xd, f, n, cols };
+	int64_t slab = n < SLAB ? n : SLAB;
+	double *xd = malloc((size_t)(slab * cols) * sizeof *xd);
+	double *xneg = malloc((size_t)(slab * cols) * sizeof *xneg);
+	struct hess_ctx c = { msub_pick(), xneg, xd, f, 0, cols };
 
 	if (xd == NULL || xneg == NULL) {
 		free(xd), free(xneg);
 		return -1;
 	}
-	for (int64_t t = 0; t < n; t++)
-		for (int64_t a = 0; a < cols; a++) {
-			double v = x[t * cols + order[a]];
+	memset(f, 0, (size_t)(cols * cols) * sizeof *f);
+	for (int64_t t0 = 0; t0 < n; t0 += slab) {
+		c.nt = n - t0 < slab ? n - t0 : slab;
+		for (int64_t t = 0; t < c.nt; t++)
+			for (int64_t a = 0; a < cols; a++) {
+				double v = x[(t0 + t) * cols + order[a]];
 
-			xd[t * cols + a] = v;
-			xneg[a * n + t] = -v;
-		}
-	qpool_for(jobs, (size_t)((cols + CHUNK - 1) / CHUNK), 1, hess_body, &c);
+				xd[t * cols + a] = v;
+				xneg[a * c.nt + t] = -v;
+			}
+		qpool_for(jobs, (size_t)((cols + CHUNK - 1) / CHUNK), 1, hess_body, &c);
+	}
 	for (int64_t a = 0; a < cols; a++)	/* the lower half computed; mirror it */
 		for (int64_t b = 0; b < a; b++)
 			f[b * cols + a] = f[a * cols + b];

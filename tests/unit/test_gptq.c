@@ -114,6 +114,7 @@ TEST(fast_path_equals_reference)
 		{ "int4 g32 static act-order", { QF_INT4, 1, QG_GROUP, 0, 32, { 0, 0 } }, 17, 320, 64, 1, 1 },
 		{ "int4 g160 act-order", { QF_INT4, 1, QG_GROUP, 0, 160, { 0, 0 } }, 20, 320, 64, 1, 0 },
 		{ "int8 channel act-order", { QF_INT8, 1, QG_CHANNEL, 0, 0, { 0, 0 } }, 24, 270, 64, 1, 0 },
+		{ "int4 g64 act-order, 600 samples", { QF_INT4, 1, QG_GROUP, 0, 64, { 0, 0 } }, 70, 192, 600, 1, 0 },
 		{ "fp8 tensor", { QF_FP8_E4M3, 1, QG_TENSOR, 0, 0, { 0, 0 } }, 16, 200, 50, 0, 0 },
 	};
 
