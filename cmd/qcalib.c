@@ -448,6 +448,10 @@ struct gptq_plan {
 	uint64_t *offset;		/* per qparams entry */
 };
 
+/* The report's output SQNR is measured on the first captured rows only:
+ * it costs rows * cols per row, as much as GPTQ itself for a few hundred. */
+#define REPORT_ROWS 128
+
 /* Sum over samples of |x W^T|^2: the signal of the output SQNR. */
 static double
 output_energy(const float *w, int64_t rows, int64_t cols, const float *x, int64_t n)
@@ -483,6 +487,7 @@ gptq_tensor(struct gptq_plan *gp, struct qp_entry *w, const float *x0, const str
 	struct calib_opts mm = *co;
 	struct qerr e;
 	double sig;
+	int64_t nr;	/* samples the report measures: the first REPORT_ROWS */
 
 	snprintf(cname, sizeof cname, "%s.input", w->name);
 	ct = st_find(&gp->capt, cname);
@@ -512,9 +517,10 @@ gptq_tensor(struct gptq_plan *gp, struct qp_entry *w, const float *x0, const str
 		w->act_order = QP_ACT_STATIC;
 	}
 	gptq_dequantize(&w->s, &w->g, q, w->scale, w->zp, w->g_idx, wq);
-	sig = output_energy(x0, rows, cols, xin, n);
-	row->chosen = (struct calib_err){ sig, gptq_output_sse(x0, wq, rows, cols, xin, n), 0,
-		(uint64_t)(rows * n) };
+	nr = n < REPORT_ROWS ? n : REPORT_ROWS;
+	sig = output_energy(x0, rows, cols, xin, nr);
+	row->chosen = (struct calib_err){ sig, gptq_output_sse(x0, wq, rows, cols, xin, nr), 0,
+		(uint64_t)(rows * nr) };
 	for (int64_t i = 0; i < rows * cols; i++) {
 		double d = fabs((double)x0[i] - wq[i]);
 
@@ -527,8 +533,8 @@ gptq_tensor(struct gptq_plan *gp, struct qp_entry *w, const float *x0, const str
 	    ql_round_scales(QD_F16, sc, (size_t)nc, &e) < 0)
 		cli_die("%s: %s: %s", input, w->name, e.msg);
 	linq_fakequant(&w->s, &w->g, x0, sc, w->s.sym ? NULL : zz, wq, gp->o.jobs);
-	row->minmax = (struct calib_err){ sig, gptq_output_sse(x0, wq, rows, cols, xin, n), 0,
-		(uint64_t)(rows * n) };
+	row->minmax = (struct calib_err){ sig, gptq_output_sse(x0, wq, rows, cols, xin, nr), 0,
+		(uint64_t)(rows * nr) };
 	for (int64_t i = 0; i < rows * cols; i++)
 		if (fabs((double)x0[i] - wq[i]) > row->minmax.max_abs)
 			row->minmax.max_abs = fabs((double)x0[i] - wq[i]);
