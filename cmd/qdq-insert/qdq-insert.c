@@ -649,6 +649,10 @@ given_scales(const char *name, enum qdq_kind k, const int64_t *shape, int rank, 
 			    opt.qparams_path, key, i, qshape[i], shape[i]);
 	memcpy(scale, d, (size_t)ns * 4);
 	memset(zp, 0, (size_t)ns * 4);
+	snprintf(key, sizeof key, "%s.g_idx", name);	/* GPTQ act-order groups: not blocks */
+	if (qp_get(&opt.qp, key, "I32", qshape, &qrank, &qn))
+		cli_die("%s: %s: g_idx (GPTQ act-order groups) cannot be represented in ONNX blocks; "
+		    "write the plan with --static-groups", opt.qparams_path, key);
 	snprintf(key, sizeof key, "%s.zero_point", name);
 	d = qp_get(&opt.qp, key, "I32", qshape, &qrank, &qn);
 	if (d && qn == ns)
