@@ -17,7 +17,7 @@ awq_defaults(struct awq_opts *o)
 	o->clip_grid = 20;
 	o->max_shrink = 0.5;
 	o->clip_tokens = 512;
-	o->tokens = 4096;
+	o->tokens = 1024;
 }
 
 /* ---- output error ---- */
@@ -42,11 +42,8 @@ sse_rows(void *vc, size_t b, size_t end, int worker)
 
 		if (in->x) {
 			for (int64_t i = 0; i < in->n; i++) {
-				const float *xi = in->x + i * c->cols;
-				double dot = 0;
+				double dot = awq_dot(in->x + i * c->cols, dr, c->cols);
 
-				for (int64_t j = 0; j < c->cols; j++)
-					dot += (double)xi[j] * dr[j];
 				acc += dot * dot;
 			}
 		} else {
@@ -246,11 +243,8 @@ cell_err(const struct clip_ctx *c, int64_t r, int64_t c0, int64_t c1, float sc, 
 		diff[j - c0] = wr[j] - linq_dequant1(c->s->fmt, linq_quant1(c->s->fmt, wr[j], sc, zp), sc, zp);
 	if (c->in->x) {
 		for (int64_t i = 0; i < c->in->n; i += c->step) {
-			const float *xi = c->in->x + i * cols;
-			double dot = 0;
+			double dot = awq_dot(c->in->x + i * cols + c0, diff, c1 - c0);
 
-			for (int64_t j = c0; j < c1; j++)
-				dot += (double)xi[j] * diff[j - c0];
 			acc += dot * dot;
 		}
 	} else {

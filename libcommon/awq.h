@@ -61,10 +61,29 @@ struct awq_opts {
 	int clip_grid;		/* 20 */
 	double max_shrink;	/* 0.5: f down to 1 - max_shrink + 1/clip_grid */
 	int64_t clip_tokens;	/* 512 */
-	int64_t tokens;		/* rows used by the scale search (4096; 0: all) */
+	int64_t tokens;		/* rows used by the scale search (1024; 0: all) */
 };
 
 void awq_defaults(struct awq_opts *o);
+
+/* x . y in eight float lanes (a fixed order, so the same on every build
+ * and thread count; the compiler can vectorize it), summed in double. */
+static inline double
+awq_dot(const float *x, const float *y, int64_t n)
+{
+	float acc[8] = { 0 };
+	double s = 0;
+	int64_t j = 0;
+
+	for (; j + 8 <= n; j += 8)
+		for (int k = 0; k < 8; k++)
+			acc[k] += x[j + k] * y[j + k];
+	for (; j < n; j++)
+		s += (double)x[j] * y[j];
+	for (int k = 0; k < 8; k++)
+		s += acc[k];
+	return s;
+}
 
 /* Sum of squared output errors of D (rows x cols): samples: sum_i |x_i D^T|^2,
  * else sum_rj msq_j D_rj^2 (msq NULL: 1). */

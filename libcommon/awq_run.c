@@ -99,12 +99,8 @@ pair_rows(void *vc, size_t b, size_t end, int worker)
 
 		for (int64_t i = 0; i < c->n; i++) {
 			const float *xa = c->xa + i * c->cols, *xb = c->xb + i * c->cols;
-			double ya = 0, yb = 0;
+			double ya = awq_dot(xa, wa, c->cols), yb = awq_dot(xb, wb, c->cols);
 
-			for (int64_t j = 0; j < c->cols; j++) {
-				ya += (double)xa[j] * wa[j];
-				yb += (double)xb[j] * wb[j];
-			}
 			x2 += ya * ya;
 			e2 += (ya - yb) * (ya - yb);
 			mx = fmax(mx, fabs(ya - yb));
