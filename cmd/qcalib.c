@@ -658,6 +658,8 @@ main(int argc, char **argv)
 			.pct = co.percentile, .jobs = jobs };
 
 		awq_defaults(&j.o);
+		if (smooth == AWQ_SMOOTHQUANT)
+			j.o.tokens = 0;	/* no search: every captured row (max |x| must see them all) */
 		j.o.duo = duo;
 		j.o.clip = !noclip;
 		smooth_calib(&ck, &sel, &j, captures, imatrix, out, want_report, json, argv[optind]);

@@ -151,7 +151,9 @@ awq_search(const struct qscheme *sc, const float *const *w, const int64_t *rows,
 		goto out;
 	}
 	for (int64_t j = 0; j < cols; j++) {
-		if (in->x) {
+		if (in->x && in->absmean) {
+			xbar[j] = in->absmean[j];
+		} else if (in->x) {
 			for (int64_t i = 0; i < in->n; i++)
 				xbar[j] += fabs(in->x[i * cols + j]);
 			xbar[j] /= (double)in->n;

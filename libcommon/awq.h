@@ -52,6 +52,8 @@ struct awq_input {
 	int64_t n;
 	const float *msq;	/* [cols] mean of x^2, when x is NULL; or NULL */
 	int64_t cols;
+	const double *absmean;	/* [cols] mean |x| over all the captured rows
+				 * (x may be a subsample); NULL: from x */
 };
 
 struct awq_opts {

@@ -10,11 +10,13 @@
 #include "smooth.h"
 #include "threads.h"
 
-/* A weight's inputs: its captures (at most `tokens` rows, evenly strided)
- * or its importance-matrix entry.  0: found, 1: absent, -1: error. */
+/* A weight's inputs: its captures (at most `tokens` rows, evenly strided;
+ * absmean, when not NULL, gets mean |x_j| over all the rows, as AutoAWQ
+ * takes it) or its importance-matrix entry.  0: found, 1: absent, -1: error. */
 static int
 get_input(const struct awq_source *src, const struct arch_def *a, const char *wname,
-    int64_t cols, int64_t tokens, float **x, int64_t *n, float **msq, struct qerr *e)
+    int64_t cols, int64_t tokens, float **x, int64_t *n, float **msq, double *absmean,
+    struct qerr *e)
 {
 	char name[1200];
 
@@ -46,6 +48,21 @@ get_input(const struct awq_source *src, const struct arch_def *a, const char *wn
 				*x = NULL;
 				return qerr_set(e, "%s: row %lld: not a finite number", name,
 				    (long long)(i / cols * step));
+			}
+		for (int64_t j = 0; absmean && j < cols; j++)
+			absmean[j] = 0;
+		for (int64_t i = 0; absmean && i < m; i++)
+			for (int64_t j = 0; j < cols; j++) {
+				float v;
+
+				memcpy(&v, t->data + (size_t)(i * cols + j) * 4, 4);
+				if (!isfinite(v)) {
+					free(*x);
+					*x = NULL;
+					return qerr_set(e, "%s: row %lld: not a finite number", name,
+					    (long long)i);
+				}
+				absmean[j] += fabs(v) / (double)m;
 			}
 		return 0;
 	}
@@ -206,12 +223,16 @@ group_factors(struct qparams *qp, const struct ckpt *ck, struct wt *w, size_t le
 	const struct st_tensor *t0 = ck->tensors[lead].t;
 	int64_t cols = (int64_t)t0->shape[1], n = 0, rows[64];
 	float *x = NULL, *msq = NULL, *ws[64] = { 0 }, *s = malloc((size_t)cols * sizeof *s);
+	double *xbar = malloc((size_t)cols * sizeof *xbar);
 	size_t mem[64];
 	int k = 0, rc = -1, from = -1;
 	double alpha = NAN;
 
-	if (s == NULL)
+	if (s == NULL || xbar == NULL) {
+		free(s);
+		free(xbar);
 		return qerr_set(e, "out of memory");
+	}
 	for (size_t i = lead; i < ck->n_tensors && k < 64; i++) {
 		float *xi, *mi;
 		int64_t ni;
@@ -220,7 +241,8 @@ group_factors(struct qparams *qp, const struct ckpt *ck, struct wt *w, size_t le
 		if (!w[i].picked || !w[i].smoothable || w[i].leader != (int)lead)
 			continue;
 		mem[k++] = i;
-		got = get_input(src, a, ck->tensors[i].t->name, cols, j->o.tokens, &xi, &ni, &mi, e);
+		got = get_input(src, a, ck->tensors[i].t->name, cols, j->o.tokens, &xi, &ni, &mi,
+		    x == NULL && msq == NULL ? xbar : NULL, e);
 		if (got < 0)
 			goto out;
 		if (got == 0 && x == NULL && msq == NULL) {
@@ -244,7 +266,7 @@ group_factors(struct qparams *qp, const struct ckpt *ck, struct wt *w, size_t le
 		rows[m] = (int64_t)ck->tensors[mem[m]].t->shape[0];
 	}
 	if (j->method == AWQ_AWQ) {
-		struct awq_input in = { x, n, msq, cols };
+		struct awq_input in = { x, n, msq, cols, x ? xbar : NULL };
 		double loss, loss_rtn;
 
 		if (awq_search(&j->s, (const float *const *)ws, rows, k, &in, &j->o, s, &alpha, &loss,
@@ -297,6 +319,7 @@ out:
 	free(x);
 	free(msq);
 	free(s);
+	free(xbar);
 	return rc;
 }
 
@@ -330,7 +353,7 @@ weight_scales(struct qparams *qp, size_t k, const struct ckpt *ck, const struct 
 	memcpy(wf, w0, (size_t)nel * sizeof *wf);
 	smooth_fold_apply(&folds[idx], wf, rows, cols);
 	if (w[idx].input_from >= 0 && get_input(src, a, ck->tensors[w[idx].input_from].t->name, cols,
-	    j->o.tokens, &x, &n, &msq, e) < 0)
+	    j->o.tokens, &x, &n, &msq, NULL, e) < 0)
 		goto out;
 	if (x && (xs = malloc((size_t)(n * cols) * sizeof *xs)) == NULL) {
 		qerr_set(e, "out of memory");
@@ -342,7 +365,7 @@ weight_scales(struct qparams *qp, size_t k, const struct ckpt *ck, const struct 
 		struct smooth_rule const *r;
 		char pred[1100];
 		float *ms = NULL;
-		struct awq_input in = { xs, n, msq, cols };
+		struct awq_input in = { xs, n, msq, cols, NULL };
 		struct awq_opts o = j->o;
 
 		if (msq && s) {	/* the mean squares of x / s */
@@ -503,7 +526,8 @@ awq_run(struct qparams *qp, const struct ckpt *ck, const struct wsel *sel,
 		}
 		if (qparams_add(qp, t->name, &j->s, t->ndim, t->shape, e) == NULL)
 			goto out;
-		got = t->ndim == 2 ? get_input(src, a, t->name, (int64_t)t->shape[1], 1, &x, &n, &msq, e) : 1;
+		got = t->ndim == 2 ? get_input(src, a, t->name, (int64_t)t->shape[1], 1, &x, &n, &msq,
+		    NULL, e) : 1;
 		if (got < 0)
 			goto out;
 		if (got == 0) {

@@ -111,7 +111,7 @@ outlier_data(float *w, float *x)
 TEST(output_error_is_the_definition)
 {
 	static float w[ROWS * COLS], x[N * COLS], m[COLS];
-	struct awq_input in = { x, N, NULL, COLS }, im = { NULL, 0, m, COLS };
+	struct awq_input in = { x, N, NULL, COLS, NULL }, im = { NULL, 0, m, COLS, NULL };
 	double want = 0;
 
 	outlier_data(w, x);
@@ -131,7 +131,7 @@ TEST(awq_search_beats_rtn)
 	static float w[ROWS * COLS], x[N * COLS], s[COLS], wq[ROWS * COLS], d[ROWS * COLS];
 	struct qscheme sc = { QF_INT4, 0, QG_GROUP, 0, 16, { 0, 0 } };
 	struct qgrid g;
-	struct awq_input in = { x, N, NULL, COLS };
+	struct awq_input in = { x, N, NULL, COLS, NULL };
 	struct awq_opts o;
 	const float *ws[1] = { w };
 	int64_t rows[1] = { ROWS };
@@ -177,7 +177,7 @@ TEST(clip_never_worse_than_minmax)
 	static float w[ROWS * COLS], x[N * COLS], wq[ROWS * COLS], d[ROWS * COLS];
 	struct qscheme sc = { QF_INT4, 1, QG_GROUP, 0, 8, { 0, 0 } };
 	struct qgrid g;
-	struct awq_input in = { x, N, NULL, COLS };
+	struct awq_input in = { x, N, NULL, COLS, NULL };
 	struct awq_opts o;
 	float s1[ROWS * 4], s2[ROWS * 4];
 	int32_t z1[ROWS * 4], z2[ROWS * 4];
