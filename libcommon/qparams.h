@@ -21,6 +21,8 @@
  * says GPTQ ran in activation order; only with granularity "group".
  * A mixed-precision plan (qcalib --bits-budget) adds "plan": a JSON object
  * with the budget, the bits reached and the tensors left in float.
+ * AWQ and SmoothQuant add "alpha", "output_sqnr_db" and
+ * "baseline_output_sqnr_db" (round-to-nearest, or W8A8 without smoothing).
  * "shape" is W's shape in its checkpoint (any rank; the matrix view is
  * [prod(shape[:-1]), shape[-1]]).  Method and error figures are optional.
  *
@@ -62,6 +64,9 @@ struct qp_entry {
 	enum qdtype codes_dtype;	/* QD_I8 or QD_U8 (qparams_codes_dtype) */
 	char method[32];		/* "" if unknown */
 	double sqnr_db, rmse, max_error;	/* NAN if unknown */
+	/* activation-aware methods (NAN if unknown): the chosen alpha, the
+	 * layer output SQNR on the calibration inputs and the baseline's */
+	double alpha, output_sqnr_db, baseline_output_sqnr_db;
 };
 
 struct qp_range {

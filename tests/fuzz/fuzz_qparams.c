@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "qparams.h"
+#include "smooth.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -35,6 +36,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		for (int64_t i = 0; w->codes && !linq_is_float(w->s.fmt) && i < w->g.rows * w->g.cols; i++)
 			if (qparams_code(w, i) < qmin || qparams_code(w, i) > qmax)
+				abort();
+		{	/* the fold rules read every (hostile) name */
+			char pred[64];
+
+			(void)smooth_rule_for(w->name, pred, sizeof pred);
+		}
+		for (int64_t c = 0; w->smooth && c < w->g.cols; c++)
+			if (!(w->smooth[c] > 0) || isinf(w->smooth[c]))
 				abort();
 	}
 	if ((devnull = fopen("/dev/null", "wb")) != NULL) {
