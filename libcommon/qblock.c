@@ -116,6 +116,34 @@ qblock_value(enum qfmt f, int32_t q, float scale, float min, float global)
 	}
 }
 
+void
+qblock_pack_ggml(enum qfmt f, const float *x, float d, float m, unsigned char *out)
+{
+	uint16_t dh = qu_f32_to_f16(d), mh = qu_f32_to_f16(m);
+	int32_t c[32];
+	uint32_t qh = 0;
+	int has_min = f == QF_Q4_1 || f == QF_Q5_1, five = f == QF_Q5_0 || f == QF_Q5_1;
+
+	for (int i = 0; i < 32; i++)
+		c[i] = ggml_code(f, x[i], d, m);
+	*out++ = (unsigned char)(dh & 0xff), *out++ = (unsigned char)(dh >> 8);
+	if (has_min)
+		*out++ = (unsigned char)(mh & 0xff), *out++ = (unsigned char)(mh >> 8);
+	if (f == QF_Q8_0) {
+		for (int i = 0; i < 32; i++)
+			out[i] = (unsigned char)(int8_t)c[i];
+		return;
+	}
+	if (five) {	/* bit 4 of element j at bit j of a little-endian u32 */
+		for (int i = 0; i < 32; i++)
+			qh |= (uint32_t)((c[i] >> 4) & 1) << i;
+		for (int i = 0; i < 4; i++)
+			*out++ = (unsigned char)(qh >> (8 * i));
+	}
+	for (int i = 0; i < 16; i++)	/* element j low nibble, j + 16 high */
+		out[i] = (unsigned char)((c[i] & 15) | (c[i + 16] & 15) << 4);
+}
+
 static int
 f16_finite(float v)
 {

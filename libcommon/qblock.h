@@ -58,6 +58,11 @@ int qblock_min_ok(float m);
 int32_t qblock_code(enum qfmt f, float x, float scale, float min, float global);
 float qblock_value(enum qfmt f, int32_t q, float scale, float min, float global);
 
+/* One ggml block (q4_0, q4_1, q5_0, q5_1, q8_0; spec/gguf.md §4) of 32
+ * values from a given d (and m): f16(d) [f16(m)] [qh] codes.  With ggml's
+ * own d and m the bytes are its reference quantizer's. */
+void qblock_pack_ggml(enum qfmt f, const float *x, float d, float m, unsigned char *out);
+
 /* Bits per weight of a scheme over a grid: codes plus what a loader stores
  * per cell (a 16-bit scale for linq's formats, plus a zero point when
  * asymmetric; the block format's own scale and minimum). */
