@@ -15,6 +15,7 @@
 #include "gptq.h"
 #include "cli.h"
 #include "layout.h"
+#include "qblock.h"
 #include "qparams.h"
 #include "threads.h"
 #include "wsel.h"
@@ -271,6 +272,14 @@ default_scheme(void)
 {
 	if (opt.s.fmt == QF_COUNT)
 		opt.s.fmt = opt.lo.layout == QL_FP8 ? QF_FP8_E4M3 : QF_INT4;
+	if (qblock_info(opt.s.fmt)) {	/* its own group, no zero point */
+		if (opt.gran_set && !(opt.s.gran == QG_GROUP && opt.s.group == qblock_info(opt.s.fmt)->group))
+			cli_usage_error("%s has groups of %d", qblock_info(opt.s.fmt)->name,
+			    qblock_info(opt.s.fmt)->group);
+		opt.s.gran = QG_GROUP, opt.s.group = qblock_info(opt.s.fmt)->group;
+		opt.s.sym = !qblock_info(opt.s.fmt)->has_min;
+		opt.gran_set = 1;
+	}
 	if (opt.s.sym < 0)
 		opt.s.sym = linq_is_float(opt.s.fmt) ? 1 : opt.lo.layout == QL_AWQ ? 0 :
 		    !(opt.s.fmt == QF_UINT4 || opt.s.fmt == QF_UINT8);
@@ -322,6 +331,26 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 
 	if (wsel_load_f32(j->t, &x, &e) < 0)
 		cli_die("%s: %s", input, e.msg);
+	if (qblock_info(j->s.fmt)) {	/* nvfp4, mxfp4: their own scales and packing */
+		struct qparams tmp = { 0 };
+		struct qp_entry *w = qparams_add(&tmp, j->t->name, &j->s, j->t->ndim, j->t->shape, &e);
+
+		if (w == NULL || (q = malloc(n * sizeof *q)) == NULL)
+			cli_die("%s: %s: %s", input, j->t->name, w ? "out of memory" : e.msg);
+		if (j->qe) {
+			memcpy(w->scale, j->qe->scale, nc * sizeof *w->scale);
+			w->global_scale = j->qe->global_scale;
+		} else if (qparams_choose(w, x, &opt.co, opt.jobs, &e) < 0) {
+			cli_die("%s: %s: %s", input, j->t->name, e.msg);
+		}
+		qparams_codes(w, x, q, opt.jobs);
+		if (ql_fp4_pack(w, q, pk, &e) < 0)
+			cli_die("%s: %s: %s", input, j->t->name, e.msg);
+		qparams_free(&tmp);
+		free(q);
+		free(x);
+		return;
+	}
 	scale = malloc(nc * sizeof *scale);
 	if (!j->s.sym)
 		zp = malloc(nc * sizeof *zp);
@@ -739,8 +768,9 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "f:g:m:p:o:j:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if ((c = linq_fmt_from_name(optarg)) < 0)
-				cli_usage_error("-f %s: formats are int4, uint4, int8, uint8, fp8_e4m3, fp8_e5m2", optarg);
+			if ((c = qscheme_fmt_from_name(optarg)) < 0)
+				cli_usage_error("-f %s: formats are int4, uint4, int8, uint8, fp8_e4m3, fp8_e5m2, "
+				    "nvfp4, mxfp4", optarg);
 			opt.s.fmt = (enum qfmt)c;
 			break;
 		case 'g': {

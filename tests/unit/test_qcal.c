@@ -1136,7 +1136,7 @@ TEST(configs_malformed)
 	expect_bad_config("ct_mixed", "{\"quant_method\":\"compressed-tensors\",\"format\":\"pack-quantized\",\"config_groups\":"
 	    "{\"a\":{\"weights\":{\"num_bits\":4}},\"b\":{\"weights\":{\"num_bits\":8}}}}", "different weight schemes");
 	expect_bad_config("ct_nvfp4", "{\"quant_method\":\"compressed-tensors\",\"format\":\"nvfp4-pack-quantized\",\"config_groups\":"
-	    "{\"a\":{\"weights\":{\"num_bits\":4,\"type\":\"float\"}}}}", "not supported");
+	    "{\"a\":{\"weights\":{\"num_bits\":4,\"type\":\"float\"}}}}", "group_size");
 	expect_bad_config("ct_group_no_size", "{\"quant_method\":\"compressed-tensors\",\"format\":\"pack-quantized\",\"config_groups\":"
 	    "{\"a\":{\"weights\":{\"num_bits\":4,\"type\":\"int\",\"strategy\":\"group\"}}}}", "group_size");
 	expect_bad_config("fp8_block_bad", "{\"quant_method\":\"fp8\",\"weight_block_size\":[128]}", "weight_block_size");
