@@ -138,6 +138,12 @@ int ql_fp4_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find
 int ql_gptoss_unpack(const char *name, ql_find_fn find, void *ctx, float **out,
     uint64_t shape[3], int shape_only, struct qerr *e);
 
+/* Without a quantization_config: the one a loader would have read, from
+ * the names (all n of them), dtypes and shapes of a checkpoint's tensors
+ * (layout_detect.c).  NULL with a message when nothing is quantized, a
+ * module matches no layout, or modules disagree. */
+cJSON *ql_detect(const char *const *names, size_t n, ql_find_fn find, void *ctx, struct qerr *e);
+
 /* Suffixes of the tensors that belong to a packed module (dropped when it
  * is unpacked to P.weight). */
 int ql_is_part_suffix(const char *suffix);
