@@ -667,6 +667,135 @@ TEST(budget_weighted_by_importance)
 	free(x[0]), free(x[1]), free(xq);
 }
 
+/* ---- layouts without a config ---- */
+
+struct mem_tensor {
+	const char *name;
+	enum qdtype dt;
+	int ndim;
+	uint64_t shape[4];
+	const void *data;
+};
+
+struct mem_ckpt {
+	const struct mem_tensor *t;
+	size_t n;
+};
+
+static int
+mem_find(void *ctx, const char *name, struct ql_tensor *t)
+{
+	const struct mem_ckpt *c = ctx;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->t[i].name, name) == 0) {
+			t->dtype = c->t[i].dt;
+			t->ndim = c->t[i].ndim;
+			memcpy(t->shape, c->t[i].shape, sizeof c->t[i].shape);
+			t->data = c->t[i].data;
+			return 0;
+		}
+	return -1;
+}
+
+static cJSON *
+detect(const struct mem_tensor *t, size_t n, struct qerr *e)
+{
+	const char *names[16];
+	struct mem_ckpt c = { t, n };
+
+	for (size_t i = 0; i < n; i++)
+		names[i] = t[i].name;
+	return ql_detect(names, n, mem_find, &c, e);
+}
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+TEST(detect_layouts)
+{
+	static const unsigned char zero[4096];
+	static const int64_t wshape[2] = { 64, 128 };
+	struct qerr e;
+	cJSON *c;
+	struct ql_config cfg;
+	/* gptq 4-bit, in 128 out 64, group 32: qweight [16, 64], g_idx [128] */
+	struct mem_tensor gptq[4] = { { "m.qweight", QD_I32, 2, { 16, 64 }, zero },
+		{ "m.qzeros", QD_I32, 2, { 4, 8 }, zero }, { "m.scales", QD_F16, 2, { 4, 64 }, zero },
+		{ "m.g_idx", QD_I32, 1, { 128 }, zero } };
+	/* awq: qweight [in 128, out/8 8], scales [4, 64] */
+	struct mem_tensor awq[3] = { { "m.qweight", QD_I32, 2, { 128, 8 }, zero },
+		{ "m.qzeros", QD_I32, 2, { 4, 8 }, zero }, { "m.scales", QD_F16, 2, { 4, 64 }, zero } };
+	struct mem_tensor ct[3] = { { "m.weight_packed", QD_I32, 2, { 64, 16 }, zero },
+		{ "m.weight_scale", QD_BF16, 2, { 64, 4 }, zero }, { "m.weight_shape", QD_I64, 1, { 2 }, wshape } };
+	struct mem_tensor nv[3] = { { "m.weight_packed", QD_U8, 2, { 64, 64 }, zero },
+		{ "m.weight_scale", QD_F8_E4M3, 2, { 64, 8 }, zero }, { "m.weight_global_scale", QD_F32, 1, { 1 }, zero } };
+	struct mem_tensor mixed[5] = { { "a.qweight", QD_I32, 2, { 128, 8 }, zero },
+		{ "a.qzeros", QD_I32, 2, { 4, 8 }, zero }, { "a.scales", QD_F16, 2, { 4, 64 }, zero },
+		{ "b.weight", QD_F8_E4M3, 2, { 64, 128 }, zero }, { "b.weight_scale", QD_F32, 0, { 0 }, zero } };
+
+	c = detect(gptq, 4, &e);
+	CHECKF(c && strcmp(jstr(c, "quant_method"), "gptq") == 0 &&
+	    cJSON_GetObjectItem(c, "bits")->valueint == 4 && cJSON_GetObjectItem(c, "group_size")->valueint == 32,
+	    "gptq: %s", c ? cJSON_PrintUnformatted(c) : e.msg);
+	CHECK(c && ql_config_parse(c, &cfg, &e) == 0 && cfg.layout == QL_GPTQ);
+	cJSON_Delete(c);
+	c = detect(gptq, 3, &e);	/* without g_idx: 4 or 8 bits? */
+	CHECKF(c == NULL && strstr(e.msg, "cannot be told apart"), "gptq without g_idx: %s",
+	    c ? "accepted" : e.msg);
+	cJSON_Delete(c);
+	c = detect(awq, 3, &e);
+	CHECK(c && strcmp(jstr(c, "quant_method"), "awq") == 0 && cJSON_GetObjectItem(c, "group_size")->valueint == 32);
+	cJSON_Delete(c);
+	c = detect(ct, 3, &e);
+	CHECK(c && ql_config_parse(c, &cfg, &e) == 0 && cfg.layout == QL_CT && cfg.s.fmt == QF_INT4 &&
+	    cfg.s.gran == QG_GROUP && cfg.s.group == 32 && cfg.s.sym);
+	cJSON_Delete(c);
+	c = detect(nv, 3, &e);
+	CHECK(c && ql_config_parse(c, &cfg, &e) == 0 && cfg.s.fmt == QF_NVFP4);
+	cJSON_Delete(c);
+	c = detect(mixed, 5, &e);
+	CHECKF(c == NULL && strstr(e.msg, "ambiguous"), "mixed: %s", c ? "accepted" : e.msg);
+	cJSON_Delete(c);
+	c = detect(mixed + 3, 1, &e);	/* an F8 weight without a scale is nothing */
+	CHECK(c == NULL && strstr(e.msg, "no quantized weight"));
+	cJSON_Delete(c);
+}
+
+/* gpt-oss by hand: one expert, out 2, in 32: row 0 codes 0..15 twice at
+ * scale byte 127 (1), row 1 all code 7 (6) at byte 126 (0.5); transformers'
+ * [E, in, out] puts out last. */
+TEST(gptoss_by_hand)
+{
+	unsigned char blocks[2 * 16], scales[2] = { 127, 126 };
+	struct mem_tensor t[2] = { { "x_blocks", QD_U8, 4, { 1, 2, 1, 16 }, blocks },
+		{ "x_scales", QD_U8, 3, { 1, 2, 1 }, scales } };
+	struct mem_ckpt c = { t, 2 };
+	uint64_t shape[3];
+	float *x;
+	struct qerr e;
+	static const float v[16] = { 0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2, -3, -4, -6 };
+	int bad = 0;
+
+	for (int i = 0; i < 16; i++)
+		blocks[i] = (unsigned char)((2 * i % 16) | ((2 * i + 1) % 16) << 4), blocks[16 + i] = 0x77;
+	CHECKF(ql_gptoss_unpack("x", mem_find, &c, &x, shape, 0, &e) == 0, "%s", e.msg);
+	CHECK(shape[0] == 1 && shape[1] == 32 && shape[2] == 2);
+	for (int k = 0; k < 32; k++)
+		bad += x[k * 2 + 0] != v[k % 16] || x[k * 2 + 1] != 3.0f;
+	CHECKF(bad == 0, "%d values differ", bad);
+	free(x);
+	scales[1] = 0xff;	/* NaN */
+	CHECK(ql_gptoss_unpack("x", mem_find, &c, &x, shape, 0, &e) < 0 && strstr(e.msg, "NaN"));
+	t[1].shape[1] = 3;
+	CHECK(ql_gptoss_unpack("x", mem_find, &c, &x, shape, 0, &e) < 0 && strstr(e.msg, "as its blocks"));
+}
+
 int
 main(void)
 {
@@ -683,5 +812,7 @@ main(void)
 	RUN(qparams_block_round_trip);
 	RUN(qparams_block_malformed);
 	RUN(budget_weighted_by_importance);
+	RUN(detect_layouts);
+	RUN(gptoss_by_hand);
 	return t_done();
 }
