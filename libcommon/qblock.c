@@ -278,11 +278,11 @@ choose_ggml(enum qfmt f, const struct calib_opts *o, const float *x, int n, floa
 	if (o->method != CALIB_MSE || o->grid <= 1)
 		return;
 	best = group_sse(f, x, n, d, m, 1, INFINITY);
-	for (int k = 0; k < o->grid && best > 0; k++) {
+	for (int k = 1; k < o->grid && best > 0; k++) {
 		/* factors 1 .. shrink_min, denser near 1 (calib's grid); for the
 		 * signed 4/5-bit types also the other orientation, where the
 		 * largest magnitude takes the short side of the code range */
-		double t = o->grid > 1 ? (double)k / (o->grid - 1) : 0;
+		double t = (double)k / (o->grid - 1);
 		float a = (float)(1.0 - (1.0 - o->shrink_min) * t * t);
 		float cand[2][2];
 		int nc = 0;
@@ -297,20 +297,26 @@ choose_ggml(enum qfmt f, const struct calib_opts *o, const float *x, int n, floa
 				cand[nc][0] = -d * a * neg / (-neg - 1), cand[nc++][1] = 0;
 		}
 		for (int c = 0; c < nc; c++) {
-			float cd = cand[c][0], cm = cand[c][1];
+			double sse;
 
-			for (int it = 0; it < 3; it++) {
-				double sse;
-
-				if (!f16_finite(cd) || !f16_finite(cm) || (has_min && !(cd >= 0)))
-					break;
-				sse = group_sse(f, x, n, cd, cm, 1, best);
-				if (sse < best)
-					best = sse, *scale = cd, *minv = cm;
-				if (refit(f, x, n, &cd, &cm) < 0)
-					break;
-			}
+			if (!f16_finite(cand[c][0]) || !f16_finite(cand[c][1]))
+				continue;
+			sse = group_sse(f, x, n, cand[c][0], cand[c][1], 1, best);
+			if (sse < best)
+				best = sse, *scale = cand[c][0], *minv = cand[c][1];
 		}
+	}
+	/* then least squares for the best one's codes, while it helps */
+	for (int it = 0; it < 4 && best > 0; it++) {
+		float cd = *scale, cm = *minv;
+		double sse;
+
+		if (refit(f, x, n, &cd, &cm) < 0 || !f16_finite(cd) || !f16_finite(cm))
+			break;
+		sse = group_sse(f, x, n, cd, cm, 1, best);
+		if (!(sse < best))
+			break;
+		best = sse, *scale = cd, *minv = cm;
 	}
 }
 
