@@ -742,7 +742,7 @@ TEST(detect_layouts)
 	c = detect(gptq, 4, &e);
 	CHECKF(c && strcmp(jstr(c, "quant_method"), "gptq") == 0 &&
 	    cJSON_GetObjectItem(c, "bits")->valueint == 4 && cJSON_GetObjectItem(c, "group_size")->valueint == 32,
-	    "gptq: %s", c ? cJSON_PrintUnformatted(c) : e.msg);
+	    "gptq: %s", c ? "wrong config" : e.msg);
 	CHECK(c && ql_config_parse(c, &cfg, &e) == 0 && cfg.layout == QL_GPTQ);
 	cJSON_Delete(c);
 	c = detect(gptq, 3, &e);	/* without g_idx: 4 or 8 bits? */
