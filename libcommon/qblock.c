@@ -63,10 +63,10 @@ qscheme_fmt_name(enum qfmt f)
 /* ggml's codes: its reference quantizers compute x * (1/d) in binary32
  * and truncate after adding the offset plus one half (q8_0: roundf); the
  * clamps only bite for scales other than ggml's own. */
-static int32_t
-ggml_code(enum qfmt f, float x, float d, float min)
+static inline int32_t
+ggml_code_id(enum qfmt f, float x, float id, float min)
 {
-	float id = d != 0 ? 1.0f / d : 0.0f, v;
+	float v;
 	int32_t hi;
 
 	switch (f) {
@@ -83,25 +83,57 @@ ggml_code(enum qfmt f, float x, float d, float min)
 	return v >= (float)hi ? hi : (int32_t)v;
 }
 
-static float
-ggml_value(enum qfmt f, int32_t q, float d, float min)
+static int32_t
+ggml_code(enum qfmt f, float x, float d, float min)
 {
-	float dh = qu_f16_to_f32(qu_f32_to_f16(d));
+	return ggml_code_id(f, x, d != 0 ? 1.0f / d : 0.0f, min);
+}
 
+/* dh, mh: d and m as the file holds them (rounded to f16) */
+static inline float
+ggml_value_h(enum qfmt f, int32_t q, float dh, float mh)
+{
 	switch (f) {
 	case QF_Q4_0: return (float)(q - 8) * dh;
 	case QF_Q5_0: return (float)(q - 16) * dh;
-	case QF_Q4_1: case QF_Q5_1: return (float)q * dh + qu_f16_to_f32(qu_f32_to_f16(min));
+	case QF_Q4_1: case QF_Q5_1: return (float)q * dh + mh;
 	default: return (float)q * dh;
 	}
 }
+
+static float
+f16_round(float v)
+{
+	return qu_f16_to_f32(qu_f32_to_f16(v));
+}
+
+static float
+ggml_value(enum qfmt f, int32_t q, float d, float min)
+{
+	return ggml_value_h(f, q, f16_round(d), f16_round(min));
+}
+
+/* E2M1 by its rounding boundaries (nearest, ties to the even code), the
+ * hot path of qu_f32_to_e2m1 for finite inputs (test_qblock compares them). */
+uint8_t
+qblock_e2m1(float r)
+{
+	float a = fabsf(r);
+	uint8_t c = a <= 0.25f ? 0 : a < 0.75f ? 1 : a <= 1.25f ? 2 : a < 1.75f ? 3 :
+	    a <= 2.5f ? 4 : a < 3.5f ? 5 : a <= 5.0f ? 6 : 7;
+
+	return (uint8_t)(c | (signbit(r) ? 8 : 0));
+}
+
+static const float e2m1_values[16] = { 0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2,
+	-3, -4, -6 };
 
 int32_t
 qblock_code(enum qfmt f, float x, float scale, float min, float global)
 {
 	switch (f) {
 	case QF_NVFP4: return qu_f32_to_e2m1(x / (scale / global));
-	case QF_MXFP4: return qu_f32_to_e2m1(x / scale);
+	case QF_MXFP4: return qu_f32_to_e2m1(x / scale);	/* the reference; qblock_e2m1 is faster */
 	default: return ggml_code(f, x, scale, min);
 	}
 }
@@ -196,6 +228,30 @@ group_sse(enum qfmt f, const float *x, int n, float scale, float min, float glob
 {
 	double sse = 0;
 
+	if (f == QF_NVFP4 || f == QF_MXFP4) {	/* the scale divided once, codes by boundaries */
+		float s = f == QF_NVFP4 ? scale / global : scale;
+
+		for (int i = 0; i < n; i++) {
+			double d = (double)x[i] - e2m1_values[qblock_e2m1(x[i] / s)] * s;
+
+			sse += d * d;
+			if (sse > limit)
+				break;
+		}
+		return sse;
+	}
+	{	/* ggml: 1 / d and the f16 roundings once per group */
+		float id = scale != 0 ? 1.0f / scale : 0.0f, dh = f16_round(scale), mh = f16_round(min);
+
+		for (int i = 0; i < n; i++) {
+			double d = (double)x[i] - ggml_value_h(f, ggml_code_id(f, x[i], id, min), dh, mh);
+
+			sse += d * d;
+			if (sse > limit)
+				break;
+		}
+		return sse;
+	}
 	for (int i = 0; i < n; i++) {
 		double d = (double)x[i] - qblock_value(f, qblock_code(f, x[i], scale, min, global),
 		    scale, min, global);

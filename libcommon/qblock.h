@@ -63,6 +63,10 @@ float qblock_value(enum qfmt f, int32_t q, float scale, float min, float global)
  * own d and m the bytes are its reference quantizer's. */
 void qblock_pack_ggml(enum qfmt f, const float *x, float d, float m, unsigned char *out);
 
+/* E2M1 code of a finite r by its rounding boundaries: qu_f32_to_e2m1's
+ * result, faster. */
+uint8_t qblock_e2m1(float r);
+
 /* Bits per weight of a scheme over a grid: codes plus what a loader stores
  * per cell (a 16-bit scale for linq's formats, plus a zero point when
  * asymmetric; the block format's own scale and minimum). */

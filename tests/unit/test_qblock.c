@@ -9,6 +9,7 @@
 
 #include "budget.h"
 #include "calib.h"
+#include "dtype.h"
 #include "harness.h"
 #include "importance.h"
 #include "layout.h"
@@ -129,6 +130,32 @@ TEST(mxfp4_by_hand)
 	CHECK(memcmp(pk.part[0].data + 32, e2m1_bytes, 8) == 0);	/* x / (1/8): the same codes */
 	ql_packed_free(&pk);
 	qparams_free(&qp);
+}
+
+/* The fast E2M1 encoder is dtype.c's reference on every finite float
+ * sampled (a stride through all bit patterns, and the boundaries). */
+TEST(e2m1_fast_equals_reference)
+{
+	static const float edges[] = { 0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f, 6.0f, 0.0f };
+	long bad = 0;
+
+	for (uint64_t u = 0; u < (UINT64_C(1) << 32); u += 4093) {
+		uint32_t b = (uint32_t)u;
+		float x;
+
+		memcpy(&x, &b, 4);
+		if (isfinite(x))
+			bad += qblock_e2m1(x) != qu_f32_to_e2m1(x);
+	}
+	for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+		for (int sgn = 0; sgn < 2; sgn++)
+			for (int k = -1; k <= 1; k++) {
+				float x = nextafterf(edges[i], k < 0 ? 0.0f : k > 0 ? 10.0f : edges[i]);
+
+				x = sgn ? -x : x;
+				bad += qblock_e2m1(x) != qu_f32_to_e2m1(x);
+			}
+	CHECKF(bad == 0, "%ld codes differ", bad);
 }
 
 TEST(q4_0_q8_0_by_hand)
@@ -801,6 +828,7 @@ main(void)
 {
 	RUN(nvfp4_by_hand);
 	RUN(mxfp4_by_hand);
+	RUN(e2m1_fast_equals_reference);
 	RUN(q4_0_q8_0_by_hand);
 	RUN(ggml_minmax_is_ggml_reference);
 	RUN(mxfp4_minmax_is_ggml_exponent);
