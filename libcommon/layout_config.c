@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "qblock.h"
 
 static cJSON *
 string_array(const char *const *v, size_t n)
@@ -27,8 +28,9 @@ static cJSON *
 ct_config(const struct qscheme *s, const char *method, const char *const *ignore, size_t n_ignore)
 {
 	cJSON *qc = cJSON_CreateObject(), *groups, *g0, *w, *bs;
-	int fl = linq_is_float(s->fmt);
-	const char *fmt = fl ? "float-quantized" : "pack-quantized";
+	int fp4 = s->fmt == QF_NVFP4 || s->fmt == QF_MXFP4, fl = linq_is_float(s->fmt) || fp4;
+	const char *fmt = s->fmt == QF_NVFP4 ? "nvfp4-pack-quantized" :
+	    s->fmt == QF_MXFP4 ? "mxfp4-pack-quantized" : fl ? "float-quantized" : "pack-quantized";
 	static const char *const strategy[QG_COUNT] = { "tensor", "channel", "group", "block" };
 
 	cJSON_AddStringToObject(qc, "quant_method", "compressed-tensors");
@@ -40,14 +42,15 @@ ct_config(const struct qscheme *s, const char *method, const char *const *ignore
 	cJSON_AddItemToObject(g0, "targets", string_array((const char *const[]){ "Linear" }, 1));
 	/* QuantizationArgs forbids unknown keys: exactly these */
 	w = cJSON_AddObjectToObject(g0, "weights");
-	cJSON_AddNumberToObject(w, "num_bits", linq_bits(s->fmt));
+	cJSON_AddNumberToObject(w, "num_bits", fp4 ? 4 : linq_bits(s->fmt));
 	cJSON_AddStringToObject(w, "type", fl ? "float" : "int");
 	cJSON_AddBoolToObject(w, "symmetric", s->sym);
 	if (s->gran == QG_GROUP)
 		cJSON_AddNumberToObject(w, "group_size", (double)s->group);
 	else
 		cJSON_AddNullToObject(w, "group_size");
-	cJSON_AddStringToObject(w, "strategy", strategy[s->gran]);
+	/* NVFP4's group scales sit under a global one: "tensor_group" */
+	cJSON_AddStringToObject(w, "strategy", s->fmt == QF_NVFP4 ? "tensor_group" : strategy[s->gran]);
 	if (s->gran == QG_BLOCK) {
 		bs = cJSON_AddArrayToObject(w, "block_structure");
 		cJSON_AddItemToArray(bs, cJSON_CreateNumber((double)s->block[0]));
@@ -331,7 +334,19 @@ parse_ct(const cJSON *qc, struct ql_config *c, struct qerr *e)
 		return -1;
 	type = get_str(w, "type");
 	c->s.sym = get_bool(w, "symmetric", 1);
-	if (type && strcmp(type, "float") == 0) {
+	if (type && strcmp(type, "float") == 0 && bits == 4 &&
+	    (strcmp(fmt, "nvfp4-pack-quantized") == 0 || strcmp(fmt, "mxfp4-pack-quantized") == 0)) {
+		c->s.fmt = fmt[0] == 'n' ? QF_NVFP4 : QF_MXFP4;
+		c->s.sym = 1;
+		c->s.gran = QG_GROUP;
+		c->s.group = qblock_info(c->s.fmt)->group;
+		if (get_int(w, "group_size", NULL, &gs, 0, e) < 0)
+			return -1;
+		if (gs != c->s.group)
+			return qerr_set(e, "quantization_config: %s with group_size %lld (it has %lld)",
+			    fmt, (long long)gs, (long long)c->s.group);
+		return 0;
+	} else if (type && strcmp(type, "float") == 0) {
 		if (bits != 8 || (strcmp(fmt, "float-quantized") != 0 && strcmp(fmt, "naive-quantized") != 0))
 			return qerr_set(e, "quantization_config: float %lld-bit in %s is not supported",
 			    (long long)bits, fmt);

@@ -239,6 +239,8 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 	*outp = NULL;
 	if (c->layout == QL_GPTQ)
 		return unpack_gptq(c, &s, outp, rows, cols, shape_only, e);
+	if (c->layout == QL_CT && (c->s.fmt == QF_NVFP4 || c->s.fmt == QF_MXFP4))
+		return ql_fp4_unpack(c, prefix, find, ctx, outp, rows, cols, shape_only, e);
 
 	/* 1. the weight tensor gives out and in */
 	switch (c->layout) {
