@@ -129,6 +129,8 @@ static struct {
 	size_t npat;
 	struct choice dflt;
 	int quiet, static_mode, act_signed, external;
+	int capture, capture_all;	/* --capture-model: list, don't quantize */
+	struct randcal_opts rc;		/* --random-calib */
 	const char *qparams_path;
 	struct qp qp;
 	int have_qp;
@@ -987,12 +989,17 @@ act_range(const char *x, float *lo, float *hi)
 	const void *d;
 	float r[2];
 
+	if (opt.capture) {	/* a dry run: note what --static would look up */
+		capture_note(x);
+		*lo = -1, *hi = 1;
+		return 1;
+	}
 	if (!opt.have_qp)
-		return 0;
+		return randcal_range(x, lo, hi);
 	snprintf(key, sizeof key, "%s.range", x);
 	d = qp_get(&opt.qp, key, "F32", shape, &rank, &n);
 	if (d == NULL || n != 2)
-		return 0;
+		return randcal_range(x, lo, hi);
 	memcpy(r, d, sizeof r);
 	if (!isfinite(r[0]) || !isfinite(r[1]) || r[0] > r[1])
 		cli_die("%s: %s: not a range (min %g, max %g)", opt.qparams_path, key, r[0], r[1]);
@@ -1200,12 +1207,46 @@ apply_static(void)
 
 /* ---- main ---- */
 
+enum { OPT_RANDOM = 1000, OPT_SEED, OPT_DIST, OPT_ORTLIB, OPT_CAPTURE, OPT_CAPTURE_ALL };
+
+/* The options of --random-calib and --capture-model (randcal.c). */
+static void
+calib_option(int c, const char *arg)
+{
+	char *end;
+
+	switch (c) {
+	case OPT_RANDOM:
+		opt.rc.n = strtol(arg, &end, 10);
+		if (*end || opt.rc.n < 1 || opt.rc.n > 1000000)
+			cli_usage_error("--random-calib %s: a number of samples from 1 to 1000000", arg);
+		break;
+	case OPT_SEED: {
+		unsigned long long v = strtoull(arg, &end, 10);
+
+		if (*end || *arg == '-' || v > UINT32_MAX)
+			cli_usage_error("--seed %s: a number from 0 to 4294967295", arg);
+		opt.rc.seed = (uint32_t)v;
+		break;
+	}
+	case OPT_DIST:
+		if (strcmp(arg, "uniform") && strcmp(arg, "normal"))
+			cli_usage_error("--random-dist %s: uniform or normal", arg);
+		opt.rc.normal = strcmp(arg, "normal") == 0;
+		break;
+	case OPT_ORTLIB: opt.rc.ort_lib = arg; break;
+	case OPT_CAPTURE_ALL: opt.capture_all = 1;	/* FALLTHROUGH */
+	case OPT_CAPTURE: opt.capture = 1; break;
+	}
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: %s [-q] [-w FORMAT] [-b BLOCK] [--matmulnbits] [--node-format PATTERN=FORMAT]...\n"
-	    "       [-p QPARAMS] [--static] [--act-type uint8|int8] [--external-data] [-o OUT] MODEL\n"
+	    "       [-p QPARAMS] [--static] [--act-type uint8|int8] [--random-calib N [--seed S]]\n"
+	    "       [--ort-lib PATH] [--capture-model | --capture-all] [--external-data] [-o OUT] MODEL\n"
 	    "Quantize an ONNX model's weights with DequantizeLinear (QDQ), Cast pairs or MatMulNBits.\n"
 	    "  -w, --weights FORMAT     int8 (default, per-channel), uint8, int4, uint4 (blocked),\n"
 	    "                           fp8 (e4m3fn), fp16, bf16 (Cast pairs), float (leave)\n"
@@ -1219,6 +1260,14 @@ usage(FILE *f)
 	    "      --static             also quantize activations (Q->DQ) from the ranges in -p,\n"
 	    "                           and Conv/Gemm biases to int32\n"
 	    "      --act-type T         uint8 (asymmetric, default) or int8 (symmetric)\n"
+	    "      --random-calib N     --static with ranges measured by onnxruntime on N random\n"
+	    "                           inputs where -p has none (poor ranges: prefer real data)\n"
+	    "      --seed S, --random-dist uniform|normal   those inputs (default 0, uniform [0,1))\n"
+	    "      --ort-lib PATH       onnxruntime's library (default $QUTILS_ONNXRUNTIME, else\n"
+	    "                           libonnxruntime.so.1)\n"
+	    "      --capture-model      write the float model with the activations --static would\n"
+	    "                           quantize added as outputs (for scripts/onnx-capture.mjs)\n"
+	    "      --capture-all        the same with every activation of the main graph\n"
 	    "      --external-data      write tensors of 1 KiB or more to OUT.data\n"
 	    "  -o, --output OUT         output model (default: standard output)\n"
 	    "  -q, --quiet              no summary on standard error\n",
@@ -1237,7 +1286,7 @@ data_name(const char *out)
 	return s;
 }
 
-static int
+int
 any_external(const Onnx__GraphProto *g)
 {
 	size_t i, j;
@@ -1265,6 +1314,12 @@ main(int argc, char **argv)
 		{"act-type", required_argument, NULL, 'A'}, {"external-data", no_argument, NULL, 'E'},
 		{"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		{"random-calib", required_argument, NULL, OPT_RANDOM},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"random-dist", required_argument, NULL, OPT_DIST},
+		{"ort-lib", required_argument, NULL, OPT_ORTLIB},
+		{"capture-model", no_argument, NULL, OPT_CAPTURE},
+		{"capture-all", no_argument, NULL, OPT_CAPTURE_ALL},
 		{NULL, 0, NULL, 0},
 	};
 	const char *out = "-", *wfmt = "int8";
@@ -1311,6 +1366,12 @@ main(int argc, char **argv)
 			opt.act_signed = strcmp(optarg, "int8") == 0;
 			break;
 		case 'E': opt.external = 1; break;
+		case OPT_RANDOM:
+		case OPT_SEED:
+		case OPT_DIST:
+		case OPT_ORTLIB:
+		case OPT_CAPTURE:
+		case OPT_CAPTURE_ALL: calib_option(c, optarg); break;
 		case 'o': out = optarg; break;
 		case 'q': opt.quiet = 1; break;
 		case 'h': usage(stdout); cli_close_stdout(); return 0;
@@ -1339,8 +1400,12 @@ main(int argc, char **argv)
 	}
 	if (opt.dflt.nbits && opt.dflt.block == 0)
 		opt.dflt.block = 128;
-	if (opt.static_mode && !opt.qparams_path)
-		cli_usage_error("--static needs activation ranges: -p QPARAMS");
+	if (opt.capture && (opt.rc.n || opt.qparams_path))
+		cli_usage_error("--capture-model: no -p or --random-calib; it quantizes nothing");
+	if (opt.rc.n || opt.capture)
+		opt.static_mode = 1;
+	if (opt.static_mode && !opt.qparams_path && !opt.rc.n && !opt.capture)
+		cli_usage_error("--static needs activation ranges: -p QPARAMS or --random-calib N");
 	if (opt.qparams_path) {
 		if (qp_open(&opt.qp, opt.qparams_path, &e) < 0)
 			cli_die_err(&e);
@@ -1348,6 +1413,13 @@ main(int argc, char **argv)
 	}
 	if (onnx_load(&model, argv[optind], &e) < 0)
 		cli_die_err(&e);
+	if (opt.rc.n) {
+		fprintf(stderr, "%s: warning: --random-calib: activation ranges from random inputs are"
+		    " a poor guess; calibrate on real inputs (scripts/onnx-capture.mjs, qcalib"
+		    " --captures) for a model worth shipping\n", cli_prog());
+		if (randcal_run(&model, &opt.rc, &e) < 0)
+			cli_die_err(&e);
+	}
 
 	collect_names(model.proto->graph);
 	scan_graph(model.proto->graph, NULL);
@@ -1417,6 +1489,14 @@ main(int argc, char **argv)
 	if (opt.static_mode)
 		nact = apply_static();
 
+	if (opt.capture) {	/* the dry run only listed activations */
+		if (use_extw)
+			cli_out_abort(&dout);
+		cli_out_abort(&mo);
+		capture_write(argv[optind], out, opt.capture_all, opt.quiet);
+		cli_close_stdout();
+		return 0;
+	}
 	if (onnx_save(&model, mo.f, use_extw ? &extw : NULL, &e) < 0) {
 		if (use_extw)
 			cli_out_abort(&dout);
@@ -1452,6 +1532,7 @@ main(int argc, char **argv)
 	ns_free(&counts);
 	if (opt.have_qp)
 		qp_close(&opt.qp);
+	randcal_free();
 	onnx_free(&model);
 	cli_close_stdout();
 	return 0;
