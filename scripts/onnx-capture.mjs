@@ -203,7 +203,7 @@ const capModel = path.join(tmp, 'capture.onnx');
 
 let sess;
 try {
-  sess = await ort.InferenceSession.create(capModel, { graphOptimizationLevel: 'disabled' });
+  sess = await ort.InferenceSession.create(capModel, { graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
 } catch (e) { die(`${opt.model}: onnxruntime: ${e.message}`); }
 
 // ---- per input: its declared type and shape, and where samples come from ----

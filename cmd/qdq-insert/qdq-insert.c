@@ -1444,7 +1444,7 @@ main(int argc, char **argv)
 	cur_opset = onnx_opset(model.proto, "");
 	if (cur_opset == 0)
 		cli_die("%s: no default-domain opset import", model.path);
-	if (need_opset > cur_opset) {
+	if (need_opset > cur_opset && !opt.capture) {	/* a capture is not quantized */
 		char why[64];
 		int f;
 
