@@ -2,7 +2,7 @@
 // onnx-capture.mjs: activation captures of an ONNX model, for qcalib --captures.
 //
 //   node scripts/onnx-capture.mjs [--all] (--inputs FILE | --random N [--seed S]
-//        [--dist uniform|normal]) [--qdq-insert PATH] MODEL -o CAPTURES
+//        [--dist uniform|normal] [--shape NAME=D,D,...]) [--qdq-insert PATH] MODEL -o CAPTURES
 //
 // qdq-insert --capture-model writes the float model with the activations
 // qdq-insert --static would quantize added as graph outputs (--all: every
@@ -26,7 +26,7 @@ const PROG = 'onnx-capture';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const die = (msg, code = 1) => { process.stderr.write(`${PROG}: ${msg}\n`); process.exit(code); };
 const usage = (msg) => die(`${msg}\nusage: onnx-capture.mjs [--all] (--inputs FILE | --random N [--seed S] ` +
-  '[--dist uniform|normal]) [--qdq-insert PATH] MODEL -o CAPTURES', 2);
+  '[--dist uniform|normal] [--shape NAME=D,...]) [--qdq-insert PATH] MODEL -o CAPTURES', 2);
 const HELP = `usage: node scripts/onnx-capture.mjs [options] MODEL -o CAPTURES
 Run an ONNX model in onnxruntime and write the activations qdq-insert --static
 quantizes (inputs and outputs of its MatMul, Gemm, Conv... nodes) as a safetensors
@@ -36,12 +36,13 @@ file of F32 [samples, ...] tensors named after them, for qcalib --captures.
   --random N         N made-up samples instead (symbolic dimensions 1)
   --seed S           their seed (default 0), the same data as qdq-insert --random-calib
   --dist D           uniform (default, [0, 1)) or normal
+  --shape NAME=D,... an input's shape for --random (symbolic dimensions default to 1)
   --qdq-insert PATH  the qdq-insert program (default: on PATH, else build/)
   -o FILE            output ('-': standard output)
 `;
 
 // ---- options ----
-const opt = { all: false, inputs: null, random: 0, seed: 0, dist: 'uniform', qdq: null, out: null, model: null };
+const opt = { shapes: {}, all: false, inputs: null, random: 0, seed: 0, dist: 'uniform', qdq: null, out: null, model: null };
 {
   const a = process.argv.slice(2);
   const val = (i) => { if (i + 1 >= a.length) usage(`${a[i]}: missing value`); return a[i + 1]; };
@@ -61,6 +62,14 @@ const opt = { all: false, inputs: null, random: 0, seed: 0, dist: 'uniform', qdq
         if (opt.dist !== 'uniform' && opt.dist !== 'normal') usage(`--dist ${opt.dist}: uniform or normal`);
         break;
       case '--qdq-insert': opt.qdq = val(i++); break;
+      case '--shape': {
+        const m = /^(.+)=([0-9]+(,[0-9]+)*)$/.exec(val(i++));
+        const dims = m ? m[2].split(',').map(Number) : [];
+        if (!m || dims.length > 8 || dims.some((d) => d < 1 || d > 2 ** 30))
+          usage(`--shape ${a[i]}: expected NAME=D,D,... (dimensions from 1 to 2^30, at most 8)`);
+        opt.shapes[m[1]] = dims;
+        break;
+      }
       case '-o': case '--output': opt.out = val(i++); break;
       default:
         if (a[i].startsWith('-') && a[i] !== '-') usage(`unknown option ${a[i]}`);
@@ -71,6 +80,7 @@ const opt = { all: false, inputs: null, random: 0, seed: 0, dist: 'uniform', qdq
   if (!opt.model) usage('no model');
   if (!opt.out) usage('no output: give -o FILE');
   if (!opt.inputs === !opt.random) usage('give either --inputs FILE or --random N');
+  if (opt.inputs && Object.keys(opt.shapes).length) usage('--shape: only with --random');
 }
 
 let ort;
@@ -215,7 +225,12 @@ const inputs = sess.inputNames.map((name, i) => {
   const shape = (m.shape || []).map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
   const inp = { name, type: m.type, declared: shape };
   if (!given) {
-    inp.shape = shape.map((d) => (d < 0 ? 1 : d));
+    const want = opt.shapes[name];
+    if (want && want.length !== shape.length)
+      die(`${opt.model}: --shape ${name}: ${want.length} dimensions, the input has ${shape.length}`);
+    if (want && want.some((d, k) => shape[k] >= 0 && d !== shape[k]))
+      die(`${opt.model}: --shape ${name}: the model has [${shape.map((d) => (d < 0 ? '?' : d))}]`);
+    inp.shape = want || shape.map((d) => (d < 0 ? 1 : d));
     if (!typedOf(inp.type, 0)) die(`${opt.model}: input ${name}: type ${inp.type} cannot be made up`);
     return inp;
   }
@@ -232,6 +247,8 @@ const inputs = sess.inputNames.map((name, i) => {
   Object.assign(inp, { shape: dims, given: g });
   return inp;
 });
+for (const name of Object.keys(opt.shapes))
+  if (!sess.inputNames.includes(name)) die(`${opt.model}: --shape ${name}: the model has no such input`);
 if (given) {
   for (const name of Object.keys(given))
     if (!sess.inputNames.includes(name)) die(`${opt.inputs}: ${name}: not an input of the model`);

@@ -1207,7 +1207,7 @@ apply_static(void)
 
 /* ---- main ---- */
 
-enum { OPT_RANDOM = 1000, OPT_SEED, OPT_DIST, OPT_ORTLIB, OPT_CAPTURE, OPT_CAPTURE_ALL };
+enum { OPT_RANDOM = 1000, OPT_SEED, OPT_DIST, OPT_ORTLIB, OPT_CAPTURE, OPT_CAPTURE_ALL, OPT_SHAPE };
 
 /* The options of --random-calib and --capture-model (randcal.c). */
 static void
@@ -1235,6 +1235,31 @@ calib_option(int c, const char *arg)
 		opt.rc.normal = strcmp(arg, "normal") == 0;
 		break;
 	case OPT_ORTLIB: opt.rc.ort_lib = arg; break;
+	case OPT_SHAPE: {
+		struct input_shape *sh;
+		const char *eq = strrchr(arg, '='), *p;
+
+		opt.rc.shapes = realloc(opt.rc.shapes, (opt.rc.nshapes + 1) * sizeof *opt.rc.shapes);
+		if (opt.rc.shapes == NULL)
+			cli_die("out of memory");
+		sh = &opt.rc.shapes[opt.rc.nshapes++];
+		memset(sh, 0, sizeof *sh);
+		if (eq == NULL || eq == arg)
+			cli_usage_error("--input-shape %s: expected NAME=D,D,...", arg);
+		sh->name = strndup(arg, (size_t)(eq - arg));
+		if (sh->name == NULL)
+			cli_die("out of memory");
+		for (p = eq + 1;; p = end + 1) {
+			long long d = strtoll(p, &end, 10);
+
+			if (end == p || d < 1 || d > (1 << 30) || sh->rank == 8 || (*end && *end != ','))
+				cli_usage_error("--input-shape %s: dimensions from 1 to 2^30, at most 8", arg);
+			sh->dims[sh->rank++] = d;
+			if (*end == 0)
+				break;
+		}
+		break;
+	}
 	case OPT_CAPTURE_ALL: opt.capture_all = 1;	/* FALLTHROUGH */
 	case OPT_CAPTURE: opt.capture = 1; break;
 	}
@@ -1263,6 +1288,7 @@ usage(FILE *f)
 	    "      --random-calib N     --static with ranges measured by onnxruntime on N random\n"
 	    "                           inputs where -p has none (poor ranges: prefer real data)\n"
 	    "      --seed S, --random-dist uniform|normal   those inputs (default 0, uniform [0,1))\n"
+	    "      --input-shape NAME=D,D,...   an input's shape there (symbolic dims default to 1)\n"
 	    "      --ort-lib PATH       onnxruntime's library (default $QUTILS_ONNXRUNTIME, else\n"
 	    "                           libonnxruntime.so.1)\n"
 	    "      --capture-model      write the float model with the activations --static would\n"
@@ -1320,6 +1346,7 @@ main(int argc, char **argv)
 		{"ort-lib", required_argument, NULL, OPT_ORTLIB},
 		{"capture-model", no_argument, NULL, OPT_CAPTURE},
 		{"capture-all", no_argument, NULL, OPT_CAPTURE_ALL},
+		{"input-shape", required_argument, NULL, OPT_SHAPE},
 		{NULL, 0, NULL, 0},
 	};
 	const char *out = "-", *wfmt = "int8";
@@ -1371,7 +1398,8 @@ main(int argc, char **argv)
 		case OPT_DIST:
 		case OPT_ORTLIB:
 		case OPT_CAPTURE:
-		case OPT_CAPTURE_ALL: calib_option(c, optarg); break;
+		case OPT_CAPTURE_ALL:
+		case OPT_SHAPE: calib_option(c, optarg); break;
 		case 'o': out = optarg; break;
 		case 'q': opt.quiet = 1; break;
 		case 'h': usage(stdout); cli_close_stdout(); return 0;
@@ -1402,6 +1430,8 @@ main(int argc, char **argv)
 		opt.dflt.block = 128;
 	if (opt.capture && (opt.rc.n || opt.qparams_path))
 		cli_usage_error("--capture-model: no -p or --random-calib; it quantizes nothing");
+	if (opt.rc.nshapes && !opt.rc.n)
+		cli_usage_error("--input-shape: only with --random-calib");
 	if (opt.rc.n || opt.capture)
 		opt.static_mode = 1;
 	if (opt.static_mode && !opt.qparams_path && !opt.rc.n && !opt.capture)
@@ -1533,6 +1563,9 @@ main(int argc, char **argv)
 	if (opt.have_qp)
 		qp_close(&opt.qp);
 	randcal_free();
+	for (i = 0; i < opt.rc.nshapes; i++)
+		free((char *)opt.rc.shapes[i].name);
+	free(opt.rc.shapes);
 	onnx_free(&model);
 	cli_close_stdout();
 	return 0;

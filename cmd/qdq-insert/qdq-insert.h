@@ -35,6 +35,12 @@ struct randcal_opts {
 	int normal;		/* normal instead of uniform [0, 1) */
 	const char *ort_lib;	/* NULL: $QUTILS_ONNXRUNTIME or the soname */
 	int threads;
+	struct input_shape {	/* --input-shape NAME=D,D,...: for symbolic dims */
+		const char *name;
+		int rank;
+		int64_t dims[8];
+	} *shapes;
+	size_t nshapes;
 };
 uint32_t randcal_next(uint32_t *state);
 int randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e);

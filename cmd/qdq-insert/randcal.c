@@ -10,7 +10,9 @@
  * uniform values are (r >> 8) / 2^24 in [0, 1); normal values use the Box-
  * Muller cosine of two draws in double precision, rounded to float.  Inputs
  * are filled sample by sample in the session's input order, each in
- * row-major order, symbolic dimensions 1; integer and boolean inputs are 0. */
+ * row-major order, symbolic dimensions 1 unless --input-shape gives them;
+ * integer and boolean inputs are 0. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +231,17 @@ randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e)
 	if (s == NULL)
 		return qerr_prefix(e, "%s", m->path);
 	nin = ort_inputs(s, &decl);
+	for (i = 0; i < o->nshapes; i++) {
+		size_t j;
+
+		for (j = 0; j < nin && strcmp(decl[j].name, o->shapes[i].name); j++)
+			;
+		if (j == nin) {
+			qerr_set(e, "%s: --input-shape %s: the model has no such input", m->path,
+			    o->shapes[i].name);
+			goto done;
+		}
+	}
 	if ((in = calloc(nin ? nin : 1, sizeof *in)) == NULL) {
 		qerr_set(e, "out of memory");
 		goto done;
@@ -241,6 +254,25 @@ randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e)
 
 		in[i] = decl[i];
 		in[i].nelem = 1;
+		for (size_t h = 0; h < o->nshapes; h++) {
+			const struct input_shape *sh = &o->shapes[h];
+
+			if (strcmp(sh->name, in[i].name))
+				continue;
+			if (sh->rank != in[i].rank) {
+				qerr_set(e, "%s: --input-shape %s: %d dimensions, the input has %d", m->path,
+				    sh->name, sh->rank, in[i].rank);
+				goto done;
+			}
+			for (d = 0; d < sh->rank; d++) {
+				if (in[i].dims[d] >= 0 && in[i].dims[d] != sh->dims[d]) {
+					qerr_set(e, "%s: --input-shape %s: dimension %d is %" PRId64 " in the model",
+					    m->path, sh->name, d, in[i].dims[d]);
+					goto done;
+				}
+				in[i].dims[d] = sh->dims[d];
+			}
+		}
 		for (d = 0; d < in[i].rank; d++) {
 			if (in[i].dims[d] < 0)
 				in[i].dims[d] = 1;

@@ -46,10 +46,11 @@ const TD = '/usr/share/libonnx-testdata/data/pytorch-converted';
 const MODELS = [
   { name: 'oww-embedding', file: `${OWW}/embedding_model.onnx`, min: 20 },
   { name: 'oww-alexa', file: `${OWW}/alexa_v0.1.onnx`, min: 20 },
+  { name: 'oww-melspectrogram', file: `${OWW}/melspectrogram.onnx`, shape: 'input=1,1280', min: null,
+    why: 'its log-mel output magnifies the error of small STFT values (uint8 per-tensor MatMul outputs)' },
   { name: 'pt-conv2d', file: `${TD}/test_Conv2d/model.onnx`, td: `${TD}/test_Conv2d`, min: 25 },
-  { name: 'pt-convtranspose2d', file: `${TD}/test_ConvTranspose2d/model.onnx`, td: `${TD}/test_ConvTranspose2d`, min: 25 },
 ];
-const N = 6;	// calibration samples
+const N = 4;	// calibration samples
 
 const sh = (cmd, args, opts = {}) => spawnSync(cmd, args, { encoding: 'utf8', env, maxBuffer: 1 << 26, ...opts });
 const capture = (args) => sh('node', ['scripts/onnx-capture.mjs', ...args]);
@@ -118,9 +119,10 @@ for (const m of MODELS) {
   try {
     // calibration captures, the default set and every activation
     const cal = path.join(tmp, `${m.name}-cal.st`), all = path.join(tmp, `${m.name}-all.st`);
-    let r = capture(['--random', String(N), '--seed', '11', m.file, '-o', cal]);
+    const shp = m.shape ? ['--shape', m.shape] : [];
+    let r = capture(['--random', String(N), '--seed', '11', ...shp, m.file, '-o', cal]);
     if (r.status !== 0) throw new Error(`onnx-capture: ${r.stderr.trim()}`);
-    r = capture(['--all', '--random', String(N), '--seed', '11', m.file, '-o', all]);
+    r = capture(['--all', '--random', String(N), '--seed', '11', ...shp, m.file, '-o', all]);
     if (r.status !== 0) throw new Error(`onnx-capture --all: ${r.stderr.trim()}`);
     const C = readST(cal), A = readST(all);
     const names = Object.keys(C.t);
@@ -173,39 +175,42 @@ for (const m of MODELS) {
       L('default-set-complete'), `${pairs(rs.stderr)} pairs from the default capture, ${pairs(ra.stderr)} from --all`,
       `(${pairs(rs.stderr)} activation pairs, same model as from --all)`);
 
-    // quality on held-out inputs (another seed)
-    const held = path.join(tmp, `${m.name}-held.st`);
-    r = capture(['--random', '3', '--seed', '12345', m.file, '-o', held]);
-    if (r.status !== 0) throw new Error(`onnx-capture held-out: ${r.stderr.trim()}`);
-    const H = readST(held);
+    // held-out inputs (uniform [0, 1) like the calibration, another generator)
+    let seed = 0x2545F491;
+    const u = () => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return Math.fround((seed >>> 8) * 2 ** -24); };
+    const H = { t: {} };
+    for (const n of orig.s.inputNames) {
+      const shape = [3, ...C.t[n].shape.slice(1)], len = shape.reduce((a, b) => a * b, 1);
+      H.t[n] = { dtype: 'F32', shape, data: Float32Array.from({ length: len }, u) };
+    }
     const ref = await runAll(m.file, H, 3), q = await runAll(stat, H, 3);
     const flatOut = (x) => Float64Array.from(x.outs.flatMap((o) => x.s.outputNames.flatMap((n) => Array.from(o[n].data))));
     const { sqnr, cos } = compare(flatOut(ref), flatOut(q));
     const msg = `SQNR ${sqnr.toFixed(1)} dB, cosine ${cos.toFixed(6)}`;
-    check(sqnr >= m.min, L('static-u8-vs-float'), `${msg}; want SQNR >= ${m.min}`, `(${msg})`);
+    if (m.min === null) skip(L('static-u8-vs-float'), `${msg}, not judged: ${m.why}`);
+    else check(sqnr >= m.min, L('static-u8-vs-float'), `${msg}; want SQNR >= ${m.min}`, `(${msg})`);
+
+    // --inputs: those inputs from a file give onnxruntime's outputs for them
+    const inFile = path.join(tmp, `${m.name}-in.st`), again = path.join(tmp, `${m.name}-again.st`);
+    writeST(inFile, H.t);
+    r = capture(['--inputs', inFile, m.file, '-o', again]);
+    if (r.status !== 0) throw new Error(`onnx-capture --inputs: ${r.stderr.trim()}`);
+    const G = readST(again);
+    check(orig.s.inputNames.every((n) => G.t[n] && same(G.t[n].data, H.t[n].data)) &&
+      ref.s.outputNames.every((n) => G.t[n] && same(G.t[n].data, Float32Array.from(ref.outs.flatMap((o) => Array.from(o[n].data))))),
+    L('inputs-file'), 'captures from --inputs differ from the inputs or from onnxruntime\'s outputs for them');
 
     // --random-calib: the same calibration, so the same bytes
     const rc = path.join(tmp, `${m.name}-rc.onnx`);
-    r = sh('qdq-insert', ['--random-calib', String(N), '--seed', '11', m.file, '-o', rc]);
+    r = sh('qdq-insert', ['--random-calib', String(N), '--seed', '11', ...(m.shape ? ['--input-shape', m.shape] : []), m.file, '-o', rc]);
     if (r.status !== 0) throw new Error(`qdq-insert --random-calib: ${r.stderr.trim()}`);
     check(/warning: --random-calib/.test(r.stderr), L('random-calib-warns'), `stderr: ${r.stderr.trim()}`);
     check(same(fs.readFileSync(rc), fs.readFileSync(stat)), L('random-calib-equals-capture-qcalib'),
       'differs from onnx-capture.mjs --random | qcalib --captures | qdq-insert --static -p', `(${fs.statSync(rc).size} bytes identical)`);
     const qr = await runAll(rc, H, 3);
     const c2 = compare(flatOut(ref), flatOut(qr));
-    check(c2.sqnr >= m.min, L('random-calib-runs'), `SQNR ${c2.sqnr.toFixed(1)}`,
+    check(c2.sqnr === sqnr, L('random-calib-runs'), `SQNR ${c2.sqnr.toFixed(1)}, not ${sqnr.toFixed(1)}`,
       `(SQNR ${c2.sqnr.toFixed(1)} dB, cosine ${c2.cos.toFixed(6)})`);
-
-    // --inputs: the held-out inputs given back give the same captures
-    const inFile = path.join(tmp, `${m.name}-in.st`), again = path.join(tmp, `${m.name}-again.st`);
-    const ins = {};
-    for (const n of ref.s.inputNames) ins[n] = H.t[n];
-    writeST(inFile, ins);
-    r = capture(['--inputs', inFile, m.file, '-o', again]);
-    if (r.status !== 0) throw new Error(`onnx-capture --inputs: ${r.stderr.trim()}`);
-    const G = readST(again);
-    check(Object.keys(H.t).every((n) => G.t[n] && same(G.t[n].data, H.t[n].data)), L('inputs-file'),
-      'captures from --inputs differ from those of the random run that made the inputs');
 
     // PyTorch's recorded output for its recorded input
     if (m.td && havePy) {
