@@ -92,6 +92,9 @@ struct ort_api {
 	void (*ReleaseTypeInfo)(OrtTypeInfo *);					/* 98 */
 	void (*ReleaseTensorTypeAndShapeInfo)(OrtTensorTypeAndShapeInfo *);	/* 99 */
 	void (*ReleaseSessionOptions)(OrtSessionOptions *);			/* 100 */
+	ort_slot pad101[29];							/* 101-129 */
+	OrtStatus *(*AddSessionConfigEntry)(OrtSessionOptions *o, const char *key,
+	    const char *value);							/* 130 */
 };
 
 #define SLOT(field, index) \
@@ -127,6 +130,7 @@ SLOT(ReleaseValue, 96);
 SLOT(ReleaseTypeInfo, 98);
 SLOT(ReleaseTensorTypeAndShapeInfo, 99);
 SLOT(ReleaseSessionOptions, 100);
+SLOT(AddSessionConfigEntry, 130);
 
 struct ort_api_base {
 	const struct ort_api *(*GetApi)(uint32_t version);
@@ -237,7 +241,8 @@ read_outputs(struct ort_sess *s, struct qerr *e)
 }
 
 struct ort_sess *
-ort_open(const char *lib, const void *model, size_t len, int threads, struct qerr *e)
+ort_open(const char *lib, const void *model, size_t len, const char *ext_dir, int threads,
+    struct qerr *e)
 {
 	struct ort_sess *s = calloc(1, sizeof *s);
 	const struct ort_api_base *(*get_base)(void);
@@ -274,6 +279,9 @@ ort_open(const char *lib, const void *model, size_t len, int threads, struct qer
 	    "SetSessionGraphOptimizationLevel", e) < 0 ||
 	    (threads > 0 && check(s, s->api->SetIntraOpNumThreads(so, threads),
 	    "SetIntraOpNumThreads", e) < 0) ||
+	    (ext_dir && check(s, s->api->AddSessionConfigEntry(so,
+	    "session.model_external_initializers_file_folder_path", ext_dir),
+	    "AddSessionConfigEntry", e) < 0) ||
 	    check(s, s->api->CreateSessionFromArray(s->env, model, len, so, &s->sess),
 	    "loading the model", e) < 0 ||
 	    check(s, s->api->CreateCpuMemoryInfo(ORT_DEVICE_ALLOCATOR, ORT_MEM_TYPE_DEFAULT, &s->cpu),

@@ -28,9 +28,10 @@ struct ort_tensor {
 struct ort_sess;
 
 /* The library: lib, else $QUTILS_ONNXRUNTIME, else the soname
- * libonnxruntime.so.1.  threads 0: onnxruntime's default. */
-struct ort_sess *ort_open(const char *lib, const void *model, size_t len, int threads,
-    struct qerr *e);
+ * libonnxruntime.so.1.  ext_dir: where the model's external data files
+ * are (NULL: it has none).  threads 0: onnxruntime's default. */
+struct ort_sess *ort_open(const char *lib, const void *model, size_t len, const char *ext_dir,
+    int threads, struct qerr *e);
 const char *ort_version(const struct ort_sess *s);
 /* The model's inputs (names, types, declared dims); owned by s. */
 size_t ort_inputs(const struct ort_sess *s, const struct ort_tensor **in);

@@ -200,22 +200,25 @@ randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e)
 {
 	Onnx__GraphProto *g = m->proto->graph;
 	size_t n_out = g->n_output, i, nin;
-	char *buf = NULL;
+	unsigned char *buf = NULL;
 	size_t len = 0;
-	FILE *mf;
 	struct ort_sess *s;
 	const struct ort_tensor *decl;
 	struct ort_tensor *in = NULL;
 	uint32_t st = o->seed;
 	long k;
-	int rc = -1;
+	int rc = 0;
 
+	/* packed as it is: external tensors keep their locations, which
+	 * onnxruntime resolves against the model's folder */
 	expose_outputs(g, NULL, 0);
-	if ((mf = open_memstream(&buf, &len)) == NULL)
-		return qerr_set(e, "out of memory");
-	rc = onnx_save(m, mf, NULL, e);
-	if (fclose(mf) != 0 && rc == 0)
+	len = onnx_packed_size(m->proto);
+	if (len > INT32_MAX)
+		rc = qerr_set(e, "model message over 2 GiB");
+	else if ((buf = malloc(len ? len : 1)) == NULL)
 		rc = qerr_set(e, "out of memory");
+	else
+		onnx__model_proto__pack(m->proto, buf);
 	for (i = n_out; i < g->n_output; i++) {	/* back to the model as it was */
 		free(g->output[i]->name);
 		free(g->output[i]);
@@ -226,7 +229,7 @@ randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e)
 		return qerr_prefix(e, "%s: --random-calib", m->path);
 	}
 	rc = -1;
-	s = ort_open(o->ort_lib, buf, len, o->threads, e);
+	s = ort_open(o->ort_lib, buf, len, any_external(g) ? m->dir : NULL, o->threads, e);
 	free(buf);
 	if (s == NULL)
 		return qerr_prefix(e, "%s", m->path);

@@ -212,6 +212,18 @@ for (const m of MODELS) {
     check(c2.sqnr === sqnr, L('random-calib-runs'), `SQNR ${c2.sqnr.toFixed(1)}, not ${sqnr.toFixed(1)}`,
       `(SQNR ${c2.sqnr.toFixed(1)} dB, cosine ${c2.cos.toFixed(6)})`);
 
+    // external data: onnxruntime reads it from the model's folder
+    if (m.name === 'oww-embedding') {
+      const xd = fs.mkdtempSync(path.join(tmp, 'ext-'));
+      r = sh('qdq-insert', ['-q', '-w', 'float', '--external-data', m.file, '-o', path.join(xd, 'm.onnx')]);
+      if (r.status !== 0) throw new Error(`qdq-insert --external-data: ${r.stderr}`);
+      r = sh('qdq-insert', ['-q', '--random-calib', String(N), '--seed', '11', path.join(xd, 'm.onnx'), '-o', path.join(xd, 'rc.onnx')]);
+      const d = sh('st-inspect', ['--diff', rc, path.join(xd, 'rc.onnx')]);
+      check(r.status === 0 && fs.existsSync(path.join(xd, 'rc.onnx.data')) && / 0 differ, 0 only in a, 0 only in b, 0 shape mismatches/.test(d.stdout),
+        L('random-calib-external-data'), `exit ${r.status} ${r.stderr.trim()} ${d.stdout.trim().split('\n').pop()}`,
+        `(${d.stdout.trim().split('\n').pop()})`);
+    }
+
     // PyTorch's recorded output for its recorded input
     if (m.td && havePy) {
       const pt = path.join(tmp, `${m.name}-pt.st`), ptc = path.join(tmp, `${m.name}-ptc.st`);
