@@ -1140,11 +1140,11 @@ quantize_bias(struct use *u, const struct weight *w, float xs)
 	dq = onnx_new_node("DequantizeLinear", NULL, nodename, in, 2, (const char *const *)&out, 1);
 	onnx_node_add_int(dq, "axis", 0);
 	onnx_graph_add_node(u->g, dq, 0);
-	onnx_set_string(&u->node->input[u->c->bias_idx], out);
-	if (b.constant)
+	if (b.constant)	/* before the input is renamed: bname is that string */
 		remove_node(b.owner, b.constant);
 	else
 		onnx_graph_remove_initializer(b.owner, bname);
+	onnx_set_string(&u->node->input[u->c->bias_idx], out);
 	free(f);
 	free(bs);
 	free(q);
@@ -1270,8 +1270,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: %s [-q] [-w FORMAT] [-b BLOCK] [--matmulnbits] [--node-format PATTERN=FORMAT]...\n"
-	    "       [-p QPARAMS] [--static] [--act-type uint8|int8] [--random-calib N [--seed S]]\n"
-	    "       [--ort-lib PATH] [--capture-model | --capture-all] [--external-data] [-o OUT] MODEL\n"
+	    "       [-p QPARAMS] [--static] [--act-type uint8|int8] [--random-calib N [--seed S]\n"
+	    "       [--random-dist D] [--input-shape N=D,...]] [--ort-lib PATH]\n"
+	    "       [--capture-model | --capture-all] [--external-data] [-o OUT] MODEL\n"
 	    "Quantize an ONNX model's weights with DequantizeLinear (QDQ), Cast pairs or MatMulNBits.\n"
 	    "  -w, --weights FORMAT     int8 (default, per-channel), uint8, int4, uint4 (blocked),\n"
 	    "                           fp8 (e4m3fn), fp16, bf16 (Cast pairs), float (leave)\n"
@@ -1287,8 +1288,9 @@ usage(FILE *f)
 	    "      --act-type T         uint8 (asymmetric, default) or int8 (symmetric)\n"
 	    "      --random-calib N     --static with ranges measured by onnxruntime on N random\n"
 	    "                           inputs where -p has none (poor ranges: prefer real data)\n"
-	    "      --seed S, --random-dist uniform|normal   those inputs (default 0, uniform [0,1))\n"
-	    "      --input-shape NAME=D,D,...   an input's shape there (symbolic dims default to 1)\n"
+	    "      --seed S             their seed (default 0)\n"
+	    "      --random-dist D      uniform in [0,1) (default) or normal\n"
+	    "      --input-shape N=D,.. input N's shape for them (symbolic dimensions default to 1)\n"
 	    "      --ort-lib PATH       onnxruntime's library (default $QUTILS_ONNXRUNTIME, else\n"
 	    "                           libonnxruntime.so.1)\n"
 	    "      --capture-model      write the float model with the activations --static would\n"
@@ -1520,8 +1522,11 @@ main(int argc, char **argv)
 		nact = apply_static();
 
 	if (opt.capture) {	/* the dry run only listed activations */
-		if (use_extw)
+		if (use_extw) {
 			cli_out_abort(&dout);
+			onnx_extw_free(&extw);
+		}
+		free(dn);
 		cli_out_abort(&mo);
 		capture_write(argv[optind], out, opt.capture_all, opt.quiet);
 		cli_close_stdout();

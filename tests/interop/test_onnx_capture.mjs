@@ -212,6 +212,17 @@ for (const m of MODELS) {
     check(c2.sqnr === sqnr, L('random-calib-runs'), `SQNR ${c2.sqnr.toFixed(1)}, not ${sqnr.toFixed(1)}`,
       `(SQNR ${c2.sqnr.toFixed(1)} dB, cosine ${c2.cos.toFixed(6)})`);
 
+    // the man page's pipeline: captures on a pipe, another range method
+    if (m.name === 'oww-alexa') {
+      const qp = path.join(tmp, 'pipe.qp'), out = path.join(tmp, 'pipe.onnx');
+      r = sh('sh', ['-c', 'node scripts/onnx-capture.mjs --inputs "$1" "$2" -o - | qcalib --captures - --act-method percentile -o "$3" &&' +
+        ' qdq-insert -q --static -p "$3" "$2" -o "$4"', 'sh', inFile, m.file, qp, out]);
+      const pq = r.status === 0 ? await runAll(out, H, 3) : null;
+      const c3 = pq ? compare(flatOut(ref), flatOut(pq)) : { sqnr: -Infinity, cos: 0 };
+      check(r.status === 0 && c3.sqnr >= m.min, L('pipeline-percentile'), `exit ${r.status} ${r.stderr.trim()} SQNR ${c3.sqnr}`,
+        `(onnx-capture.mjs -o - | qcalib --captures - --act-method percentile: SQNR ${c3.sqnr.toFixed(1)} dB, cosine ${c3.cos.toFixed(6)})`);
+    }
+
     // external data: onnxruntime reads it from the model's folder
     if (m.name === 'oww-embedding') {
       const xd = fs.mkdtempSync(path.join(tmp, 'ext-'));
