@@ -55,7 +55,7 @@ struct range {
 	float lo, hi;
 };
 static struct range *table;
-static size_t ntable;
+static size_t ntable, hint;	/* tensors come in the same order every sample */
 
 static int
 by_name(const void *a, const void *b)
@@ -100,9 +100,12 @@ observe(const char *name, const float *x, size_t n, struct qerr *e)
 		return 0;
 	if (calib_act_range(x, n, ACT_MINMAX, QF_UINT8, 0, r, e) < 0)
 		r[0] = r[1] = NAN;	/* not finite: no range, the tensor stays float */
-	for (i = 0; i < ntable; i++)	/* linear while filling; sorted after */
-		if (strcmp(table[i].name, name) == 0)
-			break;
+	i = hint;
+	if (i >= ntable || strcmp(table[i].name, name) != 0)
+		for (i = 0; i < ntable; i++)	/* the first sample, or a new order */
+			if (strcmp(table[i].name, name) == 0)
+				break;
+	hint = i + 1;
 	if (i == ntable) {
 		struct range *t = realloc(table, (ntable + 1) * sizeof *table);
 
@@ -295,6 +298,7 @@ randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e)
 		}
 	}
 	for (k = 0; k < o->n; k++) {
+		hint = 0;
 		for (i = 0; i < nin; i++) {
 			float *x = in[i].data;
 			size_t j;
@@ -304,6 +308,12 @@ randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e)
 				continue;	/* integer and boolean inputs stay 0 */
 			for (j = 0; j < in[i].nelem; j++)
 				x[j] = draw(&st, o->normal);
+			if (dt == ONNX_FLOAT16)	/* the range of the values fed */
+				for (j = 0; j < in[i].nelem; j++)
+					x[j] = qu_f16_to_f32(qu_f32_to_f16(x[j]));
+			else if (dt == ONNX_BFLOAT16)
+				for (j = 0; j < in[i].nelem; j++)
+					x[j] = qu_bf16_to_f32(qu_f32_to_bf16(x[j]));
 			if (observe(in[i].name, x, in[i].nelem, e) < 0)
 				goto done;
 			/* the other float types from the float draws, in place */
