@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseSafetensors } from './lib/safetensors-read.mjs';
 
 const PROG = 'onnx-capture';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -133,39 +134,11 @@ function fromHalf(h) {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-// ---- safetensors: reading the inputs file, hostile ----
-const ST_TYPES = { F32: ['float32', 4], F16: ['float16', 2], F64: ['float64', 8], I64: ['int64', 8],
-  I32: ['int32', 4], I16: ['int16', 2], I8: ['int8', 1], U8: ['uint8', 1], U16: ['uint16', 2], BOOL: ['bool', 1] };
+// ---- the inputs file ----
 function readInputs(file) {
   let buf;
   try { buf = file === '-' ? fs.readFileSync(0) : fs.readFileSync(file); } catch (e) { die(`${file}: ${e.message}`); }
-  const bad = (what) => die(`${file}: ${what}`);
-  if (buf.length < 8) bad('not a safetensors file (shorter than its 8-byte header length)');
-  const hlen = buf.readBigUInt64LE(0);
-  if (hlen > 100000000n || hlen > BigInt(buf.length - 8)) bad(`header length ${hlen} beyond the file`);
-  let hdr;
-  try { hdr = JSON.parse(buf.toString('utf8', 8, 8 + Number(hlen))); } catch (e) { bad(`header: ${e.message}`); }
-  if (hdr === null || typeof hdr !== 'object' || Array.isArray(hdr)) bad('header: not a JSON object');
-  const base = 8 + Number(hlen), out = {};
-  for (const [name, t] of Object.entries(hdr)) {
-    if (name === '__metadata__') continue;
-    const where = (w) => bad(`${name}: ${w}`);
-    if (t === null || typeof t !== 'object') where('not a tensor entry');
-    const ty = ST_TYPES[t.dtype];
-    if (!ty) where(`dtype ${JSON.stringify(t.dtype)} not supported (F32, F16, F64, I64, I32, I16, I8, U8, U16, BOOL)`);
-    if (!Array.isArray(t.shape) || t.shape.length < 1 || t.shape.length > 9 ||
-        !t.shape.every((d) => Number.isInteger(d) && d >= 0 && d < 2 ** 40))
-      where('shape must be [samples, ...] of non-negative integers');
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    if (!Array.isArray(t.data_offsets) || t.data_offsets.length !== 2 ||
-        !t.data_offsets.every((d) => Number.isInteger(d) && d >= 0))
-      where('data_offsets must be two non-negative integers');
-    const [b, e] = t.data_offsets;
-    if (b > e || e > buf.length - base) where(`data_offsets [${b}, ${e}] beyond the file's ${buf.length - base} data bytes`);
-    if (e - b !== n * ty[1]) where(`${e - b} bytes for shape [${t.shape}] of ${t.dtype} (want ${n * ty[1]})`);
-    out[name] = { type: ty[0], size: ty[1], shape: t.shape, bytes: buf.subarray(base + b, base + e) };
-  }
-  return out;
+  try { return parseSafetensors(buf, file); } catch (e) { die(e.message); }
 }
 
 function typedOf(type, n) {

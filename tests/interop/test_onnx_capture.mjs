@@ -315,5 +315,49 @@ print(m.graph.output[0].name)
   }
 }
 
+// ---- the inputs-file parser, fuzzed in process: mutations of valid and
+// malformed files either parse (every view inside the buffer, sizes as the
+// shapes say) or throw an Error naming the file; never another exception
+{
+  const { parseSafetensors } = await import(path.join(root, 'scripts/lib/safetensors-read.mjs'));
+  const seeds = [];
+  const mk = (t) => { const f = path.join(tmp, `seed-${seeds.length}.st`); writeST(f, t); seeds.push(fs.readFileSync(f)); };
+  mk({ a: { shape: [2, 3], data: new Float32Array(6) }, b: { dtype: 'I64', shape: [1, 2], data: new BigInt64Array(2) } });
+  mk({ x: { dtype: 'F16', shape: [1, 4], data: new Uint16Array(4) } });
+  seeds.push(Buffer.concat([Buffer.from([20, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"__proto__":{"a":1}}')]));
+  let s = 12345, bad = null, parsed = 0, thrown = 0;
+  const rnd = (n) => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % n; };
+  for (let it = 0; it < 20000 && !bad; it++) {
+    const b = Buffer.from(seeds[rnd(seeds.length)]);
+    let m = b;
+    for (let k = rnd(3); k > 0; k--) {	// 0 to 2 mutations: some stay valid
+      const op = rnd(8), at = rnd(m.length + 1);
+      if (op < 3 && m.length) m[at % m.length] = rnd(256);
+      else if (op === 3) m = m.subarray(0, at);
+      else if (op === 4) m = Buffer.concat([m.subarray(0, at), Buffer.from('0,]}":[{-e9'.charAt(rnd(11))), m.subarray(at)]);
+      else if (op === 5 && m.length >= 8) m.writeUInt32LE(rnd(160), 0);
+      else if (m.length > 8) {	// a digit of the header changed: shapes, offsets
+        const j = 8 + rnd(Math.min(m.length - 8, Number(m.readUInt32LE(0)) || 1));
+        if (m[j] >= 0x30 && m[j] <= 0x39) m[j] = 0x30 + rnd(10);
+      }
+    }
+    try {
+      const t = parseSafetensors(m, 'f');
+      for (const v of Object.values(t)) {
+        const n = v.shape.reduce((x, y) => x * y, 1);
+        if (v.bytes.length !== n * v.size || v.bytes.byteOffset < m.byteOffset || v.bytes.byteOffset + v.bytes.length > m.byteOffset + m.length)
+          bad = `accepted a tensor outside the buffer or of the wrong size (${m.toString('hex').slice(0, 120)})`;
+      }
+      if (Object.getPrototypeOf(t) !== null) bad = 'result has a prototype';
+      parsed++;
+    } catch (e) {
+      if (!(e instanceof Error) || e.constructor !== Error || !e.message.startsWith('f: '))
+        bad = `${e && e.constructor && e.constructor.name}: ${e && e.message} (${m.toString('hex').slice(0, 120)})`;
+      thrown++;
+    }
+  }
+  check(!bad, 'onnx-capture safetensors-read-fuzz', bad, `(20000 mutations: ${parsed} parsed, ${thrown} refused with a message)`);
+}
+
 fs.rmSync(tmp, { recursive: true, force: true });
 process.exit(failed ? 1 : 0);
