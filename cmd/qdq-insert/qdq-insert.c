@@ -1207,64 +1207,6 @@ apply_static(void)
 
 /* ---- main ---- */
 
-enum { OPT_RANDOM = 1000, OPT_SEED, OPT_DIST, OPT_ORTLIB, OPT_CAPTURE, OPT_CAPTURE_ALL, OPT_SHAPE };
-
-/* The options of --random-calib and --capture-model (randcal.c). */
-static void
-calib_option(int c, const char *arg)
-{
-	char *end;
-
-	switch (c) {
-	case OPT_RANDOM:
-		opt.rc.n = strtol(arg, &end, 10);
-		if (*end || opt.rc.n < 1 || opt.rc.n > 1000000)
-			cli_usage_error("--random-calib %s: a number of samples from 1 to 1000000", arg);
-		break;
-	case OPT_SEED: {
-		unsigned long long v = strtoull(arg, &end, 10);
-
-		if (*end || *arg == '-' || v > UINT32_MAX)
-			cli_usage_error("--seed %s: a number from 0 to 4294967295", arg);
-		opt.rc.seed = (uint32_t)v;
-		break;
-	}
-	case OPT_DIST:
-		if (strcmp(arg, "uniform") && strcmp(arg, "normal"))
-			cli_usage_error("--random-dist %s: uniform or normal", arg);
-		opt.rc.normal = strcmp(arg, "normal") == 0;
-		break;
-	case OPT_ORTLIB: opt.rc.ort_lib = arg; break;
-	case OPT_SHAPE: {
-		struct input_shape *sh;
-		const char *eq = strrchr(arg, '='), *p;
-
-		opt.rc.shapes = realloc(opt.rc.shapes, (opt.rc.nshapes + 1) * sizeof *opt.rc.shapes);
-		if (opt.rc.shapes == NULL)
-			cli_die("out of memory");
-		sh = &opt.rc.shapes[opt.rc.nshapes++];
-		memset(sh, 0, sizeof *sh);
-		if (eq == NULL || eq == arg)
-			cli_usage_error("--input-shape %s: expected NAME=D,D,...", arg);
-		sh->name = strndup(arg, (size_t)(eq - arg));
-		if (sh->name == NULL)
-			cli_die("out of memory");
-		for (p = eq + 1;; p = end + 1) {
-			long long d = strtoll(p, &end, 10);
-
-			if (end == p || d < 1 || d > (1 << 30) || sh->rank == 8 || (*end && *end != ','))
-				cli_usage_error("--input-shape %s: dimensions from 1 to 2^30, at most 8", arg);
-			sh->dims[sh->rank++] = d;
-			if (*end == 0)
-				break;
-		}
-		break;
-	}
-	case OPT_CAPTURE_ALL: opt.capture_all = 1;	/* FALLTHROUGH */
-	case OPT_CAPTURE: opt.capture = 1; break;
-	}
-}
-
 static void
 usage(FILE *f)
 {
@@ -1342,13 +1284,7 @@ main(int argc, char **argv)
 		{"act-type", required_argument, NULL, 'A'}, {"external-data", no_argument, NULL, 'E'},
 		{"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
-		{"random-calib", required_argument, NULL, OPT_RANDOM},
-		{"seed", required_argument, NULL, OPT_SEED},
-		{"random-dist", required_argument, NULL, OPT_DIST},
-		{"ort-lib", required_argument, NULL, OPT_ORTLIB},
-		{"capture-model", no_argument, NULL, OPT_CAPTURE},
-		{"capture-all", no_argument, NULL, OPT_CAPTURE_ALL},
-		{"input-shape", required_argument, NULL, OPT_SHAPE},
+		RANDCAL_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *out = "-", *wfmt = "int8";
@@ -1395,13 +1331,10 @@ main(int argc, char **argv)
 			opt.act_signed = strcmp(optarg, "int8") == 0;
 			break;
 		case 'E': opt.external = 1; break;
-		case OPT_RANDOM:
-		case OPT_SEED:
-		case OPT_DIST:
-		case OPT_ORTLIB:
-		case OPT_CAPTURE:
-		case OPT_CAPTURE_ALL:
-		case OPT_SHAPE: calib_option(c, optarg); break;
+		case OPT_RANDOM: case OPT_SEED: case OPT_DIST: case OPT_ORTLIB: case OPT_SHAPE:
+		case OPT_CAPTURE: case OPT_CAPTURE_ALL:
+			randcal_option(c, optarg, &opt.rc, &opt.capture, &opt.capture_all);
+			break;
 		case 'o': out = optarg; break;
 		case 'q': opt.quiet = 1; break;
 		case 'h': usage(stdout); cli_close_stdout(); return 0;
@@ -1567,10 +1500,7 @@ main(int argc, char **argv)
 	ns_free(&counts);
 	if (opt.have_qp)
 		qp_close(&opt.qp);
-	randcal_free();
-	for (i = 0; i < opt.rc.nshapes; i++)
-		free((char *)opt.rc.shapes[i].name);
-	free(opt.rc.shapes);
+	randcal_free(&opt.rc);
 	onnx_free(&model);
 	cli_close_stdout();
 	return 0;

@@ -45,7 +45,20 @@ struct randcal_opts {
 uint32_t randcal_next(uint32_t *state);
 int randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e);
 int randcal_range(const char *name, float *lo, float *hi);
-void randcal_free(void);
+void randcal_free(struct randcal_opts *o);
+
+/* Their options: getopt_long codes and entries (needs <getopt.h>). */
+enum { OPT_RANDOM = 1000, OPT_SEED, OPT_DIST, OPT_ORTLIB, OPT_CAPTURE, OPT_CAPTURE_ALL, OPT_SHAPE };
+#define RANDCAL_LONGOPTS \
+	{"random-calib", required_argument, NULL, OPT_RANDOM}, \
+	{"seed", required_argument, NULL, OPT_SEED}, \
+	{"random-dist", required_argument, NULL, OPT_DIST}, \
+	{"ort-lib", required_argument, NULL, OPT_ORTLIB}, \
+	{"capture-model", no_argument, NULL, OPT_CAPTURE}, \
+	{"capture-all", no_argument, NULL, OPT_CAPTURE_ALL}, \
+	{"input-shape", required_argument, NULL, OPT_SHAPE}
+void randcal_option(int c, const char *arg, struct randcal_opts *o, int *capture,
+    int *capture_all);
 void capture_note(const char *name);
 void capture_write(const char *model_path, const char *out, int all, int quiet);
 int any_external(const struct Onnx__GraphProto *g);

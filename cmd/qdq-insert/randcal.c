@@ -79,8 +79,11 @@ randcal_range(const char *name, float *lo, float *hi)
 }
 
 void
-randcal_free(void)
+randcal_free(struct randcal_opts *o)
 {
+	for (size_t i = 0; i < o->nshapes; i++)
+		free((char *)o->shapes[i].name);
+	free(o->shapes);
 	for (size_t i = 0; i < ntable; i++)
 		free(table[i].name);
 	free(table);
@@ -408,4 +411,62 @@ capture_write(const char *model_path, const char *out, int all, int quiet)
 		free(noted[i]);
 	free(noted);
 	onnx_free(&m);
+}
+
+/* ---- options ---- */
+
+/* The options of --random-calib and --capture-model (usage errors exit 2). */
+void
+randcal_option(int c, const char *arg, struct randcal_opts *o, int *capture, int *capture_all)
+{
+	char *end;
+
+	switch (c) {
+	case OPT_RANDOM:
+		o->n = strtol(arg, &end, 10);
+		if (*end || o->n < 1 || o->n > 1000000)
+			cli_usage_error("--random-calib %s: a number of samples from 1 to 1000000", arg);
+		break;
+	case OPT_SEED: {
+		unsigned long long v = strtoull(arg, &end, 10);
+
+		if (*end || *arg == '-' || v > UINT32_MAX)
+			cli_usage_error("--seed %s: a number from 0 to 4294967295", arg);
+		o->seed = (uint32_t)v;
+		break;
+	}
+	case OPT_DIST:
+		if (strcmp(arg, "uniform") && strcmp(arg, "normal"))
+			cli_usage_error("--random-dist %s: uniform or normal", arg);
+		o->normal = strcmp(arg, "normal") == 0;
+		break;
+	case OPT_ORTLIB: o->ort_lib = arg; break;
+	case OPT_SHAPE: {
+		struct input_shape *sh;
+		const char *eq = strrchr(arg, '='), *p;
+
+		o->shapes = realloc(o->shapes, (o->nshapes + 1) * sizeof *o->shapes);
+		if (o->shapes == NULL)
+			cli_die("out of memory");
+		sh = &o->shapes[o->nshapes++];
+		memset(sh, 0, sizeof *sh);
+		if (eq == NULL || eq == arg)
+			cli_usage_error("--input-shape %s: expected NAME=D,D,...", arg);
+		sh->name = strndup(arg, (size_t)(eq - arg));
+		if (sh->name == NULL)
+			cli_die("out of memory");
+		for (p = eq + 1;; p = end + 1) {
+			long long d = strtoll(p, &end, 10);
+
+			if (end == p || d < 1 || d > (1 << 30) || sh->rank == 8 || (*end && *end != ','))
+				cli_usage_error("--input-shape %s: dimensions from 1 to 2^30, at most 8", arg);
+			sh->dims[sh->rank++] = d;
+			if (*end == 0)
+				break;
+		}
+		break;
+	}
+	case OPT_CAPTURE_ALL: *capture_all = 1;	/* FALLTHROUGH */
+	case OPT_CAPTURE: *capture = 1; break;
+	}
 }
