@@ -129,6 +129,8 @@ static struct {
 	size_t npat;
 	struct choice dflt;
 	int quiet, static_mode, act_signed, external;
+	int capture, capture_all;	/* --capture-model: list, don't quantize */
+	struct randcal_opts rc;		/* --random-calib */
 	const char *qparams_path;
 	struct qp qp;
 	int have_qp;
@@ -987,12 +989,17 @@ act_range(const char *x, float *lo, float *hi)
 	const void *d;
 	float r[2];
 
+	if (opt.capture) {	/* a dry run: note what --static would look up */
+		capture_note(x);
+		*lo = -1, *hi = 1;
+		return 1;
+	}
 	if (!opt.have_qp)
-		return 0;
+		return randcal_range(x, lo, hi);
 	snprintf(key, sizeof key, "%s.range", x);
 	d = qp_get(&opt.qp, key, "F32", shape, &rank, &n);
 	if (d == NULL || n != 2)
-		return 0;
+		return randcal_range(x, lo, hi);
 	memcpy(r, d, sizeof r);
 	if (!isfinite(r[0]) || !isfinite(r[1]) || r[0] > r[1])
 		cli_die("%s: %s: not a range (min %g, max %g)", opt.qparams_path, key, r[0], r[1]);
@@ -1133,11 +1140,11 @@ quantize_bias(struct use *u, const struct weight *w, float xs)
 	dq = onnx_new_node("DequantizeLinear", NULL, nodename, in, 2, (const char *const *)&out, 1);
 	onnx_node_add_int(dq, "axis", 0);
 	onnx_graph_add_node(u->g, dq, 0);
-	onnx_set_string(&u->node->input[u->c->bias_idx], out);
-	if (b.constant)
+	if (b.constant)	/* before the input is renamed: bname is that string */
 		remove_node(b.owner, b.constant);
 	else
 		onnx_graph_remove_initializer(b.owner, bname);
+	onnx_set_string(&u->node->input[u->c->bias_idx], out);
 	free(f);
 	free(bs);
 	free(q);
@@ -1205,7 +1212,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: %s [-q] [-w FORMAT] [-b BLOCK] [--matmulnbits] [--node-format PATTERN=FORMAT]...\n"
-	    "       [-p QPARAMS] [--static] [--act-type uint8|int8] [--external-data] [-o OUT] MODEL\n"
+	    "       [-p QPARAMS] [--static] [--act-type uint8|int8] [--random-calib N [--seed S]\n"
+	    "       [--random-dist D] [--input-shape N=D,...]] [--ort-lib PATH]\n"
+	    "       [--capture-model | --capture-all] [--external-data] [-o OUT] MODEL\n"
 	    "Quantize an ONNX model's weights with DequantizeLinear (QDQ), Cast pairs or MatMulNBits.\n"
 	    "  -w, --weights FORMAT     int8 (default, per-channel), uint8, int4, uint4 (blocked),\n"
 	    "                           fp8 (e4m3fn), fp16, bf16 (Cast pairs), float (leave)\n"
@@ -1219,6 +1228,16 @@ usage(FILE *f)
 	    "      --static             also quantize activations (Q->DQ) from the ranges in -p,\n"
 	    "                           and Conv/Gemm biases to int32\n"
 	    "      --act-type T         uint8 (asymmetric, default) or int8 (symmetric)\n"
+	    "      --random-calib N     --static with ranges measured by onnxruntime on N random\n"
+	    "                           inputs where -p has none (poor ranges: prefer real data)\n"
+	    "      --seed S             their seed (default 0)\n"
+	    "      --random-dist D      uniform in [0,1) (default) or normal\n"
+	    "      --input-shape N=D,.. input N's shape for them (symbolic dimensions default to 1)\n"
+	    "      --ort-lib PATH       onnxruntime's library (default $QUTILS_ONNXRUNTIME, else\n"
+	    "                           libonnxruntime.so.1)\n"
+	    "      --capture-model      write the float model with the activations --static would\n"
+	    "                           quantize added as outputs (for scripts/onnx-capture.mjs)\n"
+	    "      --capture-all        the same with every activation of the main graph\n"
 	    "      --external-data      write tensors of 1 KiB or more to OUT.data\n"
 	    "  -o, --output OUT         output model (default: standard output)\n"
 	    "  -q, --quiet              no summary on standard error\n",
@@ -1237,7 +1256,7 @@ data_name(const char *out)
 	return s;
 }
 
-static int
+int
 any_external(const Onnx__GraphProto *g)
 {
 	size_t i, j;
@@ -1265,6 +1284,7 @@ main(int argc, char **argv)
 		{"act-type", required_argument, NULL, 'A'}, {"external-data", no_argument, NULL, 'E'},
 		{"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		RANDCAL_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *out = "-", *wfmt = "int8";
@@ -1311,6 +1331,10 @@ main(int argc, char **argv)
 			opt.act_signed = strcmp(optarg, "int8") == 0;
 			break;
 		case 'E': opt.external = 1; break;
+		case OPT_RANDOM: case OPT_SEED: case OPT_DIST: case OPT_ORTLIB: case OPT_SHAPE:
+		case OPT_CAPTURE: case OPT_CAPTURE_ALL:
+			randcal_option(c, optarg, &opt.rc, &opt.capture, &opt.capture_all);
+			break;
 		case 'o': out = optarg; break;
 		case 'q': opt.quiet = 1; break;
 		case 'h': usage(stdout); cli_close_stdout(); return 0;
@@ -1339,8 +1363,14 @@ main(int argc, char **argv)
 	}
 	if (opt.dflt.nbits && opt.dflt.block == 0)
 		opt.dflt.block = 128;
-	if (opt.static_mode && !opt.qparams_path)
-		cli_usage_error("--static needs activation ranges: -p QPARAMS");
+	if (opt.capture && (opt.rc.n || opt.qparams_path))
+		cli_usage_error("--capture-model: no -p or --random-calib; it quantizes nothing");
+	if (opt.rc.nshapes && !opt.rc.n)
+		cli_usage_error("--input-shape: only with --random-calib");
+	if (opt.rc.n || opt.capture)
+		opt.static_mode = 1;
+	if (opt.static_mode && !opt.qparams_path && !opt.rc.n && !opt.capture)
+		cli_usage_error("--static needs activation ranges: -p QPARAMS or --random-calib N");
 	if (opt.qparams_path) {
 		if (qp_open(&opt.qp, opt.qparams_path, &e) < 0)
 			cli_die_err(&e);
@@ -1348,6 +1378,13 @@ main(int argc, char **argv)
 	}
 	if (onnx_load(&model, argv[optind], &e) < 0)
 		cli_die_err(&e);
+	if (opt.rc.n) {
+		fprintf(stderr, "%s: warning: --random-calib: activation ranges from random inputs are"
+		    " a poor guess; calibrate on real inputs (scripts/onnx-capture.mjs, qcalib"
+		    " --captures) for a model worth shipping\n", cli_prog());
+		if (randcal_run(&model, &opt.rc, &e) < 0)
+			cli_die_err(&e);
+	}
 
 	collect_names(model.proto->graph);
 	scan_graph(model.proto->graph, NULL);
@@ -1372,7 +1409,7 @@ main(int argc, char **argv)
 	cur_opset = onnx_opset(model.proto, "");
 	if (cur_opset == 0)
 		cli_die("%s: no default-domain opset import", model.path);
-	if (need_opset > cur_opset) {
+	if (need_opset > cur_opset && !opt.capture) {	/* a capture is not quantized */
 		char why[64];
 		int f;
 
@@ -1417,6 +1454,17 @@ main(int argc, char **argv)
 	if (opt.static_mode)
 		nact = apply_static();
 
+	if (opt.capture) {	/* the dry run only listed activations */
+		if (use_extw) {
+			cli_out_abort(&dout);
+			onnx_extw_free(&extw);
+		}
+		free(dn);
+		cli_out_abort(&mo);
+		capture_write(argv[optind], out, opt.capture_all, opt.quiet);
+		cli_close_stdout();
+		return 0;
+	}
 	if (onnx_save(&model, mo.f, use_extw ? &extw : NULL, &e) < 0) {
 		if (use_extw)
 			cli_out_abort(&dout);
@@ -1452,6 +1500,7 @@ main(int argc, char **argv)
 	ns_free(&counts);
 	if (opt.have_qp)
 		qp_close(&opt.qp);
+	randcal_free(&opt.rc);
 	onnx_free(&model);
 	cli_close_stdout();
 	return 0;
