@@ -122,6 +122,7 @@ struct weight {
 	int nbits_done;
 	char *nb_b, *nb_scales, *nb_zp;
 	const char *c_op;		/* the deciding consumer's op type */
+	int fdt;			/* its float type: FLOAT, FLOAT16, BFLOAT16 */
 };
 
 static struct {
@@ -139,6 +140,8 @@ static size_t nuses;
 static struct weight *weights;
 static size_t nweights;
 static struct onnx_model model;
+static int64_t out_opset;	/* the output's default-domain opset */
+static size_t n_half_cast;	/* half weights dequantized to float, then Cast */
 
 /* ---- names ---- */
 
@@ -419,10 +422,11 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 		    find_weight(&fr, n->input[c->widx], &w) < 0)
 			continue;
 		rank = (int)w.t->n_dims;
-		if (w.t->data_type != ONNX_FLOAT || rank < c->min_rank || rank > 8)
+		if (!half_is_weight_type(w.t->data_type) || rank < c->min_rank || rank > 8)
 			continue;
+		w.fdt = w.t->data_type;
 		ch = choice_for(n, n->input[c->widx]);
-		if (ch.f == F_FLOAT)
+		if (ch.f == F_FLOAT || fmts[ch.f].cast_dt == w.fdt)	/* already stored so */
 			continue;
 		chan = norm_axis(c->chan, rank);
 		red = norm_axis(c->red, rank);
@@ -445,6 +449,10 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 			ch.nbits = 0;
 		if (ch.nbits && ch.block == 0)
 			ch.block = 128;
+		if (ch.nbits && w.fdt == ONNX_BFLOAT16)
+			cli_die("%s: node '%s': onnxruntime has no MatMulNBits kernel for bfloat16 on"
+			    " the CPU; use -w int4 (DequantizeLinear) for bfloat16 weights", model.path,
+			    n->name ? n->name : "");
 		if (!ch.nbits && opt.dflt.nbits && (ch.f == F_INT4 || ch.f == F_UINT4))
 			continue;
 		uses = realloc(uses, (nuses + 1) * sizeof *uses);
@@ -470,19 +478,23 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 
 /* ---- opsets ---- */
 
-static void
-check_bump(Onnx__GraphProto *g, int64_t from, int64_t to, const char *why)
+/* The first node (and its rule) that raising the opset from `from` to `to`
+ * would break, or NULL. */
+static const Onnx__NodeProto *
+bump_blocker(const Onnx__GraphProto *g, int64_t from, int64_t to, const struct breaking **rule)
 {
 	size_t i, j, k;
+	const Onnx__NodeProto *x;
 
 	for (i = 0; i < g->n_node; i++) {
-		Onnx__NodeProto *n = g->node[i];
+		const Onnx__NodeProto *n = g->node[i];
 
 		for (j = 0; j < n->n_attribute; j++) {
-			if (n->attribute[j]->g)
-				check_bump(n->attribute[j]->g, from, to, why);
+			if (n->attribute[j]->g && (x = bump_blocker(n->attribute[j]->g, from, to, rule)))
+				return x;
 			for (k = 0; k < n->attribute[j]->n_graphs; k++)
-				check_bump(n->attribute[j]->graphs[k], from, to, why);
+				if ((x = bump_blocker(n->attribute[j]->graphs[k], from, to, rule)))
+					return x;
 		}
 		if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx"))
 			continue;
@@ -490,15 +502,28 @@ check_bump(Onnx__GraphProto *g, int64_t from, int64_t to, const char *why)
 			const struct breaking *b = &breaking[j];
 
 			if (n->op_type && strcmp(n->op_type, b->op) == 0 && b->version > from &&
-			    b->version <= to && (b->attr == NULL || onnx_node_attr(n, b->attr)))
-				cli_die("%s: %s needs opset %" PRId64 " but the model is at opset %" PRId64
+			    b->version <= to && (b->attr == NULL || onnx_node_attr(n, b->attr))) {
+				*rule = b;
+				return n;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void
+check_bump(Onnx__GraphProto *g, int64_t from, int64_t to, const char *why)
+{
+	const struct breaking *b;
+	const Onnx__NodeProto *n = bump_blocker(g, from, to, &b);
+
+	if (n)
+		cli_die("%s: %s needs opset %" PRId64 " but the model is at opset %" PRId64
 				    " and node '%s' (%s%s%s) changed meaning at opset %d, so the opset"
 				    " cannot be raised; use --matmulnbits, int8 or --node-format to keep"
 				    " such nodes at a lower format", model.path, why, to, from,
-				    n->name ? n->name : "", b->op, b->attr ? ", attribute " : "",
-				    b->attr ? b->attr : "", b->version);
-		}
-	}
+		    n->name ? n->name : "", b->op, b->attr ? ", attribute " : "",
+		    b->attr ? b->attr : "", b->version);
 }
 
 /* ---- emitting ---- */
@@ -603,6 +628,7 @@ smooth_input(struct weight *w, struct use *u)
 	inv = malloc((size_t)K * sizeof *inv);
 	if (inv == NULL)
 		cli_die("out of memory");
+	/* the Mul's constant has the activation's type, which is the weight's */
 	for (k = 0; k < K; k++) {
 		float s;
 
@@ -612,7 +638,14 @@ smooth_input(struct weight *w, struct use *u)
 	sn = fresh(weight_name(w), "_awq_scale");
 	out = fresh(weight_name(w), "_PQS_Output");
 	nodename = fresh(weight_name(w), "_PQS");
-	add_init(u->g, new_tensor(sn, ONNX_FLOAT, &K, 1, inv, (size_t)K * 4));
+	{
+		int64_t bad;
+
+		if (half_store(w->fdt, inv, K, inv, &bad) < 0)
+			cli_die("%s: %s.smooth: 1/s out of %s range", opt.qparams_path, weight_name(w),
+			    half_name(w->fdt));
+	}
+	add_init(u->g, new_tensor(sn, w->fdt, &K, 1, inv, (size_t)K * half_size(w->fdt)));
 	in[0] = u->node->input[0];
 	in[1] = sn;
 	mul = onnx_new_node("Mul", NULL, nodename, in, 2, (const char *const *)&out, 1);
@@ -677,7 +710,7 @@ emit_qdq(struct weight *w)
 	const char *name = weight_name(w);
 	struct qdq_layout l = {.ndims = (int)w->t->n_dims};
 	int64_t shape[8], ns;
-	int rank, given;
+	int rank, given, sdt;
 	uint64_t n;
 	float *f, *scale;
 	int32_t *zp, *codes;
@@ -702,6 +735,12 @@ emit_qdq(struct weight *w)
 	given = given_scales(name, k, shape, rank, ns, scale, zp);
 	if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, given, codes, &e) < 0)
 		cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
+	sdt = half_scale_type(w->fdt, out_opset);
+	if (sdt != ONNX_FLOAT) {	/* the scales the graph stores are the ones used */
+		half_round_scales(sdt, scale, ns);
+		if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, 1, codes, &e) < 0)
+			cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
+	}
 	free(f);
 	qdq_pack(k, codes, (int64_t)n, packed);
 	free(codes);
@@ -709,7 +748,17 @@ emit_qdq(struct weight *w)
 	sn = fresh(name, "_scale");
 	add_init(w->owner, new_tensor(qn, qdq_kinds[k].onnx_dt, w->t->dims, l.ndims, packed,
 	    qdq_packed_size(k, (int64_t)n)));
-	add_init(w->owner, new_tensor(sn, ONNX_FLOAT, shape, rank, scale, (size_t)ns * 4));
+	if (sdt == ONNX_FLOAT) {
+		add_init(w->owner, new_tensor(sn, ONNX_FLOAT, shape, rank, scale, (size_t)ns * 4));
+	} else {
+		void *h = malloc((size_t)ns * half_size(sdt));
+		int64_t bad;
+
+		if (h == NULL || half_store(sdt, scale, ns, h, &bad) < 0)
+			cli_die("%s: out of memory", name);
+		add_init(w->owner, new_tensor(sn, sdt, shape, rank, h, (size_t)ns * half_size(sdt)));
+		free(h);
+	}
 	in[0] = qn;
 	in[1] = sn;
 	if (!qdq_kinds[k].symmetric) {
@@ -729,6 +778,19 @@ emit_qdq(struct weight *w)
 	if (l.block)
 		onnx_node_add_int(dq, "block_size", l.block);
 	onnx_graph_add_node(w->owner, dq, 0);
+	if (sdt != w->fdt) {	/* DequantizeLinear gave float: back to the weight's type */
+		char *cast_in = w->dq_out, *castname = fresh(name, "_Cast");
+		Onnx__NodeProto *cast;
+
+		w->dq_out = fresh(name, "_Cast_Output");
+		cast = onnx_new_node("Cast", NULL, castname, (const char *const *)&cast_in, 1,
+		    (const char *const *)&w->dq_out, 1);
+		onnx_node_add_int(cast, "to", w->fdt);
+		onnx_graph_add_node(w->owner, cast, 1);
+		free(cast_in);
+		free(castname);
+		n_half_cast++;
+	}
 	if (!l.block) {
 		w->scale = scale;
 		w->nscale = ns;
@@ -748,7 +810,7 @@ emit_cast(struct weight *w)
 {
 	const struct fmt_info *fi = &fmts[w->ch.f];
 	const char *name = weight_name(w);
-	uint64_t n, i;
+	uint64_t n;
 	float *f = weight_f32(w, &n);
 	uint16_t *h = malloc(n * 2 + 2);
 	char *hn, *nodename;
@@ -756,8 +818,13 @@ emit_cast(struct weight *w)
 
 	if (h == NULL)
 		cli_die("%s: out of memory", name);
-	for (i = 0; i < n; i++)
-		h[i] = fi->cast_dt == ONNX_FLOAT16 ? qu_f32_to_f16(f[i]) : qu_f32_to_bf16(f[i]);
+	{
+		int64_t bad;
+
+		if (half_store(fi->cast_dt, f, (int64_t)n, h, &bad) < 0)
+			cli_die("%s: tensor '%s': element %" PRId64 " (%g) is out of %s range",
+			    model.path, name, bad, f[bad], half_name(fi->cast_dt));
+	}
 	free(f);
 	hn = fresh(name, fi->cast_dt == ONNX_FLOAT16 ? "_fp16" : "_bf16");
 	add_init(w->owner, new_tensor(hn, fi->cast_dt, w->t->dims, (int)w->t->n_dims, h, n * 2));
@@ -766,7 +833,7 @@ emit_cast(struct weight *w)
 	w->dq_out = fresh(name, "_Cast_Output");
 	cast = onnx_new_node("Cast", NULL, nodename, (const char *const *)&hn, 1,
 	    (const char *const *)&w->dq_out, 1);
-	onnx_node_add_int(cast, "to", ONNX_FLOAT);
+	onnx_node_add_int(cast, "to", w->fdt);
 	onnx_graph_add_node(w->owner, cast, 0);
 	free(hn);
 	free(nodename);
@@ -817,6 +884,11 @@ emit_nbits_weight(struct weight *w)
 	if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, given_scales(name, k, shape, rank,
 	    kb * N, scale, zp), codes, &e) < 0)
 		cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
+	if (w->fdt != ONNX_FLOAT) {	/* scales in A's type, which is the weight's */
+		half_round_scales(w->fdt, scale, kb * N);
+		if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, 1, codes, &e) < 0)
+			cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
+	}
 	qdq_matmulnbits_pack(k, codes, scale, zp, K, N, bs, B, snk, zpk);
 	w->nb_b = fresh(name, "_MatMulNBits_B");
 	w->nb_scales = fresh(name, "_MatMulNBits_scales");
@@ -824,7 +896,14 @@ emit_nbits_weight(struct weight *w)
 	shape[1] = kb;
 	shape[2] = rowb;
 	add_init(w->owner, new_tensor(w->nb_b, ONNX_UINT8, shape, 3, B, (size_t)(N * kb * rowb)));
-	add_init(w->owner, new_tensor(w->nb_scales, ONNX_FLOAT, shape, 2, snk, (size_t)(N * kb) * 4));
+	{
+		int64_t bad;
+
+		if (half_store(w->fdt, snk, N * kb, snk, &bad) < 0)
+			cli_die("%s: out of memory", name);
+	}
+	add_init(w->owner, new_tensor(w->nb_scales, w->fdt, shape, 2, snk,
+	    (size_t)(N * kb) * half_size(w->fdt)));
 	if (zpk) {
 		shape[1] = (kb * qdq_kinds[k].bits + 7) / 8;
 		w->nb_zp = fresh(name, "_MatMulNBits_zero_points");
@@ -1372,6 +1451,21 @@ main(int argc, char **argv)
 	cur_opset = onnx_opset(model.proto, "");
 	if (cur_opset == 0)
 		cli_die("%s: no default-domain opset import", model.path);
+	for (i = 0; i < nuses; i++) {
+		const struct weight *w = &weights[uses[i].weight];
+		const struct breaking *b;
+
+		if (opt.static_mode && w->fdt != ONNX_FLOAT)
+			cli_die("%s: --static: '%s' is %s; activations of float16/bfloat16 models are"
+			    " not quantized yet (weight-only formats work)", model.path, weight_name(w),
+			    half_name(w->fdt));
+		/* float16 scales need opset 19: raise it when nothing breaks, else
+		 * float scales and a Cast (halfw.c) */
+		if (w->fdt == ONNX_FLOAT16 && !uses[i].ch.nbits && fmts[uses[i].ch.f].kind >= 0 &&
+		    need_opset < 19 && cur_opset < 19 &&
+		    bump_blocker(model.proto->graph, cur_opset, 19, &b) == NULL)
+			need_opset = 19;
+	}
 	if (need_opset > cur_opset) {
 		char why[64];
 		int f;
@@ -1386,6 +1480,7 @@ main(int argc, char **argv)
 		check_bump(model.proto->graph, cur_opset, need_opset, why);
 		onnx_set_opset(model.proto, "", need_opset);
 	}
+	out_opset = onnx_opset(model.proto, "");
 	if (need_ms && onnx_opset(model.proto, "com.microsoft") == 0)
 		onnx_set_opset(model.proto, "com.microsoft", 1);
 	if (ir_for_opset(onnx_opset(model.proto, "")) > need_ir)
@@ -1432,6 +1527,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: %zu weights quantized, %zu activation pairs; opset %" PRId64
 		    ", IR %" PRId64 "\n", cli_prog(), nq, nact, onnx_opset(model.proto, ""),
 		    model.proto->ir_version);
+	if (!opt.quiet && n_half_cast)
+		fprintf(stderr, "%s: %zu float16/bfloat16 weights dequantized to float and Cast back"
+		    " (onnxruntime's DequantizeLinear has float16 scales only from opset 19 and no"
+		    " bfloat16)\n", cli_prog(), n_half_cast);
 	for (i = 0; i < nweights; i++) {
 		free(weights[i].dq_out);
 		free(weights[i].scale);
