@@ -206,7 +206,7 @@ ns_free(struct nameset *s)
 }
 
 /* A fresh name based on base, recorded so it is not handed out twice. */
-static char *
+char *
 fresh(const char *base, const char *suffix)
 {
 	size_t len = strlen(base) + strlen(suffix) + 24;
@@ -531,7 +531,7 @@ check_bump(Onnx__GraphProto *g, int64_t from, int64_t to, const char *why)
 static struct onnx_extw extw;
 static int use_extw;
 
-static void
+void
 add_init(Onnx__GraphProto *g, Onnx__TensorProto *t)
 {
 	struct qerr e;
@@ -974,7 +974,7 @@ nbits_bias_ok(const struct use *u)
 	return b.t->n_dims == 1 && b.t->dims[0] == wt->dims[weights[u->weight].chan];
 }
 
-static void
+void
 remove_node(Onnx__GraphProto *g, Onnx__NodeProto *n)
 {
 	size_t i;
@@ -1049,15 +1049,7 @@ apply_weights(void)
 
 /* ---- static quantization: activations from calibrated ranges ---- */
 
-struct actpair {
-	Onnx__GraphProto *g;
-	char *x, *dq;
-	float scale;
-};
-static struct actpair *pairs;
-static size_t npairs;
-
-static int
+int
 act_range(const char *x, float *lo, float *hi)
 {
 	char key[1024];
@@ -1091,190 +1083,46 @@ node_index(Onnx__GraphProto *g, const Onnx__NodeProto *n)
 	cli_die("internal error: node not in its graph");
 }
 
-/* Q -> DQ on activation x, inserted at index `at` of g; returns the pair. */
-static struct actpair *
-act_pair(Onnx__GraphProto *g, const char *x, size_t at, float lo, float hi)
+/* A constant of g (an initializer or a Constant node's value), or NULL. */
+const Onnx__TensorProto *
+graph_constant(Onnx__GraphProto *g, const char *name, Onnx__NodeProto **constant)
 {
-	float scale;
-	int32_t zp;
-	uint8_t zb;
-	char *sn, *zn, *qo, *qnode, *dqnode, *dqo;
-	const char *in[3];
-	Onnx__NodeProto *q, *dq;
-	size_t i;
+	struct frame fr = {g, NULL};
+	struct weight w = {0};
 
-	for (i = 0; i < npairs; i++)
-		if (pairs[i].g == g && strcmp(pairs[i].x, x) == 0)
-			return &pairs[i];
-	lo = fminf(lo, 0.0f);
-	hi = fmaxf(hi, 0.0f);
-	if (opt.act_signed) {
-		scale = fmaxf(-lo, hi) / 127.0f;
-		zp = 0;
-	} else {
-		scale = (hi - lo) / 255.0f;
-		zp = scale > 0 ? (int32_t)fminf(fmaxf(nearbyintf(-lo / scale), 0.0f), 255.0f) : 0;
-	}
-	if (!(scale > 0))
-		scale = 1.0f;
-	zb = (uint8_t)zp;
-	sn = fresh(x, "_scale");
-	zn = fresh(x, "_zero_point");
-	add_init(g, new_tensor(sn, ONNX_FLOAT, NULL, 0, &scale, 4));
-	add_init(g, new_tensor(zn, opt.act_signed ? ONNX_INT8 : ONNX_UINT8, NULL, 0, &zb, 1));
-	qnode = fresh(x, "_QuantizeLinear");
-	qo = fresh(x, "_QuantizeLinear_Output");
-	dqnode = fresh(x, "_DequantizeLinear");
-	dqo = fresh(x, "_DequantizeLinear_Output");
-	in[0] = x;
-	in[1] = sn;
-	in[2] = zn;
-	q = onnx_new_node("QuantizeLinear", NULL, qnode, in, 3, (const char *const *)&qo, 1);
-	in[0] = qo;
-	dq = onnx_new_node("DequantizeLinear", NULL, dqnode, in, 3, (const char *const *)&dqo, 1);
-	onnx_graph_add_node(g, q, at);
-	onnx_graph_add_node(g, dq, at + 1);
-	pairs = realloc(pairs, (npairs + 1) * sizeof *pairs);
-	if (pairs == NULL)
-		cli_die("out of memory");
-	pairs[npairs] = (struct actpair){g, strdup(x), dqo, scale};
-	free(sn);
-	free(zn);
-	free(qo);
-	free(qnode);
-	free(dqnode);
-	return &pairs[npairs++];
+	if (find_weight(&fr, name, &w) < 0)
+		return NULL;
+	*constant = w.constant;
+	return w.t;
 }
 
-static void
-rewire(Onnx__GraphProto *g, const char *from, const char *to, const Onnx__NodeProto *skip)
+float *
+const_f32(const Onnx__TensorProto *t, uint64_t *n)
 {
-	size_t i, j, k;
-
-	for (i = 0; i < g->n_node; i++) {
-		Onnx__NodeProto *n = g->node[i];
-
-		if (n == skip)
-			continue;
-		for (j = 0; j < n->n_input; j++)
-			if (strcmp(n->input[j], from) == 0)
-				onnx_set_string(&n->input[j], to);
-		for (j = 0; j < n->n_attribute; j++) {
-			if (n->attribute[j]->g)
-				rewire(n->attribute[j]->g, from, to, skip);
-			for (k = 0; k < n->attribute[j]->n_graphs; k++)
-				rewire(n->attribute[j]->graphs[k], from, to, skip);
-		}
-	}
-}
-
-/* int32 bias, scale x_scale * w_scale[c], zero point 0 (quantize_static's shape). */
-static void
-quantize_bias(struct use *u, const struct weight *w, float xs)
-{
-	struct weight b = {0};
-	struct frame fr = {u->g, NULL};
-	const char *bname = u->node->input[u->c->bias_idx];
-	uint64_t n, i;
-	float *f, *bs;
-	int32_t *q;
-	char *qn, *sn, *nodename, *out;
-	const char *in[2];
-	Onnx__NodeProto *dq;
-	int64_t dim;
 	struct qerr e;
+	float *f = onnx_tensor_f32(&model, t, n, &e);
 
-	if (find_weight(&fr, bname, &b) < 0 || b.t->data_type != ONNX_FLOAT || b.t->n_dims != 1 ||
-	    b.t->dims[0] != w->nscale || use_count(bname) != 1)
-		return;
-	if ((f = onnx_tensor_f32(&model, b.t, &n, &e)) == NULL)
+	if (f == NULL)
 		cli_die_err(&e);
-	bs = malloc(n * sizeof *bs + 4);
-	q = malloc(n * sizeof *q + 4);
-	if (!bs || !q)
-		cli_die("out of memory");
-	for (i = 0; i < n; i++) {
-		double v;
+	return f;
+}
 
-		bs[i] = xs * w->scale[i];
-		v = nearbyint((double)(f[i] / bs[i]));
-		q[i] = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
-	}
-	dim = (int64_t)n;
-	qn = fresh(bname, "_quantized");
-	sn = fresh(bname, "_scale");
-	add_init(u->g, new_tensor(qn, ONNX_INT32, &dim, 1, q, n * 4));
-	add_init(u->g, new_tensor(sn, ONNX_FLOAT, &dim, 1, bs, n * 4));
-	nodename = fresh(bname, "_DequantizeLinear");
-	out = fresh(bname, "_DequantizeLinear_Output");
-	in[0] = qn;
-	in[1] = sn;
-	dq = onnx_new_node("DequantizeLinear", NULL, nodename, in, 2, (const char *const *)&out, 1);
-	onnx_node_add_int(dq, "axis", 0);
-	onnx_graph_add_node(u->g, dq, 0);
-	onnx_set_string(&u->node->input[u->c->bias_idx], out);
-	if (b.constant)
-		remove_node(b.owner, b.constant);
-	else
-		onnx_graph_remove_initializer(b.owner, bname);
+/* A one-element float constant of the main graph (Clip's bounds). */
+int
+const_scalar(const char *name, float *v)
+{
+	Onnx__NodeProto *c;
+	const Onnx__TensorProto *t = graph_constant(model.proto->graph, name, &c);
+	uint64_t n;
+	float *f;
+
+	if (t == NULL || !half_is_weight_type(t->data_type))
+		return 0;
+	f = const_f32(t, &n);
+	if (n == 1)
+		*v = f[0];
 	free(f);
-	free(bs);
-	free(q);
-	free(qn);
-	free(sn);
-	free(nodename);
-	free(out);
-}
-
-static int
-is_graph_output(const Onnx__GraphProto *g, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < g->n_output; i++)
-		if (strcmp(g->output[i]->name, name) == 0)
-			return 1;
-	return 0;
-}
-
-static size_t
-apply_static(void)
-{
-	size_t i, nact = 0;
-	float lo, hi;
-
-	for (i = 0; i < nuses; i++) {
-		struct use *u = &uses[i];
-		const struct weight *w = &weights[u->weight];
-		struct actpair *p;
-		char *y;
-
-		if (!u->done || u->ch.nbits || (u->ch.f != F_INT8 && u->ch.f != F_UINT8) ||
-		    u->ch.block)
-			continue;
-		if (act_range(u->node->input[0], &lo, &hi)) {
-			char *x = strdup(u->node->input[0]);
-
-			p = act_pair(u->g, x, node_index(u->g, u->node), lo, hi);
-			onnx_set_string(&u->node->input[0], p->dq);
-			nact++;
-			if (u->c->bias_idx >= 0 && (size_t)u->c->bias_idx < u->node->n_input &&
-			    *u->node->input[u->c->bias_idx] && w->scale)
-				quantize_bias(u, w, p->scale);
-			free(x);
-		}
-		y = u->node->output[0];
-		if (!is_graph_output(u->g, y) && act_range(y, &lo, &hi)) {
-			size_t at = node_index(u->g, u->node) + 1;
-			Onnx__NodeProto *q;
-
-			p = act_pair(u->g, y, at, lo, hi);
-			q = u->g->node[at];
-			rewire(u->g, y, p->dq, q);
-			nact++;
-		}
-	}
-	return nact;
+	return n == 1;
 }
 
 /* ---- main ---- */
@@ -1350,7 +1198,7 @@ main(int argc, char **argv)
 	long block = -1;
 	int c, need_opset = 0, need_ir = 4, need_ms = 0, wfmt_given = 0;
 	int64_t cur_opset;
-	size_t i, nq, nact = 0;
+	size_t i, nq, nact = 0, nfolded = 0;
 	struct qerr e;
 	struct cli_out mo, dout;
 	char *dn = NULL;
@@ -1509,8 +1357,25 @@ main(int argc, char **argv)
 	cli_out_open(&mo, out, 1);
 
 	nq = apply_weights();
-	if (opt.static_mode)
-		nact = apply_static();
+	if (opt.static_mode) {
+		struct static_wop *wops = calloc(nuses + 1, sizeof *wops);
+
+		if (wops == NULL)
+			cli_die("out of memory");
+		for (i = 0; i < nuses; i++) {
+			const struct use *u = &uses[i];
+			const struct weight *w = &weights[u->weight];
+
+			wops[i].node = u->node;
+			wops[i].static_ok = u->done && !u->ch.nbits && !u->ch.block &&
+			    (u->ch.f == F_INT8 || u->ch.f == F_UINT8);
+			wops[i].wscale = w->scale;
+			wops[i].nscale = w->nscale;
+			wops[i].bias_idx = u->c->bias_idx;
+		}
+		nact = static_apply(model.proto->graph, wops, nuses, opt.act_signed, &nfolded);
+		free(wops);
+	}
 
 	if (onnx_save(&model, mo.f, use_extw ? &extw : NULL, &e) < 0) {
 		if (use_extw)
@@ -1524,9 +1389,9 @@ main(int argc, char **argv)
 	}
 	cli_out_commit(&mo);
 	if (!opt.quiet)
-		fprintf(stderr, "%s: %zu weights quantized, %zu activation pairs; opset %" PRId64
-		    ", IR %" PRId64 "\n", cli_prog(), nq, nact, onnx_opset(model.proto, ""),
-		    model.proto->ir_version);
+		fprintf(stderr, "%s: %zu weights quantized, %zu activation pairs%s; opset %" PRId64
+		    ", IR %" PRId64 "\n", cli_prog(), nq, nact, nfolded ? " (Relu/Clip folded)" : "",
+		    onnx_opset(model.proto, ""), model.proto->ir_version);
 	if (!opt.quiet && n_half_cast)
 		fprintf(stderr, "%s: %zu float16/bfloat16 weights dequantized to float and Cast back"
 		    " (onnxruntime's DequantizeLinear has float16 scales only from opset 19 and no"
@@ -1538,11 +1403,6 @@ main(int argc, char **argv)
 		free(weights[i].nb_scales);
 		free(weights[i].nb_zp);
 	}
-	for (i = 0; i < npairs; i++) {
-		free(pairs[i].x);
-		free(pairs[i].dq);
-	}
-	free(pairs);
 	free(weights);
 	free(uses);
 	free(opt.pat);
