@@ -1049,26 +1049,36 @@ apply_weights(void)
 
 /* ---- static quantization: activations from calibrated ranges ---- */
 
+/* x's calibrated range: x.range, F32 [2] or per channel [C, 2] (then the
+ * union: activations are quantized per tensor).  0 when absent. */
 int
 act_range(const char *x, float *lo, float *hi)
 {
 	char key[1024];
-	int64_t shape[8], n;
+	int64_t shape[8], n, i;
 	int rank;
-	const void *d;
-	float r[2];
+	const unsigned char *d;
 
 	if (!opt.have_qp)
 		return 0;
 	snprintf(key, sizeof key, "%s.range", x);
-	d = qp_get(&opt.qp, key, "F32", shape, &rank, &n);
-	if (d == NULL || n != 2)
+	if (!qp_has(&opt.qp, key))
 		return 0;
-	memcpy(r, d, sizeof r);
-	if (!isfinite(r[0]) || !isfinite(r[1]) || r[0] > r[1])
-		cli_die("%s: %s: not a range (min %g, max %g)", opt.qparams_path, key, r[0], r[1]);
-	*lo = r[0];
-	*hi = r[1];
+	d = qp_get(&opt.qp, key, "F32", shape, &rank, &n);
+	if (d == NULL || !((rank == 1 && shape[0] == 2) || (rank == 2 && shape[1] == 2 && n >= 2)))
+		cli_die("%s: %s: expected F32 [2] or [C, 2] (min, max) within the file", opt.qparams_path,
+		    key);
+	*lo = INFINITY;
+	*hi = -INFINITY;
+	for (i = 0; i < n; i += 2) {
+		float r[2];
+
+		memcpy(r, d + 4 * i, sizeof r);
+		if (!isfinite(r[0]) || !isfinite(r[1]) || r[0] > r[1])
+			cli_die("%s: %s: not a range (min %g, max %g)", opt.qparams_path, key, r[0], r[1]);
+		*lo = fminf(*lo, r[0]);
+		*hi = fmaxf(*hi, r[1]);
+	}
 	return 1;
 }
 

@@ -23,6 +23,7 @@ void qp_close(struct qp *q);
 const void *qp_get(const struct qp *q, const char *name, const char *dtype, int64_t *shape,
     int *rank, int64_t *n);
 
+int qp_has(const struct qp *q, const char *name);
 const char *qp_meta(const struct qp *q, const char *key);
 int qp_plan(const struct qp *q, const char *weight, char *format, size_t fsz, long *block);
 
