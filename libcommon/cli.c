@@ -201,6 +201,18 @@ cli_parse_size(const char *arg, uint64_t *out)
 	return 0;
 }
 
+static int
+isatty_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK), r;
+
+	if (fd < 0)
+		return 0;
+	r = isatty(fd);
+	close(fd);
+	return r;
+}
+
 static char *
 temp_name(const char *path)
 {
@@ -216,6 +228,7 @@ temp_name(const char *path)
 void
 cli_out_open(struct cli_out *o, const char *path, int binary)
 {
+	struct stat st;
 	int fd;
 
 	memset(o, 0, sizeof *o);
@@ -226,9 +239,18 @@ cli_out_open(struct cli_out *o, const char *path, int binary)
 		return;
 	}
 	o->path = strdup(path);
-	o->tmp = temp_name(path);
 	if (o->path == NULL)
 		cli_die("out of memory");
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* a device or a FIFO (-o /dev/null): written in place, never
+		 * replaced by a renamed temporary file */
+		if (binary && isatty_path(path))
+			cli_usage_error("refusing to write binary output to a terminal (use -o FILE or a pipe)");
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || (o->f = fdopen(fd, "wb")) == NULL)
+			cli_die("%s: %s", path, strerror(errno));
+		return;
+	}
+	o->tmp = temp_name(path);
 	fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 	if (fd < 0)
 		cli_die("%s: %s", o->tmp, strerror(errno));
@@ -241,9 +263,16 @@ cli_out_open(struct cli_out *o, const char *path, int binary)
 void
 cli_out_commit(struct cli_out *o)
 {
-	if (o->tmp == NULL) {	/* standard output */
+	if (o->tmp == NULL && o->path == NULL) {	/* standard output */
 		if (fflush(stdout) != 0 || ferror(stdout))
 			cli_die("standard output: %s", strerror(errno ? errno : EIO));
+		return;
+	}
+	if (o->tmp == NULL) {	/* a device or a FIFO */
+		if (fflush(o->f) != 0 || ferror(o->f) || fclose(o->f) != 0)
+			cli_die("%s: write: %s", o->path, strerror(errno ? errno : EIO));
+		free(o->path);
+		memset(o, 0, sizeof *o);
 		return;
 	}
 	if (fflush(o->f) != 0 || ferror(o->f))
@@ -264,8 +293,14 @@ cli_out_commit(struct cli_out *o)
 void
 cli_out_abort(struct cli_out *o)
 {
-	if (o->tmp == NULL)
+	if (o->tmp == NULL) {
+		if (o->path && o->f)
+			fclose(o->f);
+		free(o->path);
+		o->path = NULL;
+		o->f = NULL;
 		return;
+	}
 	if (o->f)
 		fclose(o->f);
 	unlink(o->tmp);

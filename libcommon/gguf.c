@@ -967,6 +967,17 @@ gguf_w_total_size(const struct gguf_writer *w)
 	return n;
 }
 
+uint64_t
+gguf_w_data_offset(const struct gguf_writer *w, size_t i)
+{
+	uint32_t a = writer_alignment(w);
+	uint64_t n = pad_to(header_size(w), a);
+
+	for (size_t k = 0; k < i && k < w->n_tensors; k++)
+		n += pad_to(w->tensors[k].nbytes, a);
+	return n;
+}
+
 /* Output goes through a small buffer so that a header of many short records
  * is not thousands of fwrite calls. */
 struct wbuf {

@@ -28,6 +28,20 @@ K(nearest)(vf a)
 	return (i & 0x007fffff) - 0x00400000;
 }
 
+/* The code nearest to a, clamped, as a float: what tof(clamp(nearest(a)))
+ * gives for every |a| < 2^22 (the range nearest_int is defined on; a zero
+ * may come out as -0, which adds and converts like +0), in three
+ * instructions instead of six.  Only for the symmetric fits, where |a| stays
+ * below nmax + 1 in every lane whose result is kept (|x| <= |max| and
+ * |max| >= QK_GROUP_EPS); the fits with a minimum divide by max - min,
+ * which for subnormal rows leaves that range, where ggml's magic-number
+ * rounding gives its own numbers. */
+static inline vf
+K(code)(vf a, int lo, int hi)
+{
+	return VMINF(VMAXF(VRINT(a), K(splat)((float)lo)), K(splat)((float)hi));
+}
+
 static inline vi
 K(clamp)(vi v, int lo, int hi)
 {
@@ -259,7 +273,7 @@ K(fit_qx)(int n, int nmax, vf (*x)[32], vf (*w)[32], vf (*L)[32], vf *scale_out)
 		for (int i = 0; i < n; i++) {
 			wv[g][i] = w ? w[g][i] : x[g][i] * x[g][i];
 			wx[g][i] = wv[g][i] * x[g][i];
-			vf l = K(tof)(K(clamp)(K(nearest)(iscale * x[g][i]), -nmax, nmax - 1));
+			vf l = K(code)(iscale * x[g][i], -nmax, nmax - 1);
 			L[g][i] = l;
 			sumlx[g] += wx[g][i] * l;
 			suml2[g] += wv[g][i] * l * l;
@@ -279,7 +293,7 @@ K(fit_qx)(int n, int nmax, vf (*x)[32], vf (*w)[32], vf (*L)[32], vf *scale_out)
 		}
 		for (int i = 0; i < n; i++)
 			FOR_G {
-				vf l = K(tof)(K(clamp)(K(nearest)(iscale[g] * x[g][i]), -nmax, nmax - 1));
+				vf l = K(code)(iscale[g] * x[g][i], -nmax, nmax - 1);
 				Laux[g][i] = l;
 				sumlx[g] += wx[g][i] * l;
 				suml2[g] += wv[g][i] * l * l;
@@ -324,7 +338,7 @@ K(fit_q3)(vf (*x)[32], vf (*L)[32], vf *scale_out)
 		vf iscale = (float)-nmax / max;
 		sumlx[g] = suml2[g] = zero;
 		for (int i = 0; i < 16; i++) {
-			vf l = K(tof)(K(clamp)(K(nearest)(iscale * x[g][i]), -nmax, nmax - 1));
+			vf l = K(code)(iscale * x[g][i], -nmax, nmax - 1);
 			L[g][i] = l;
 			w[g][i] = x[g][i] * x[g][i];
 			wx[g][i] = w[g][i] * x[g][i];
@@ -338,7 +352,7 @@ K(fit_q3)(vf (*x)[32], vf (*L)[32], vf *scale_out)
 			FOR_G {
 				vf slx = sumlx[g] - wx[g][i] * L[g][i];
 				vf sl2 = suml2[g] - w[g][i] * L[g][i] * L[g][i];
-				vf nl = K(tof)(K(clamp)(K(nearest)(x[g][i] * sl2 / slx), -nmax, nmax - 1));
+				vf nl = K(code)(x[g][i] * sl2 / slx, -nmax, nmax - 1);
 				vf slx2 = slx + wx[g][i] * nl, sl22 = sl2 + w[g][i] * nl * nl;
 				vi take = (slx > 0) & (nl != L[g][i]) & (sl22 > 0) &
 				    (slx2 * slx2 * suml2[g] > sumlx[g] * sumlx[g] * sl22);

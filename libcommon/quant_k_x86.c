@@ -77,6 +77,9 @@ TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512dq")
 #define VSEL(m, a, b) ((vf)_mm512_mask_blend_ps(_mm512_movepi32_mask((__m512i)(m)), (__m512)(b), (__m512)(a)))
 #define VMAXI(a, b) ((vi)_mm512_max_epi32((__m512i)(a), (__m512i)(b)))
 #define VMINI(a, b) ((vi)_mm512_min_epi32((__m512i)(a), (__m512i)(b)))
+#define VRINT(a) ((vf)_mm512_roundscale_ps((__m512)(a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
+#define VMAXF(a, b) ((vf)_mm512_max_ps((__m512)(a), (__m512)(b)))
+#define VMINF(a, b) ((vf)_mm512_min_ps((__m512)(a), (__m512)(b)))
 #include "quant_k_lanes.h"
 #undef VL
 #undef vf
@@ -88,6 +91,9 @@ TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512dq")
 #undef VSEL
 #undef VMAXI
 #undef VMINI
+#undef VRINT
+#undef VMAXF
+#undef VMINF
 TARGET_END
 
 TARGET_BEGIN("avx2")
@@ -101,6 +107,9 @@ TARGET_BEGIN("avx2")
 #define VSEL(m, a, b) ((vf)_mm256_blendv_ps((__m256)(b), (__m256)(a), (__m256)(m)))
 #define VMAXI(a, b) ((vi)_mm256_max_epi32((__m256i)(a), (__m256i)(b)))
 #define VMINI(a, b) ((vi)_mm256_min_epi32((__m256i)(a), (__m256i)(b)))
+#define VRINT(a) ((vf)_mm256_round_ps((__m256)(a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC))
+#define VMAXF(a, b) ((vf)_mm256_max_ps((__m256)(a), (__m256)(b)))
+#define VMINF(a, b) ((vf)_mm256_min_ps((__m256)(a), (__m256)(b)))
 #include "quant_k_lanes.h"
 #undef VL
 #undef vf

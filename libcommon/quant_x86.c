@@ -59,6 +59,56 @@ signed_absmax512(const float *x, __m512 v0, __m512 v1)
 	return x[__builtin_ctz(m)];
 }
 
+/* max(|x|) of each of 16 consecutive 32-element blocks, lane b for block
+ * b, as the bits of the float: non-negative floats order like their bits,
+ * and a NaN's bits exceed infinity's (0x7f800000), which tells the caller.
+ * The 16 vectors are folded together in a tree of shuffles (15 steps
+ * instead of a full horizontal reduction per block). */
+T512 __m512i
+absmax_bits16_512(const float *x)
+{
+	const __m512i abs = _mm512_set1_epi32(0x7fffffff);
+	__m512i m[16];
+
+	for (int b = 0; b < 16; b++)
+		m[b] = _mm512_max_epu32(_mm512_and_si512(_mm512_loadu_si512(x + 32 * b), abs),
+		    _mm512_and_si512(_mm512_loadu_si512(x + 32 * b + 16), abs));
+	/* 128-bit quarters 0-1 of m[p]: block 2p's 8 partial maxima; 2-3: block 2p+1's */
+	for (int p = 0; p < 8; p++)
+		m[p] = _mm512_max_epu32(_mm512_shuffle_i32x4(m[2 * p], m[2 * p + 1], 0x44),
+		    _mm512_shuffle_i32x4(m[2 * p], m[2 * p + 1], 0xee));
+	/* quarter q of m[r]: 4 partials of block 4r+q */
+	for (int r = 0; r < 4; r++)
+		m[r] = _mm512_max_epu32(_mm512_shuffle_i32x4(m[2 * r], m[2 * r + 1], 0x88),
+		    _mm512_shuffle_i32x4(m[2 * r], m[2 * r + 1], 0xdd));
+	/* quarter q of m[s]: 2 partials each of blocks 8s+q and 8s+4+q */
+	for (int s = 0; s < 2; s++) {
+		__m512 a = _mm512_castsi512_ps(m[2 * s]), b = _mm512_castsi512_ps(m[2 * s + 1]);
+		m[s] = _mm512_max_epu32(_mm512_castps_si512(_mm512_shuffle_ps(a, b, 0x44)),
+		    _mm512_castps_si512(_mm512_shuffle_ps(a, b, 0xee)));
+	}
+	{	/* lane 4q+k: block 4k+q, put back in order */
+		__m512 a = _mm512_castsi512_ps(m[0]), b = _mm512_castsi512_ps(m[1]);
+		__m512i t = _mm512_max_epu32(_mm512_castps_si512(_mm512_shuffle_ps(a, b, 0x88)),
+		    _mm512_castps_si512(_mm512_shuffle_ps(a, b, 0xdd)));
+
+		return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13,
+		    2, 6, 10, 14, 3, 7, 11, 15), t);
+	}
+}
+
+/* d (as F16) and 1/d (0 where d is 0) for 16 blocks from d = v / div:
+ * vector division and conversion round like the scalar ones. */
+T512 void
+scales16_512(__m512 v, float div, float *id, uint16_t *dh)
+{
+	__m512 d = _mm512_div_ps(v, _mm512_set1_ps(div));
+	__mmask16 nz = _mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+
+	_mm512_storeu_ps(id, _mm512_maskz_div_ps(nz, _mm512_set1_ps(1.0f), d));
+	_mm256_storeu_si256((__m256i *)dh, _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
 /* min and max ignoring NaNs (FLT_MAX / -FLT_MAX if none), with the sign
  * of a zero result taken from the first zero element. */
 T512 void
@@ -111,25 +161,67 @@ f16_512(float d)
 	return d == d ? (uint16_t)_cvtss_sh(d, 0) : qu_f32_to_f16(d);
 }
 
+T512 void
+q4_0_encode512(__m512 v0, __m512 v1, float id, uint16_t dh, struct blk_q4_0 *y)
+{
+	__m512 vid = _mm512_set1_ps(id), off = _mm512_set1_ps(8.5f);
+	__m512i fifteen = _mm512_set1_epi32(15);
+
+	y->d = dh;
+	store_nibbles512(y->qs,
+	    _mm512_min_epi32(trunc_i8_512(_mm512_add_ps(_mm512_mul_ps(v0, vid), off)), fifteen),
+	    _mm512_min_epi32(trunc_i8_512(_mm512_add_ps(_mm512_mul_ps(v1, vid), off)), fifteen));
+}
+
+/* Sixteen blocks at a time: the signed maximum of each block (its first
+ * element of the largest magnitude) is found per block; the divisions and
+ * conversions of d are done for all sixteen at once. */
 QU_TARGET_AVX512 void
 q4_0_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
 {
 	struct blk_q4_0 *y = vy;
+	int64_t nb = nrows * n / QK32, i = 0;
 
 	if (qw) {
 		imatrix_lanes512(IM_Q4_0, x, vy, nrows, n, qw);
 		return;
 	}
-	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
+	for (; i + 16 <= nb; i += 16, x += 16 * QK32) {
+		__m512i bits = absmax_bits16_512(x);
+		__mmask16 nan = _mm512_cmpgt_epu32_mask(bits, _mm512_set1_epi32(0x7f800000));
+		const __m512i abs = _mm512_set1_epi32(0x7fffffff);
+		uint32_t amax[16];
+		float max[16], id[16];
+		uint16_t dh[16];
+
+		_mm512_storeu_si512(amax, bits);
+		for (int b = 0; b < 16; b++) {
+			const float *xb = x + b * QK32;
+			__m512i am = _mm512_set1_epi32((int)amax[b]);
+			uint32_t m;
+
+			if (nan >> b & 1) {
+				max[b] = signed_absmax512(xb, _mm512_loadu_ps(xb), _mm512_loadu_ps(xb + 16));
+				continue;
+			}
+			if (amax[b] == 0) {
+				max[b] = 0.0f;
+				continue;
+			}
+			m = (uint32_t)_mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_loadu_si512(xb), abs), am) |
+			    (uint32_t)_mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_loadu_si512(xb + 16), abs), am) << 16;
+			max[b] = xb[__builtin_ctz(m)];
+		}
+		scales16_512(_mm512_loadu_ps(max), -8.0f, id, dh);
+		for (int b = 0; b < 16; b++)
+			q4_0_encode512(_mm512_loadu_ps(x + b * QK32), _mm512_loadu_ps(x + b * QK32 + 16),
+			    id[b], dh[b], y + i + b);
+	}
+	for (; i < nb; i++, x += QK32) {
 		__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
 		float max = signed_absmax512(x, v0, v1), d = max / -8, id = d ? 1.0f / d : 0.0f;
-		__m512 vid = _mm512_set1_ps(id), off = _mm512_set1_ps(8.5f);
-		__m512i fifteen = _mm512_set1_epi32(15);
 
-		y[i].d = f16_512(d);
-		store_nibbles512(y[i].qs,
-		    _mm512_min_epi32(trunc_i8_512(_mm512_add_ps(_mm512_mul_ps(v0, vid), off)), fifteen),
-		    _mm512_min_epi32(trunc_i8_512(_mm512_add_ps(_mm512_mul_ps(v1, vid), off)), fifteen));
+		q4_0_encode512(v0, v1, id, f16_512(d), y + i);
 	}
 }
 
@@ -244,20 +336,50 @@ q8_amax512(__m512 v0, __m512 v1)
 	return _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
 }
 
+T512 void
+q8_0_encode512(__m512 v0, __m512 v1, float id, uint16_t dh, struct blk_q8_0 *y)
+{
+	__m512 vid = _mm512_set1_ps(id);
+
+	y->d = dh;
+	_mm_storeu_si128((__m128i *)y->qs, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(roundf512(_mm512_mul_ps(v0, vid)))));
+	_mm_storeu_si128((__m128i *)(y->qs + 16), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(roundf512(_mm512_mul_ps(v1, vid)))));
+}
+
+/* Sixteen blocks at a time as Q4_0; a block with a NaN goes the
+ * single-block way (ggml's MAX chain lets a NaN through in places). */
 QU_TARGET_AVX512 void
 q8_0_quantize_avx512(const float *x, void *vy, int64_t nrows, int64_t n, const float *qw)
 {
 	struct blk_q8_0 *y = vy;
+	int64_t nb = nrows * n / QK32, i = 0;
 
 	(void)qw;
-	for (int64_t i = 0; i < nrows * n / QK32; i++, x += QK32) {
-		__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-		float amax = q8_amax512(v0, v1), d = amax / 127, id = d ? 1.0f / d : 0.0f;
-		__m512 vid = _mm512_set1_ps(id);
+	for (; i + 16 <= nb; i += 16, x += 16 * QK32) {
+		__m512i bits = absmax_bits16_512(x);
+		__mmask16 nan = _mm512_cmpgt_epu32_mask(bits, _mm512_set1_epi32(0x7f800000));
+		float id[16];
+		uint16_t dh[16];
 
-		y[i].d = f16_512(d);
-		_mm_storeu_si128((__m128i *)y[i].qs, _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(roundf512(_mm512_mul_ps(v0, vid)))));
-		_mm_storeu_si128((__m128i *)(y[i].qs + 16), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(roundf512(_mm512_mul_ps(v1, vid)))));
+		scales16_512(_mm512_castsi512_ps(bits), 127.0f, id, dh);
+		for (int b = 0; b < 16; b++) {
+			const float *xb = x + b * QK32;
+			__m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
+
+			if (nan >> b & 1) {
+				float amax = q8_amax512(v0, v1), d = amax / 127;
+
+				q8_0_encode512(v0, v1, d ? 1.0f / d : 0.0f, f16_512(d), y + i + b);
+			} else {
+				q8_0_encode512(v0, v1, id[b], dh[b], y + i + b);
+			}
+		}
+	}
+	for (; i < nb; i++, x += QK32) {
+		__m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+		float amax = q8_amax512(v0, v1), d = amax / 127;
+
+		q8_0_encode512(v0, v1, d ? 1.0f / d : 0.0f, f16_512(d), y + i);
 	}
 }
 

@@ -5,9 +5,12 @@
  *
  * Streaming: each tensor is converted in slabs of rows spread over the
  * threads; a thread preads a chunk of rows into its own buffer, widens
- * F16/BF16 to F32 in per-thread scratch and quantizes into the slab, and a
- * writer thread writes one slab while the next is computed.  Memory: two
- * slabs and the per-thread buffers.  (Input from a pipe was read into
+ * F16/BF16 to F32 in per-thread scratch and quantizes it.  Into a file of
+ * our own, the thread pwrites its chunk where it belongs while the bytes
+ * are still in its cache (the file was sized first; padding stays zero).
+ * Otherwise (standard output) chunks are quantized into a slab and a writer
+ * thread writes one slab while the next is computed.  Memory: the per-
+ * thread buffers (and the two slabs).  (Input from a pipe was read into
  * memory by gguf_open; then the rows are taken from there.) */
 #include <math.h>
 #include <pthread.h>
@@ -145,7 +148,10 @@ struct slab_job {
 	int fd;				/* input file to pread from, or -1: use src */
 	uint64_t file_off;		/* file offset of src */
 	int mapped;			/* src is a file mapping: populate it */
-	int failed;
+	int out_fd;			/* with dst NULL: pwrite each chunk ... */
+	uint64_t out_off;		/* ... here (the slab's first row) */
+	unsigned char **obuf;		/* per worker: the chunk's output */
+	int failed, err;
 };
 
 /* Source rows to F32: exact widening for F16/BF16, dequantization for
@@ -204,6 +210,23 @@ populate(const void *p, size_t len)
 #endif
 }
 
+static int
+write_at(int fd, const unsigned char *buf, size_t len, uint64_t off)
+{
+	while (len > 0) {
+		ssize_t r = pwrite(fd, buf, len, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		buf += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
 /* Whole reads: the kernel copies from the page cache through its own
  * (huge-page) mapping, cheaper than faulting the file into ours, and the
  * chunk lands in this thread's cache. */
@@ -238,6 +261,7 @@ slab_body(void *ctx, size_t b, size_t e, int worker)
 		int64_t n = (int64_t)e - (int64_t)b, left = (expert + 1) * j->rows_per_expert - row;
 		const float *rows;
 		const unsigned char *src;
+		unsigned char *dst;
 		const float *im = t->imatrix ? t->imatrix + expert * j->ne0 : NULL;
 
 		if (n > left)
@@ -263,8 +287,15 @@ slab_body(void *ctx, size_t b, size_t e, int worker)
 			}
 			rows = scratch;
 		}
-		if (from_f32(t->type, rows, j->dst + b * j->dst_row, n, j->ne0, im) < 0) {
+		dst = j->dst ? j->dst + b * j->dst_row : j->obuf[worker];
+		if (from_f32(t->type, rows, dst, n, j->ne0, im) < 0) {
 			j->failed = 1;
+			return;
+		}
+		if (!j->dst && write_at(j->out_fd, dst, (size_t)n * j->dst_row,
+		    j->out_off + b * j->dst_row) < 0) {
+			j->err = errno;
+			j->failed = 3;
 			return;
 		}
 		b += (size_t)n;
@@ -454,18 +485,40 @@ plan(const struct gguf_file *g, const struct st2gguf_opts *o, const struct imatr
 /* ---- the run ---- */
 
 
+/* Slab memory mapped with its pages already present: one call instead of a
+ * page fault per 4 KiB as the first slabs are filled (faults are the
+ * dearest thing here on virtual machines). */
+static unsigned char *
+slab_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+slab_free(unsigned char *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
+}
+
 /* What the conversion of every tensor shares. */
 struct workspace {
 	unsigned char *bufs[2];		/* slabs of output */
 	float **scratch;		/* per worker: F32 rows */
 	unsigned char **raw;		/* per worker: input rows read with pread */
+	unsigned char **obuf;		/* per worker: output rows to pwrite */
 	int fd;				/* the input, or -1 (read from the map) */
+	int out_fd;			/* the output file to pwrite, or -1: slabs */
+	const char *out_name;
 	int jobs;
 };
 
 static void
 convert_tensor(const struct out_tensor *t, const struct gguf_file *g, struct writer *wr,
-    const struct workspace *ws, struct cli_progress *pr, const char *input)
+    const struct workspace *ws, struct cli_progress *pr, const char *input, uint64_t out_off)
 {
 	const struct gguf_tensor *in = t->in;
 	const int64_t ne0 = (int64_t)in->ne[0];
@@ -481,23 +534,46 @@ convert_tensor(const struct out_tensor *t, const struct gguf_file *g, struct wri
 		grain = 1;
 	for (int64_t r = 0; r < nrows; r += slab_rows) {
 		int64_t n = nrows - r < slab_rows ? nrows - r : slab_rows;
-		int b = writer_free_buf(wr);
+		int b = ws->out_fd >= 0 ? -1 : writer_free_buf(wr);
 		uint64_t off = g->data_start + in->offset + (uint64_t)r * src_row;
-		struct slab_job j = { t, in->data + (uint64_t)r * src_row, ws->bufs[b], r, ne0,
-			(int64_t)in->ne[1], src_row, dst_row, ws->scratch, ws->raw, ws->fd, off,
-			g->map.mapped, 0 };
-		/* pages faulted in through the map are dropped once written */
-		struct wjob wj = { ws->bufs[b], (size_t)((uint64_t)n * dst_row), b,
-			(size_t)off, ws->fd < 0 ? (size_t)((uint64_t)n * src_row) : 0 };
+		struct slab_job j = { t, in->data + (uint64_t)r * src_row, b >= 0 ? ws->bufs[b] : NULL,
+			r, ne0, (int64_t)in->ne[1], src_row, dst_row, ws->scratch, ws->raw, ws->fd, off,
+			g->map.mapped, ws->out_fd, out_off + (uint64_t)r * dst_row, ws->obuf, 0, 0 };
 
 		qpool_for(ws->jobs, (size_t)n, grain, slab_body, &j);
 		if (j.failed == 2)
 			cli_die("%s: %s: read error", input, in->name);
+		if (j.failed == 3)
+			cli_die("%s: write: %s", ws->out_name, strerror(j.err ? j.err : EIO));
 		if (j.failed)
 			cli_die("%s: %s: converting %s to %s failed", input, in->name,
 			    qfmt_table[in->type].name, qfmt_table[t->type].name);
-		writer_submit(wr, wj);
+		if (b >= 0) {
+			/* pages faulted in through the map are dropped once written */
+			struct wjob wj = { ws->bufs[b], (size_t)((uint64_t)n * dst_row), b,
+				(size_t)off, ws->fd < 0 ? (size_t)((uint64_t)n * src_row) : 0 };
+
+			writer_submit(wr, wj);
+		}
 		cli_progress_add(pr, (uint64_t)n * src_row);
+	}
+}
+
+/* A tensor kept as it is, from the input file to its place in the output. */
+static void
+copy_tensor(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len,
+    unsigned char *buf, size_t buflen, const char *input, const char *name, const char *output)
+{
+	while (len > 0) {
+		size_t n = len < buflen ? (size_t)len : buflen;
+
+		if (read_at(in_fd, buf, n, in_off) < 0)
+			cli_die("%s: %s: read error", input, name);
+		if (write_at(out_fd, buf, n, out_off) < 0)
+			cli_die("%s: write: %s", output, strerror(errno ? errno : EIO));
+		len -= n;
+		in_off += n;
+		out_off += n;
 	}
 }
 
@@ -550,68 +626,98 @@ st2gguf_requant(const struct st2gguf_opts *o)
 		}
 	}
 
+	cli_out_open(&out, o->output, 1);
+	if (gguf_w_write_header(w, out.f, &e) < 0)
+		cli_die("%s: %s", o->output ? o->output : "standard output", e.msg);
+	if (fflush(out.f) != 0)
+		cli_die("%s: write: %s", o->output ? o->output : "standard output", strerror(errno));
+
 	memset(&ws, 0, sizeof ws);
 	ws.jobs = o->jobs;
-	ws.scratch = calloc((size_t)o->jobs, sizeof *ws.scratch);
-	ws.raw = calloc((size_t)o->jobs, sizeof *ws.raw);
-	ws.bufs[0] = malloc(SLAB_BYTES + (size_t)max_ne0 * 8);
-	ws.bufs[1] = malloc(SLAB_BYTES + (size_t)max_ne0 * 8);
-	if (!ws.scratch || !ws.raw || !ws.bufs[0] || !ws.bufs[1])
-		cli_die("out of memory");
-	for (int i = 0; i < o->jobs; i++) {
-		size_t n = CHUNK_FLOATS > (size_t)max_ne0 ? CHUNK_FLOATS : (size_t)max_ne0;
-
-		if (!(ws.scratch[i] = malloc(n * sizeof(float))) || !(ws.raw[i] = malloc(n * sizeof(float))))
-			cli_die("out of memory");
-	}
 	/* a mapped input is read with pread (see read_at); a pipe was read
 	 * into memory by gguf_open */
 	ws.fd = g.map.mapped ? open(o->input, O_RDONLY | O_CLOEXEC) : -1;
+	/* our own temporary file (not standard output, which may be a pipe or
+	 * opened for appending) is sized now and filled in place */
+	ws.out_fd = -1;
+	if (out.tmp && ws.fd >= 0) {
+		if (ftruncate(fileno(out.f), (off_t)gguf_w_total_size(w)) != 0)
+			cli_die("%s: %s", o->output, strerror(errno));
+		ws.out_fd = fileno(out.f);
+		ws.out_name = o->output;
+	}
+	ws.scratch = calloc((size_t)o->jobs, sizeof *ws.scratch);
+	ws.raw = calloc((size_t)o->jobs, sizeof *ws.raw);
+	ws.obuf = calloc((size_t)o->jobs, sizeof *ws.obuf);
+	if (!ws.scratch || !ws.raw || !ws.obuf)
+		cli_die("out of memory");
+	if (ws.out_fd < 0) {
+		ws.bufs[0] = slab_alloc(SLAB_BYTES + (size_t)max_ne0 * 8);
+		ws.bufs[1] = slab_alloc(SLAB_BYTES + (size_t)max_ne0 * 8);
+		if (!ws.bufs[0] || !ws.bufs[1])
+			cli_die("out of memory");
+	}
+	for (int i = 0; i < o->jobs; i++) {
+		size_t n = CHUNK_FLOATS > (size_t)max_ne0 ? CHUNK_FLOATS : (size_t)max_ne0;
 
-	cli_out_open(&out, o->output, 1);
-	if (gguf_w_write_header(w, out.f, &e) < 0)
-		cli_die("%s: %s", o->output, e.msg);
+		/* 4 bytes per element is the most any output type takes */
+		if (!(ws.scratch[i] = malloc(n * sizeof(float))) || !(ws.raw[i] = malloc(n * sizeof(float))) ||
+		    (ws.out_fd >= 0 && !(ws.obuf[i] = malloc(n * sizeof(float)))))
+			cli_die("out of memory");
+	}
 
 	memset(&wr, 0, sizeof wr);
-	pthread_mutex_init(&wr.mu, NULL);
-	pthread_cond_init(&wr.cv, NULL);
-	wr.w = w;
-	wr.out = out.f;
-	wr.map = &g.map;
-	if (pthread_create(&wr.th, NULL, writer_main, &wr) != 0)
-		cli_die("cannot start the writer thread");
+	if (ws.out_fd < 0) {
+		pthread_mutex_init(&wr.mu, NULL);
+		pthread_cond_init(&wr.cv, NULL);
+		wr.w = w;
+		wr.out = out.f;
+		wr.map = &g.map;
+		if (pthread_create(&wr.th, NULL, writer_main, &wr) != 0)
+			cli_die("cannot start the writer thread");
+	}
 
 	cli_progress_start(&pr, "requantizing", total, o->quiet);
 	for (size_t i = 0; i < g.n_tensors; i++) {
 		const struct gguf_tensor *in = t[i].in;
+		uint64_t out_off = ws.out_fd >= 0 ? gguf_w_data_offset(w, i) : 0;
 
 		if (i + 1 < g.n_tensors)
 			qmap_willneed(&g.map, g.data_start + t[i + 1].in->offset, t[i + 1].in->nbytes);
-		if (t[i].type == (int)in->type) {
+		if (t[i].type != (int)in->type) {
+			convert_tensor(&t[i], &g, &wr, &ws, &pr, o->input, out_off);
+		} else if (ws.out_fd >= 0) {
+			size_t n = CHUNK_FLOATS > (size_t)max_ne0 ? CHUNK_FLOATS : (size_t)max_ne0;
+
+			copy_tensor(ws.fd, g.data_start + in->offset, ws.out_fd, out_off, in->nbytes,
+			    ws.raw[0], n * sizeof(float), o->input, in->name, o->output);
+		} else {
 			struct wjob wj = { in->data, in->nbytes, -1,
 				g.data_start + in->offset, in->nbytes };
 
 			writer_submit(&wr, wj);
-		} else {
-			convert_tensor(&t[i], &g, &wr, &ws, &pr, o->input);
 		}
 		if (wr.failed)
 			break;
 	}
-	writer_finish(&wr);
 	cli_progress_end(&pr);
-	if (wr.failed || gguf_w_finish(w, out.f, &wr.e) < 0)
-		cli_die("%s: %s", o->output ? o->output : "standard output", wr.e.msg);
+	if (ws.out_fd < 0) {
+		writer_finish(&wr);
+		if (wr.failed || gguf_w_finish(w, out.f, &wr.e) < 0)
+			cli_die("%s: %s", o->output ? o->output : "standard output", wr.e.msg);
+	}
 	cli_out_commit(&out);
 
 	for (int i = 0; i < o->jobs; i++) {
 		free(ws.scratch[i]);
 		free(ws.raw[i]);
+		free(ws.obuf[i]);
 	}
 	free(ws.scratch);
 	free(ws.raw);
-	free(ws.bufs[0]);
-	free(ws.bufs[1]);
+	free(ws.obuf);
+	slab_free(ws.bufs[0], SLAB_BYTES + (size_t)max_ne0 * 8);
+	slab_free(ws.bufs[1], SLAB_BYTES + (size_t)max_ne0 * 8);
 	if (ws.fd >= 0)
 		close(ws.fd);
 	free(t);

@@ -110,3 +110,9 @@ fi
 # thread count does not change the bytes
 "$ST" -q -j 1 -t Q4_K_M "$T/m8.gguf" -o "$T/j1.gguf" && "$ST" -q -j 3 -t Q4_K_M "$T/m8.gguf" -o "$T/j3.gguf"
 if cmp -s "$T/j1.gguf" "$T/j3.gguf"; then echo "PASS requant jobs-1-vs-3"; else echo "FAIL requant jobs-1-vs-3: outputs differ"; fi
+# standard output and a piped input take the other way (slabs and a
+# writer thread instead of pwrite into the output file): the same bytes
+"$ST" -q -j 2 -t Q4_K_M "$T/m8.gguf" -o - >"$T/stdout.gguf"
+if cmp -s "$T/j1.gguf" "$T/stdout.gguf"; then echo "PASS requant stdout-vs-file"; else echo "FAIL requant stdout-vs-file: outputs differ"; fi
+cat "$T/m8.gguf" | "$ST" -q -j 2 -t Q4_K_M - -o "$T/pipe.gguf"
+if cmp -s "$T/j1.gguf" "$T/pipe.gguf"; then echo "PASS requant pipe-vs-file"; else echo "FAIL requant pipe-vs-file: outputs differ"; fi
