@@ -32,6 +32,9 @@ enum out_rule {
 	OUT_SHARED,	/* the output reuses input 0's scale and zero point */
 	OUT_FOLD,	/* Relu/Clip: with asymmetric activations the node is removed,
 			 * its producer writes its output, whose pair does the clamping */
+	OUT_UNIT,	/* Softmax: a pair for the range [0, 1], calibrated or not
+			 * (onnxruntime's QDQSoftmax; its fused QLinearSoftmax is
+			 * wrong with other scales) */
 };
 
 #define ALL_INPUTS (~0u)
@@ -52,7 +55,7 @@ static const struct act_rule {
 	{"Add",             3,          OUT_OWN,    0, 0, 0},
 	{"Mul",             3,          OUT_OWN,    0, 0, 0},
 	{"Concat",          ALL_INPUTS, OUT_OWN,    0, 0, 0},
-	{"Softmax",         1,          OUT_OWN,    0, 0, 0},
+	{"Softmax",         1,          OUT_UNIT,   0, 0, 0},
 	{"Sigmoid",         1,          OUT_OWN,    0, 0, 0},
 	{"LeakyRelu",       1,          OUT_OWN,    0, 0, 0},
 	{"GlobalAveragePool", 1,        OUT_OWN,    0, 0, 0},
@@ -279,11 +282,12 @@ add_act(Onnx__GraphProto *g, const char *name, long root)
 	return i;
 }
 
-/* An own pair for x when it is a float activation with a range. */
+/* An own pair for x when it is a float activation with a range (or, when
+ * unit, for [0, 1] whatever the qparams file says). */
 static long
-want_own(Onnx__GraphProto *g, const char *x)
+want_own_range(Onnx__GraphProto *g, const char *x, int unit)
 {
-	float lo, hi;
+	float lo = 0, hi = 1;
 	long i = planned(x), *owner;
 
 	if (i >= 0)
@@ -291,11 +295,17 @@ want_own(Onnx__GraphProto *g, const char *x)
 	/* only tensors of this graph: a pair inside an If branch for an outer
 	 * tensor would leave the outer consumers' shared scales out of reach */
 	if (!*x || smap_get(&P.consts, x) || (owner = smap_get(&P.owner, x)) == NULL ||
-	    *owner != (long)(intptr_t)g || !act_range(x, &lo, &hi))
+	    *owner != (long)(intptr_t)g || (!unit && !act_range(x, &lo, &hi)))
 		return -1;
 	i = add_act(g, x, -1);
 	act_params(lo, hi, P.act_signed, &P.a[i].scale, &P.a[i].zp);
 	return i;
+}
+
+static long
+want_own(Onnx__GraphProto *g, const char *x)
+{
+	return want_own_range(g, x, 0);
 }
 
 static void
@@ -393,6 +403,8 @@ plan_graph(Onnx__GraphProto *g, const struct static_wop *wops, size_t nwops)
 		for (j = 0; j < (r->all_outputs ? n->n_output : 1); j++) {
 			if (r->out == OUT_OWN)
 				want_own(g, n->output[j]);
+			else if (r->out == OUT_UNIT)
+				want_own_range(g, n->output[j], 1);
 			else if (r->out == OUT_SHARED && in0 >= 0)
 				want_shared(g, n->output[j], in0);
 		}

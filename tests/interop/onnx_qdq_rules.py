@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-OWN, SHARED, FOLD = "own", "shared", "fold"
+OWN, SHARED, FOLD, UNIT = "own", "shared", "fold", "unit"
 # op: (activation inputs ("all" or indices), output rule, acts only when
 # input 0 is already quantized, has a weight, rule for every output)
 RULES = {
@@ -31,7 +31,7 @@ RULES = {
     "Add": ([0, 1], OWN, False, False, False),
     "Mul": ([0, 1], OWN, False, False, False),
     "Concat": ("all", OWN, False, False, False),
-    "Softmax": ([0], OWN, False, False, False),
+    "Softmax": ([0], UNIT, False, False, False),  # [0, 1], no range needed
     "Sigmoid": ([0], OWN, False, False, False),
     "LeakyRelu": ([0], OWN, False, False, False),
     "GlobalAveragePool": ([0], OWN, False, False, False),
@@ -65,6 +65,7 @@ def plan(m, ranged, asym):
     uses = Counter(i for n in g.node for i in n.input if i)
     io = {v.name for v in g.input} | {v.name for v in g.output}
     root = {}          # tensor -> the tensor whose scale it uses
+    unit = []          # Softmax outputs: range [0, 1]
     folded = []
     weighted = []      # (node, bias index) whose weight was quantized
 
@@ -115,6 +116,9 @@ def plan(m, ranged, asym):
         for y in outs:
             if out == OWN:
                 own(y)
+            elif out == UNIT and y and y not in root:
+                root[y] = y
+                unit.append(y)
             elif out == SHARED and n.input[0] in root and y and y not in root:
                 root[y] = root[n.input[0]]
     biases = 0
@@ -131,7 +135,7 @@ def plan(m, ranged, asym):
             nch = w.dims[0] if trans else w.dims[1]
         if t is not None and t.data_type == 1 and list(t.dims) == [nch] and uses[n.input[b]] == 1:
             biases += 1
-    return root, folded, biases
+    return root, folded, biases, unit
 
 
 def observe(q):
@@ -177,7 +181,7 @@ def main():
 
 def check_one(orig_p, qp_p, quant_p, label, asym):
     orig, quant = onnx.load(orig_p), onnx.load(quant_p)
-    root, folded, biases = plan(orig, qp_ranges(qp_p), asym == "1")
+    root, folded, biases, unit = plan(orig, qp_ranges(qp_p), asym == "1")
     pairs, int32, _ = observe(quant)
     bad = []
     if set(pairs) != set(root):
@@ -198,6 +202,11 @@ def check_one(orig_p, qp_p, quant_p, label, asym):
     for op in ("Relu", "Clip"):
         if got[op] != want[op]:
             bad.append("%d %s nodes left, expected %d" % (got[op], op, want[op]))
+    scales = {t.name: numpy_helper.to_array(t) for t in quant.graph.initializer}
+    for y in unit:  # [0, 1]: uint8 1/255 zero point 0, int8 1/127 zero point 0
+        want = np.float32(1) / np.float32(255 if asym == "1" else 127)
+        if y in pairs and scales[pairs[y]] != want:
+            bad.append("%s: Softmax output scale %r, expected %r" % (y, scales[pairs[y]], want))
     if int32 != biases:
         bad.append("%d int32 biases, expected %d" % (int32, biases))
     # the same figures per op type, on the original graph's nodes
