@@ -1212,7 +1212,7 @@ main(int argc, char **argv)
 	long block = -1;
 	int c, need_opset = 0, need_ir = 4, need_ms = 0, wfmt_given = 0;
 	int64_t cur_opset;
-	size_t i, nq, nact = 0, nfolded = 0;
+	size_t i, nq, nact = 0, nfolded = 0, nconst = 0;
 	struct qerr e;
 	struct cli_out mo, dout;
 	char *dn = NULL;
@@ -1387,7 +1387,7 @@ main(int argc, char **argv)
 			wops[i].nscale = w->nscale;
 			wops[i].bias_idx = u->c->bias_idx;
 		}
-		nact = static_apply(model.proto->graph, wops, nuses, opt.act_signed, &nfolded);
+		nact = static_apply(model.proto->graph, wops, nuses, opt.act_signed, &nfolded, &nconst);
 		free(wops);
 	}
 
@@ -1403,9 +1403,10 @@ main(int argc, char **argv)
 	}
 	cli_out_commit(&mo);
 	if (!opt.quiet)
-		fprintf(stderr, "%s: %zu weights quantized, %zu activation pairs%s; opset %" PRId64
+		fprintf(stderr, "%s: %zu weights quantized, %zu activation pairs%s%s; opset %" PRId64
 		    ", IR %" PRId64 "\n", cli_prog(), nq, nact, nfolded ? " (Relu/Clip folded)" : "",
-		    onnx_opset(model.proto, ""), model.proto->ir_version);
+		    nconst ? ", constant inputs quantized" : "", onnx_opset(model.proto, ""),
+		    model.proto->ir_version);
 	if (!opt.quiet && n_half_cast)
 		fprintf(stderr, "%s: %zu float16/bfloat16 weights dequantized to float and Cast back"
 		    " (onnxruntime's DequantizeLinear has float16 scales only from opset 19 and no"

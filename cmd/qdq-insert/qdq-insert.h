@@ -47,7 +47,7 @@ struct static_wop {
 	int bias_idx;
 };
 size_t static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops,
-    int act_signed, size_t *nfolded);
+    int act_signed, size_t *nfolded, size_t *nconst);
 
 /* qdq-insert.c, for static.c */
 char *fresh(const char *base, const char *suffix);

@@ -10,13 +10,12 @@
  * by an earlier node.  Where we differ from onnxruntime, on purpose:
  *  - a tensor without a range in the qparams file stays float (onnxruntime
  *    calibrates every tensor, so it always has one);
- *  - constant inputs of Add, Mul, Concat, ... stay float (onnxruntime
- *    stores them quantized per tensor);
  *  - a Clip is folded into its producer only when its bounds include 0, the
  *    only case where QuantizeLinear's clamp reproduces it exactly;
  *  - Conv, Gemm and MatMul get activation pairs only when their weight was
  *    quantized to per-channel int8 or uint8 (or they have no constant
  *    weight), so -w int4 --static stays weight-only for those nodes. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -185,6 +184,9 @@ static struct {
 	struct smap owner;	/* name -> the graph defining it (node output, graph input) */
 	int act_signed;
 	size_t folded;
+	struct cconst { Onnx__GraphProto *g; char *name; } *cq;	/* constant inputs */
+	size_t ncq;
+	struct smap cqi;
 } P;
 
 struct fold {
@@ -308,6 +310,27 @@ want_own(Onnx__GraphProto *g, const char *x)
 	return want_own_range(g, x, 0);
 }
 
+/* A float constant of g read by Add, Mul, Concat...: stored quantized per
+ * tensor in the activation type (its own min/max) behind a DequantizeLinear,
+ * as onnxruntime does, so its fused QLinearAdd/QLinearMul can take it. */
+static void
+want_const(Onnx__GraphProto *g, const char *x)
+{
+	Onnx__NodeProto *c;
+	const Onnx__TensorProto *t;
+
+	if (!*x || !smap_get(&P.consts, x) || smap_get(&P.cqi, x) || is_graph_io(g, x))
+		return;
+	t = graph_constant(g, x, &c);
+	if (t == NULL || t->data_type != ONNX_FLOAT)
+		return;
+	P.cq = realloc(P.cq, (P.ncq + 1) * sizeof *P.cq);
+	if (P.cq == NULL || (x = strdup(x)) == NULL)
+		cli_die("out of memory");
+	P.cq[P.ncq++] = (struct cconst){g, (char *)x};
+	smap_put(&P.cqi, x, 1);
+}
+
 static void
 want_shared(Onnx__GraphProto *g, const char *y, long from)
 {
@@ -397,8 +420,11 @@ plan_graph(Onnx__GraphProto *g, const struct static_wop *wops, size_t nwops)
 			continue;
 		}
 		for (j = 0; j < n->n_input && j < 32; j++)
-			if (r->inputs & (1u << j))
+			if (r->inputs & (1u << j)) {
 				want_own(g, n->input[j]);
+				if (!r->weighted && !r->direct)
+					want_const(g, n->input[j]);
+			}
 		in0 = planned(n->input[0]);
 		for (j = 0; j < (r->all_outputs ? n->n_output : 1); j++) {
 			if (r->out == OUT_OWN)
@@ -582,6 +608,72 @@ quantize_bias(Onnx__GraphProto *g, Onnx__NodeProto *node, const struct static_wo
 	return 1;
 }
 
+static void
+emit_const(const struct cconst *cq)
+{
+	Onnx__NodeProto *c = NULL, *dq;
+	const Onnx__TensorProto *t = graph_constant(cq->g, cq->name, &c);
+	uint64_t n, i;
+	float *f, lo = 0, hi = 0, scale;
+	int32_t zp;
+	int64_t dims[8];
+	int nd;
+	unsigned char *q;
+	char *qn, *sn, *zn, *dqn, *dqo, *name = cq->name;
+	const char *in[3];
+	uint8_t zb;
+
+	if (t == NULL || t->n_dims > 8)
+		return;
+	f = const_f32(t, &n);
+	nd = (int)t->n_dims;
+	memcpy(dims, t->dims, (size_t)nd * sizeof *dims);
+	for (i = 0; i < n; i++) {
+		if (!isfinite(f[i]))
+			cli_die("constant '%s': element %" PRIu64 " is not finite", name, i);
+		lo = fminf(lo, f[i]);
+		hi = fmaxf(hi, f[i]);
+	}
+	act_params(lo, hi, P.act_signed, &scale, &zp);
+	q = malloc(n + 1);
+	if (q == NULL)
+		cli_die("out of memory");
+	for (i = 0; i < n; i++) {	/* QuantizeLinear: x / scale in float, nearest even, saturate */
+		float v = nearbyintf(f[i] / scale) + (float)zp;
+
+		if (P.act_signed)
+			q[i] = (unsigned char)(int8_t)fminf(fmaxf(v, -128.0f), 127.0f);
+		else
+			q[i] = (unsigned char)fminf(fmaxf(v, 0.0f), 255.0f);
+	}
+	zb = (uint8_t)zp;
+	qn = fresh(name, "_quantized");
+	sn = fresh(name, "_scale");
+	zn = fresh(name, "_zero_point");
+	dqn = fresh(name, "_DequantizeLinear");
+	dqo = fresh(name, "_DequantizeLinear_Output");
+	add_init(cq->g, onnx_new_tensor(qn, P.act_signed ? ONNX_INT8 : ONNX_UINT8, dims, nd, q, n));
+	add_init(cq->g, onnx_new_tensor(sn, ONNX_FLOAT, NULL, 0, &scale, 4));
+	add_init(cq->g, onnx_new_tensor(zn, P.act_signed ? ONNX_INT8 : ONNX_UINT8, NULL, 0, &zb, 1));
+	in[0] = qn;
+	in[1] = sn;
+	in[2] = zn;
+	dq = onnx_new_node("DequantizeLinear", NULL, dqn, in, 3, (const char *const *)&dqo, 1);
+	onnx_graph_add_node(cq->g, dq, 0);
+	static_rewire(cq->g, name, dqo, dq);
+	if (c)
+		remove_node(cq->g, c);
+	else
+		onnx_graph_remove_initializer(cq->g, name);
+	free(f);
+	free(q);
+	free(qn);
+	free(sn);
+	free(zn);
+	free(dqn);
+	free(dqo);
+}
+
 /* The graph that holds node n (n itself may sit in a subgraph). */
 static Onnx__GraphProto *
 graph_of(Onnx__GraphProto *g, const Onnx__NodeProto *n)
@@ -607,7 +699,7 @@ graph_of(Onnx__GraphProto *g, const Onnx__NodeProto *n)
 
 size_t
 static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops, int act_signed,
-    size_t *nfolded)
+    size_t *nfolded, size_t *nconst)
 {
 	size_t i, npairs = 0;
 
@@ -626,6 +718,8 @@ static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops
 			continue;
 		quantize_bias(graph_of(root, n), n, w, P.a[P.a[x].root].scale);
 	}
+	for (i = 0; i < P.ncq; i++)
+		emit_const(&P.cq[i]);
 	for (i = 0; i < nfolds; i++)
 		apply_fold(&folds[i]);
 	for (i = 0; i < P.n; i++)	/* roots before the tensors sharing their scale */
@@ -639,6 +733,11 @@ static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops
 			npairs++;
 		}
 	*nfolded = nfolds;
+	*nconst = P.ncq;
+	for (i = 0; i < P.ncq; i++)
+		free(P.cq[i].name);
+	free(P.cq);
+	smap_free(&P.cqi);
 	for (i = 0; i < P.n; i++) {
 		free(P.a[i].name);
 		free(P.a[i].sn);

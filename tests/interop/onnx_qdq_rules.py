@@ -65,6 +65,7 @@ def plan(m, ranged, asym):
     uses = Counter(i for n in g.node for i in n.input if i)
     io = {v.name for v in g.input} | {v.name for v in g.output}
     root = {}          # tensor -> the tensor whose scale it uses
+    cq = set()         # float constants read by Add, Mul, Concat...: stored quantized
     unit = []          # Softmax outputs: range [0, 1]
     folded = []
     weighted = []      # (node, bias index) whose weight was quantized
@@ -112,6 +113,8 @@ def plan(m, ranged, asym):
         for k, x in enumerate(n.input):
             if ins == "all" or k in ins:
                 own(x)
+                if not weight and not direct and x in consts and consts[x].data_type == 1 and x not in io:
+                    cq.add(x)
         outs = n.output if every else n.output[:1]
         for y in outs:
             if out == OWN:
@@ -135,7 +138,7 @@ def plan(m, ranged, asym):
             nch = w.dims[0] if trans else w.dims[1]
         if t is not None and t.data_type == 1 and list(t.dims) == [nch] and uses[n.input[b]] == 1:
             biases += 1
-    return root, folded, biases, unit
+    return root, folded, biases, unit, cq
 
 
 def observe(q):
@@ -143,11 +146,14 @@ def observe(q):
     g = q.graph
     inits = {t.name for t in g.initializer}
     by_out = {o: n for n in g.node for o in n.output}
-    pairs, int32 = {}, 0
+    pairs, int32, consts = {}, 0, set()
+    byname = {t.name: t for t in g.initializer}
     for n in g.node:
         if n.op_type == "DequantizeLinear" and n.input[0] in inits:
-            t = next(t for t in g.initializer if t.name == n.input[0])
+            t = byname[n.input[0]]
             int32 += t.data_type == 6
+            if t.data_type in (2, 3) and len(byname[n.input[1]].dims) == 0 and n.input[0].endswith("_quantized"):
+                consts.add(n.input[0][:-len("_quantized")])
         if n.op_type != "QuantizeLinear" or n.input[0] in inits:
             continue
         x = n.input[0]
@@ -157,7 +163,7 @@ def observe(q):
         if x.endswith("_QuantizeLinear_Input"):      # a renamed graph output
             x = dq[0].output[0]
         pairs[x] = n.input[1]
-    return pairs, int32, by_out
+    return pairs, int32, consts
 
 
 def per_op(m, tensors):
@@ -181,9 +187,11 @@ def main():
 
 def check_one(orig_p, qp_p, quant_p, label, asym):
     orig, quant = onnx.load(orig_p), onnx.load(quant_p)
-    root, folded, biases, unit = plan(orig, qp_ranges(qp_p), asym == "1")
-    pairs, int32, _ = observe(quant)
     bad = []
+    root, folded, biases, unit, cq = plan(orig, qp_ranges(qp_p), asym == "1")
+    pairs, int32, consts = observe(quant)
+    if consts != cq:
+        bad.append("quantized constants %s, expected %s" % (sorted(consts)[:4], sorted(cq)[:4]))
     if set(pairs) != set(root):
         bad.append("pairs on %s, expected also %s" % (sorted(set(pairs) - set(root))[:4],
                                                       sorted(set(root) - set(pairs))[:4]))
@@ -220,8 +228,9 @@ def check_one(orig_p, qp_p, quant_p, label, asym):
     if bad:
         print("FAIL onnx-qdq-rules %s: %s" % (label, "; ".join(bad)[:600]))
     else:
-        print("PASS onnx-qdq-rules %s (%d pairs, %d sharing a scale, %d Relu/Clip folded, %d int32 biases;"
-              " in/out pairs per op: %s)" % (label, len(pairs), shared, len(folded), biases, table))
+        print("PASS onnx-qdq-rules %s (%d pairs, %d sharing a scale, %d Relu/Clip folded, %d int32 biases,"
+              " %d constants; in/out pairs per op: %s)" % (label, len(pairs), shared, len(folded), biases,
+                                                           len(cq), table))
 
 
 if __name__ == "__main__":
