@@ -1,8 +1,9 @@
 # --static on x -> MatMul(W) -> y -> Add(B) -> z with ranges for x, y and z
 # (z per channel, [C, 2]): pairs on the MatMul's input and output and on the
 # Add's output, which is a graph output: its producer writes a new name and
-# the DequantizeLinear keeps "z"; the Add's constant B stays float.  Decoded
-# by protoc from Debian's onnx.proto.
+# the DequantizeLinear keeps "z"; the Add's constant B is stored as uint8
+# per tensor behind a DequantizeLinear.  Decoded by protoc from Debian's
+# onnx.proto.
 C=$CASES/../../fuzz/corpus/fuzz_onnx
 command -v protoc >/dev/null || { echo "protoc not installed"; exit 77; }
 [ -f /usr/include/onnx/onnx.proto ] || { echo "onnx.proto not installed"; exit 77; }
