@@ -627,7 +627,8 @@ emit_const(const struct cconst *cq)
 		return;
 	f = const_f32(t, &n);
 	nd = (int)t->n_dims;
-	memcpy(dims, t->dims, (size_t)nd * sizeof *dims);
+	if (nd > 0)
+		memcpy(dims, t->dims, (size_t)nd * sizeof *dims);
 	for (i = 0; i < n; i++) {
 		if (!isfinite(f[i]))
 			cli_die("constant '%s': element %" PRIu64 " is not finite", name, i);
