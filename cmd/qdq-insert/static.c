@@ -182,6 +182,7 @@ static struct {
 	struct smap consts;	/* initializers and Constant outputs, all graphs */
 	struct smap uses;	/* name -> number of node inputs reading it */
 	struct smap owner;	/* name -> the graph defining it (node output, graph input) */
+	struct smap type;	/* name -> element type, where known */
 	int act_signed;
 	size_t folded;
 	struct cconst { Onnx__GraphProto *g; char *name; } *cq;	/* constant inputs */
@@ -196,13 +197,99 @@ struct fold {
 static struct fold *folds;
 static size_t nfolds;
 
+/* Element types, so that an integer tensor never gets a QuantizeLinear even
+ * when a qparams file has a range for it: what the model declares (inputs,
+ * outputs, value_info, constants), then forward through the ops below. */
+enum { T_IN0 = -1, T_IN1 = -2, T_CAST = -3 };
+static const struct type_rule {
+	const char *op;
+	int out;	/* the output's type, or T_IN0 / T_IN1: an input's, T_CAST: "to" */
+} type_rules[] = {
+	{"Shape", ONNX_INT64}, {"Size", ONNX_INT64}, {"NonZero", ONNX_INT64},
+	{"ArgMax", ONNX_INT64}, {"ArgMin", ONNX_INT64}, {"Equal", ONNX_BOOL},
+	{"Less", ONNX_BOOL}, {"Greater", ONNX_BOOL}, {"LessOrEqual", ONNX_BOOL},
+	{"GreaterOrEqual", ONNX_BOOL}, {"Not", ONNX_BOOL}, {"And", ONNX_BOOL}, {"Or", ONNX_BOOL},
+	{"Cast", T_CAST}, {"Where", T_IN1},
+	{"Reshape", T_IN0}, {"Transpose", T_IN0}, {"Squeeze", T_IN0}, {"Unsqueeze", T_IN0},
+	{"Slice", T_IN0}, {"Gather", T_IN0}, {"Concat", T_IN0}, {"Split", T_IN0}, {"Pad", T_IN0},
+	{"Flatten", T_IN0}, {"Expand", T_IN0}, {"Tile", T_IN0}, {"Identity", T_IN0},
+	{"Add", T_IN0}, {"Sub", T_IN0}, {"Mul", T_IN0}, {"Div", T_IN0}, {"Neg", T_IN0},
+	{"Abs", T_IN0}, {"Min", T_IN0}, {"Max", T_IN0}, {"ReduceMax", T_IN0}, {"ReduceMin", T_IN0},
+	{"ReduceSum", T_IN0}, {"ReduceProd", T_IN0}, {"Relu", T_IN0}, {"Clip", T_IN0},
+	{"MaxPool", T_IN0}, {"Resize", T_IN0},
+};
+
+static void
+note_type(const char *name, int dt)
+{
+	if (*name && dt > 0)
+		*smap_put(&P.type, name, dt) = dt;
+}
+
+static void
+note_vis(Onnx__ValueInfoProto **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i]->name && v[i]->type && v[i]->type->tensor_type &&
+		    v[i]->type->tensor_type->has_elem_type)
+			note_type(v[i]->name, v[i]->type->tensor_type->elem_type);
+}
+
+static int
+type_of(const char *name)
+{
+	long *t = smap_get(&P.type, name);
+
+	return t ? (int)*t : 0;
+}
+
+static void
+infer_types(const Onnx__NodeProto *n)
+{
+	size_t i;
+	int dt = 0;
+
+	if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx"))
+		return;
+	for (i = 0; i < sizeof type_rules / sizeof type_rules[0]; i++)
+		if (n->op_type && strcmp(n->op_type, type_rules[i].op) == 0) {
+			int r = type_rules[i].out;
+
+			dt = r == T_IN0 ? (n->n_input > 0 ? type_of(n->input[0]) : 0) :
+			    r == T_IN1 ? (n->n_input > 1 ? type_of(n->input[1]) : 0) :
+			    r == T_CAST ? (int)onnx_node_attr_int(n, "to", 0) : r;
+			break;
+		}
+	for (i = 0; i < n->n_output && dt > 0; i++)
+		if (type_of(n->output[i]) == 0)
+			note_type(n->output[i], dt);
+	if (n->op_type && strcmp(n->op_type, "MaxPool") == 0 && n->n_output > 1)
+		note_type(n->output[1], ONNX_INT64);	/* Indices */
+}
+
+/* Known to hold something other than float32. */
+static int
+not_float(const char *name)
+{
+	int t = type_of(name);
+
+	return t != 0 && t != ONNX_FLOAT;
+}
+
 static void
 collect(Onnx__GraphProto *g)
 {
 	size_t i, j, k;
 
-	for (i = 0; i < g->n_initializer; i++)
+	note_vis(g->input, g->n_input);
+	note_vis(g->output, g->n_output);
+	note_vis(g->value_info, g->n_value_info);
+	for (i = 0; i < g->n_initializer; i++) {
 		smap_put(&P.consts, g->initializer[i]->name, 1);
+		note_type(g->initializer[i]->name, g->initializer[i]->data_type);
+	}
 	for (i = 0; i < g->n_input; i++)
 		smap_put(&P.owner, g->input[i]->name, (long)(intptr_t)g);
 	for (i = 0; i < g->n_node; i++) {
@@ -211,8 +298,12 @@ collect(Onnx__GraphProto *g)
 		for (j = 0; j < n->n_output; j++)
 			if (*n->output[j])
 				smap_put(&P.owner, n->output[j], (long)(intptr_t)g);
-		if (n->op_type && strcmp(n->op_type, "Constant") == 0 && n->n_output == 1)
+		if (n->op_type && strcmp(n->op_type, "Constant") == 0 && n->n_output == 1) {
+			const Onnx__AttributeProto *v = onnx_node_attr(n, "value");
+
 			smap_put(&P.consts, n->output[0], 1);
+			note_type(n->output[0], v && v->t ? v->t->data_type : 0);
+		}
 		for (j = 0; j < n->n_input; j++)
 			if (*n->input[j])
 				(*smap_put(&P.uses, n->input[j], 0))++;
@@ -297,7 +388,7 @@ want_own_range(Onnx__GraphProto *g, const char *x, int unit)
 	/* only tensors of this graph: a pair inside an If branch for an outer
 	 * tensor would leave the outer consumers' shared scales out of reach */
 	if (!*x || smap_get(&P.consts, x) || (owner = smap_get(&P.owner, x)) == NULL ||
-	    *owner != (long)(intptr_t)g || (!unit && !act_range(x, &lo, &hi)))
+	    *owner != (long)(intptr_t)g || not_float(x) || (!unit && !act_range(x, &lo, &hi)))
 		return -1;
 	i = add_act(g, x, -1);
 	act_params(lo, hi, P.act_signed, &P.a[i].scale, &P.a[i].zp);
@@ -336,7 +427,8 @@ want_shared(Onnx__GraphProto *g, const char *y, long from)
 {
 	long *owner = smap_get(&P.owner, y);
 
-	if (*y && planned(y) < 0 && owner && *owner == (long)(intptr_t)g && P.a[from].g == g)
+	if (*y && planned(y) < 0 && owner && *owner == (long)(intptr_t)g && P.a[from].g == g &&
+	    !not_float(y))
 		add_act(g, y, from);
 }
 
@@ -382,6 +474,7 @@ plan_graph(Onnx__GraphProto *g, const struct static_wop *wops, size_t nwops)
 			for (k = 0; k < n->attribute[j]->n_graphs; k++)
 				plan_graph(n->attribute[j]->graphs[k], wops, nwops);
 		}
+		infer_types(n);
 		if (r == NULL || n->n_input == 0 || n->n_output == 0)
 			continue;
 		if (r->weighted) {
@@ -752,5 +845,6 @@ static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops
 	smap_free(&P.consts);
 	smap_free(&P.uses);
 	smap_free(&P.owner);
+	smap_free(&P.type);
 	return npairs;
 }
