@@ -187,6 +187,8 @@ static struct {
 	size_t folded;
 	struct cconst { Onnx__GraphProto *g; char *name; } *cq;	/* constant inputs */
 	size_t ncq;
+	struct creader { size_t cq; Onnx__NodeProto *node; size_t idx; } *cr;	/* their table readers */
+	size_t ncr;
 	struct smap cqi;
 } P;
 
@@ -403,23 +405,36 @@ want_own(Onnx__GraphProto *g, const char *x)
 
 /* A float constant of g read by Add, Mul, Concat...: stored quantized per
  * tensor in the activation type (its own min/max) behind a DequantizeLinear,
- * as onnxruntime does, so its fused QLinearAdd/QLinearMul can take it. */
+ * as onnxruntime does, so its fused QLinearAdd/QLinearMul can take it.  Only
+ * those readers switch to the copy: a Pow reading the same exponent keeps
+ * the exact float (a dequantized 2 is not 2, and a negative base would give
+ * NaN). */
 static void
-want_const(Onnx__GraphProto *g, const char *x)
+want_const(Onnx__GraphProto *g, Onnx__NodeProto *n, size_t j)
 {
+	const char *x = n->input[j];
 	Onnx__NodeProto *c;
 	const Onnx__TensorProto *t;
+	long *k;
 
-	if (!*x || !smap_get(&P.consts, x) || smap_get(&P.cqi, x) || is_graph_io(g, x))
+	if (!*x || !smap_get(&P.consts, x) || is_graph_io(g, x))
 		return;
-	t = graph_constant(g, x, &c);
-	if (t == NULL || t->data_type != ONNX_FLOAT)
+	if ((k = smap_get(&P.cqi, x)) == NULL) {
+		t = graph_constant(g, x, &c);
+		if (t == NULL || t->data_type != ONNX_FLOAT)
+			return;
+		P.cq = realloc(P.cq, (P.ncq + 1) * sizeof *P.cq);
+		if (P.cq == NULL || (x = strdup(x)) == NULL)
+			cli_die("out of memory");
+		P.cq[P.ncq] = (struct cconst){g, (char *)x};
+		k = smap_put(&P.cqi, x, (long)P.ncq++);
+	}
+	if (P.cq[*k].g != g)
 		return;
-	P.cq = realloc(P.cq, (P.ncq + 1) * sizeof *P.cq);
-	if (P.cq == NULL || (x = strdup(x)) == NULL)
+	P.cr = realloc(P.cr, (P.ncr + 1) * sizeof *P.cr);
+	if (P.cr == NULL)
 		cli_die("out of memory");
-	P.cq[P.ncq++] = (struct cconst){g, (char *)x};
-	smap_put(&P.cqi, x, 1);
+	P.cr[P.ncr++] = (struct creader){(size_t)*k, n, j};
 }
 
 static void
@@ -516,7 +531,7 @@ plan_graph(Onnx__GraphProto *g, const struct static_wop *wops, size_t nwops)
 			if (r->inputs & (1u << j)) {
 				want_own(g, n->input[j]);
 				if (!r->weighted && !r->direct)
-					want_const(g, n->input[j]);
+					want_const(g, n, j);
 			}
 		in0 = planned(n->input[0]);
 		for (j = 0; j < (r->all_outputs ? n->n_output : 1); j++) {
@@ -702,8 +717,10 @@ quantize_bias(Onnx__GraphProto *g, Onnx__NodeProto *node, const struct static_wo
 }
 
 static void
-emit_const(const struct cconst *cq)
+emit_const(const struct cconst *cq, size_t which)
 {
+	size_t nreaders = 0;
+	long *uses = smap_get(&P.uses, cq->name);
 	Onnx__NodeProto *c = NULL, *dq;
 	const Onnx__TensorProto *t = graph_constant(cq->g, cq->name, &c);
 	uint64_t n, i;
@@ -754,11 +771,17 @@ emit_const(const struct cconst *cq)
 	in[2] = zn;
 	dq = onnx_new_node("DequantizeLinear", NULL, dqn, in, 3, (const char *const *)&dqo, 1);
 	onnx_graph_add_node(cq->g, dq, 0);
-	static_rewire(cq->g, name, dqo, dq);
-	if (c)
-		remove_node(cq->g, c);
-	else
-		onnx_graph_remove_initializer(cq->g, name);
+	for (i = 0; i < P.ncr; i++)
+		if (P.cr[i].cq == which) {
+			onnx_set_string(&P.cr[i].node->input[P.cr[i].idx], dqo);
+			nreaders++;
+		}
+	if (uses && (size_t)*uses == nreaders) {	/* nobody else reads the float one */
+		if (c)
+			remove_node(cq->g, c);
+		else
+			onnx_graph_remove_initializer(cq->g, name);
+	}
 	free(f);
 	free(q);
 	free(qn);
@@ -813,7 +836,7 @@ static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops
 		quantize_bias(graph_of(root, n), n, w, P.a[P.a[x].root].scale);
 	}
 	for (i = 0; i < P.ncq; i++)
-		emit_const(&P.cq[i]);
+		emit_const(&P.cq[i], i);
 	for (i = 0; i < nfolds; i++)
 		apply_fold(&folds[i]);
 	for (i = 0; i < P.n; i++)	/* roots before the tensors sharing their scale */
@@ -831,6 +854,7 @@ static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops
 	for (i = 0; i < P.ncq; i++)
 		free(P.cq[i].name);
 	free(P.cq);
+	free(P.cr);
 	smap_free(&P.cqi);
 	for (i = 0; i < P.n; i++) {
 		free(P.a[i].name);

@@ -4,7 +4,8 @@ of every op the --static rule table names, wired so that each rule shows:
 Relu folded into its Conv, a Relu whose input has two readers (kept), Clip
 with bounds around 0 (folded) and above 0 (kept), MaxPool / Resize / Pad /
 AveragePool / Transpose / Reshape / Squeeze / Slice sharing their input's
-scale, Split's two outputs sharing, Concat, Add, Mul by a constant,
+scale, Split's two outputs sharing, Concat, Add, Mul by a constant that a
+Pow also reads (as its exponent, which must stay exact),
 MatMul, LeakyRelu, Softmax, GlobalAveragePool, Sigmoid, graph outputs.
 Weights are seeded random numbers.  Test helper only."""
 import sys
@@ -40,7 +41,9 @@ nodes = [
     N("Concat", ["cl", "cl2"], ["cat"], "concat", axis=1),
     N("Split", ["cat", const("split", np.array([8, 8], np.int64))], ["s1", "s2"], "split", axis=1),
     N("Add", ["s1", "s2"], ["ad"], "add"),
-    N("Mul", ["ad", const("k", np.float32(0.5))], ["mu"], "mul"),
+    N("Mul", ["ad", const("two", np.float32(2))], ["mu"], "mul"),
+    # the same constant as an exponent: must stay exactly 2 (ad < 0 happens)
+    N("Pow", ["ad", "two"], ["pw"], "pow"),
     N("Relu", ["ad"], ["re"], "relu2"),
     N("Slice", ["re", const("st", np.array([0], np.int64)), const("en", np.array([4], np.int64)),
                 const("ax", np.array([1], np.int64))], ["sliced"], "slice"),
@@ -59,7 +62,8 @@ nodes = [
 ]
 g = h.make_graph(nodes, "rules", [h.make_tensor_value_info("x", T.FLOAT, [1, 4, 8, 8])],
                  [h.make_tensor_value_info("probs", T.FLOAT, [1, 25, 6]), h.make_tensor_value_info("gate", T.FLOAT, [1, 8]),
-                  h.make_tensor_value_info("sliced", T.FLOAT, [1, 4, 4, 4])],
+                  h.make_tensor_value_info("sliced", T.FLOAT, [1, 4, 4, 4]),
+                  h.make_tensor_value_info("pw", T.FLOAT, [1, 8, 4, 4])],
                  inits)
 m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)], producer_name="qutils-test")
 m.ir_version = 7

@@ -7,7 +7,7 @@ C=$CASES/../../fuzz/corpus/fuzz_onnx
 [ -x /usr/bin/python3 ] || { echo "python3 not installed"; exit 77; }
 /usr/bin/python3 - <<'PY' || exit 1
 import json, struct
-names = "x c1 r1 mp c2 cl c3 cl2 cat s1 s2 ad mu re sliced rs pd ap tr rh mm lr probs gap sq gate".split()
+names = "x c1 r1 mp c2 cl c3 cl2 cat s1 s2 ad mu re sliced rs pd ap tr rh mm lr probs gap sq gate pw".split()
 hdr = {n + ".range": {"dtype": "F32", "shape": [2], "data_offsets": [8 * i, 8 * i + 8]} for i, n in enumerate(names)}
 h = json.dumps(hdr).encode()
 h += b" " * (-len(h) % 8)
