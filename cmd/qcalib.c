@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "awq.h"
 #include "budget.h"
 #include "calib.h"
 #include "ckpt.h"
 #include "cli.h"
+#include "imatrix.h"
 #include "qparams.h"
 #include "threads.h"
 #include "wsel.h"
@@ -25,10 +27,14 @@ usage(FILE *f)
 	    "              [--report] [--json] [-j jobs] [-q] input [-o qparams]\n"
 	    "       qcalib --bits-budget bits --formats list [-m method] [options] input [-o qparams]\n"
 	    "       qcalib --captures file [--act-method method] [--act-format f] [input] -o qparams\n"
+	    "       qcalib -m awq (--captures file | --imatrix file) [--duo] [--no-clip]\n"
+	    "              [-f format] [-g size] [options] input [-o qparams]\n"
+	    "       qcalib -m smoothquant --captures file [--alpha A] [--act-ranges] input [-o qparams]\n"
 	    "\n"
 	    "input: a .safetensors file, a checkpoint folder (one file or shards), or -.\n"
 	    "\n"
-	    "  -m method        minmax (default), mse, percentile\n"
+	    "  -m method        minmax (default), mse, percentile; awq, smoothquant\n"
+	    "                   (activation-aware: smoothing factors W.smooth from inputs)\n"
 	    "  -f format        int8 (default), uint8, int4, uint4, fp8_e4m3, fp8_e5m2\n"
 	    "  -g size          one scale per group of size elements along each row\n"
 	    "  --per-channel    one scale per output row (default without -g)\n"
@@ -48,6 +54,12 @@ usage(FILE *f)
 	    "  --captures file  activation ranges (A.range) for every tensor of file\n"
 	    "  --act-method m   minmax (default), percentile, mse, entropy (KL)\n"
 	    "  --act-format f   the activations' format for mse: uint8 (default), int8\n"
+	    "  --imatrix file   awq: llama.cpp importance matrix instead of captures\n"
+	    "                   (mean x^2 per input channel; errors weighted by it)\n"
+	    "  --duo            awq: AutoAWQ's duo scaling (x^a / w^(1-a))\n"
+	    "  --no-clip        awq: no clipping search\n"
+	    "  --alpha A        smoothquant: migration strength in [0, 1] (0.5)\n"
+	    "  --act-ranges     smoothquant: also write the ranges of x / s (W8A8)\n"
 	    "  --report         per-tensor SQNR, RMSE and max error beside min-max\n"
 	    "  --json           the report as JSON\n"
 	    "  -o file          the qparams file (- for standard output)\n"
@@ -58,7 +70,7 @@ usage(FILE *f)
 
 enum { OPT_SYM = 256, OPT_ASYM, OPT_PCH, OPT_PT, OPT_BLOCK, OPT_PCT, OPT_GRID, OPT_SHRINK,
 	OPT_INC, OPT_EXC, OPT_REPORT, OPT_JSON, OPT_BUDGET, OPT_FORMATS, OPT_CAPT, OPT_ACTM, OPT_ACTF,
-	OPT_HELP, OPT_VERSION };
+	OPT_IMATRIX, OPT_DUO, OPT_NOCLIP, OPT_ALPHA, OPT_ACTR, OPT_HELP, OPT_VERSION };
 
 static const struct option longopts[] = {
 	{ "sym", no_argument, NULL, OPT_SYM }, { "asym", no_argument, NULL, OPT_ASYM },
@@ -74,6 +86,9 @@ static const struct option longopts[] = {
 	{ "captures", required_argument, NULL, OPT_CAPT },
 	{ "act-method", required_argument, NULL, OPT_ACTM },
 	{ "act-format", required_argument, NULL, OPT_ACTF },
+	{ "imatrix", required_argument, NULL, OPT_IMATRIX }, { "duo", no_argument, NULL, OPT_DUO },
+	{ "no-clip", no_argument, NULL, OPT_NOCLIP }, { "alpha", required_argument, NULL, OPT_ALPHA },
+	{ "act-ranges", no_argument, NULL, OPT_ACTR },
 	{ "help", no_argument, NULL, OPT_HELP }, { "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
 };
@@ -394,6 +409,69 @@ budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co
 	free(idx), free(bits), free(err), free(nelem), free(x2), free(choice);
 }
 
+/* AWQ or SmoothQuant (awq.h): smoothing factors and scales from inputs. */
+static void
+smooth_calib(struct ckpt *ck, const struct wsel *sel, struct awq_job *j, const char *captures,
+    const char *imatrix, const char *out, int want_report, int json, const char *input)
+{
+	struct awq_source src = { NULL, NULL };
+	struct st_file cf;
+	struct imatrix im;
+	struct qparams qp = { 0 };
+	struct awq_result *res;
+	struct row *rows;
+	size_t n;
+	struct qerr e;
+
+	if (captures && st_open(&cf, captures, &e) < 0)
+		cli_die_err(&e);
+	if (imatrix && imatrix_load(&im, imatrix, &e) < 0)
+		cli_die_err(&e);
+	src.captures = captures ? &cf : NULL;
+	src.im = imatrix ? &im : NULL;
+	if (awq_run(&qp, ck, sel, &src, j, &res, &n, &e) < 0)
+		cli_die("%s: %s", captures ? captures : imatrix, e.msg);
+	if (qp.n_w == 0)
+		cli_warn("%s: no tensor to calibrate (float *.weight of rank >= 2, not excluded)", input);
+	if (out) {
+		struct cli_out o;
+
+		cli_out_open(&o, out, 1);
+		if (qparams_write(&qp, o.f, &e) < 0) {
+			cli_out_abort(&o);
+			cli_die("%s: %s", out, e.msg);
+		}
+		cli_out_commit(&o);
+	}
+	if (want_report) {
+		FILE *f = out && strcmp(out, "-") == 0 ? stderr : stdout;
+
+		if ((rows = calloc(n + 1, sizeof *rows)) == NULL)
+			cli_die("out of memory");
+		for (size_t i = 0; i < n; i++) {
+			const struct qp_entry *w = qparams_find(&qp, res[i].name);
+
+			rows[i].name = (char *)res[i].name;
+			snprintf(rows[i].shape, sizeof rows[i].shape, "[%llu, %llu]",
+			    (unsigned long long)w->g.rows, (unsigned long long)w->g.cols);
+			rows[i].chosen = res[i].chosen;
+			rows[i].minmax = res[i].base;
+		}
+		if (!json)
+			fprintf(f, "# layer output error on the %s; \"minmax\": %s\n",
+			    captures ? "captured inputs" : "importance matrix (diagonal)",
+			    j->method == AWQ_AWQ ? "round-to-nearest, same scheme" : "W8A8 without smoothing");
+		report(f, json, j->method == AWQ_AWQ ? "awq" : "smoothquant", rows, n);
+		free(rows);
+	}
+	free(res);
+	qparams_free(&qp);
+	if (captures)
+		st_close(&cf);
+	if (imatrix)
+		imatrix_free(&im);
+}
+
 /* Activation ranges of every tensor of a captures file, into qp. */
 static void
 act_ranges(struct qparams *qp, const char *path, enum act_method m, enum qfmt f, double pct)
@@ -443,27 +521,36 @@ main(int argc, char **argv)
 	const char *formats = NULL, *captures = NULL;
 	enum act_method am = ACT_MINMAX;
 	enum qfmt af = QF_UINT8;
+	int smooth = -1, fmt_set = 0, gran_set = 0, duo = 0, noclip = 0, act_r = 0;
+	double alpha = NAN;
+	const char *imatrix = NULL;
 
 	cli_init(argv[0]);
 	calib_defaults(&co);
 	while ((c = getopt_long(argc, argv, "m:f:g:o:j:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
+			if (strcmp(optarg, "awq") == 0 || strcmp(optarg, "smoothquant") == 0) {
+				smooth = optarg[0] == 'a' ? AWQ_AWQ : AWQ_SMOOTHQUANT;
+				break;
+			}
 			if ((c = calib_method_from_name(optarg)) < 0)
-				cli_usage_error("-m %s: methods are minmax, mse, percentile", optarg);
+				cli_usage_error("-m %s: methods are minmax, mse, percentile, awq, smoothquant", optarg);
 			co.method = (enum calib_method)c;
 			break;
 		case 'f':
 			if ((c = linq_fmt_from_name(optarg)) < 0)
 				cli_usage_error("-f %s: formats are int8, uint8, int4, uint4, fp8_e4m3, fp8_e5m2", optarg);
 			s.fmt = (enum qfmt)c;
+			fmt_set = 1;
 			break;
 		case 'g':
 			s.gran = QG_GROUP;
 			s.group = (int64_t)num_arg("-g", optarg, 1, 1 << 30);
+			gran_set = 1;
 			break;
-		case OPT_PCH: s.gran = QG_CHANNEL; s.axis = 0; break;
-		case OPT_PT: s.gran = QG_TENSOR; break;
+		case OPT_PCH: s.gran = QG_CHANNEL; s.axis = 0; gran_set = 1; break;
+		case OPT_PT: s.gran = QG_TENSOR; gran_set = 1; break;
 		case OPT_BLOCK: {
 			long long r, k;
 			char x;
@@ -474,6 +561,7 @@ main(int argc, char **argv)
 			s.gran = QG_BLOCK;
 			s.block[0] = r;
 			s.block[1] = k;
+			gran_set = 1;
 			break;
 		}
 		case OPT_SYM: s.sym = 1; break;
@@ -502,6 +590,11 @@ main(int argc, char **argv)
 				cli_usage_error("--act-format %s: int8, uint8, int4 or uint4", optarg);
 			af = (enum qfmt)c;
 			break;
+		case OPT_IMATRIX: imatrix = optarg; break;
+		case OPT_DUO: duo = 1; break;
+		case OPT_NOCLIP: noclip = 1; break;
+		case OPT_ALPHA: alpha = num_arg("--alpha", optarg, 0, 1); break;
+		case OPT_ACTR: act_r = 1; break;
 		case OPT_REPORT: want_report = 1; break;
 		case OPT_JSON: want_report = json = 1; break;
 		case 'o': out = optarg; break;
@@ -512,7 +605,23 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (captures && optind == argc) {	/* activation ranges only */
+	if (smooth < 0 && (imatrix || duo || noclip || !isnan(alpha) || act_r))
+		cli_usage_error("--imatrix, --duo, --no-clip, --alpha and --act-ranges go with -m awq or -m smoothquant");
+	if (smooth == AWQ_AWQ && (!captures == !imatrix || !isnan(alpha) || act_r))
+		cli_usage_error("-m awq needs --captures or --imatrix (one), and takes no --alpha or --act-ranges");
+	if (smooth == AWQ_SMOOTHQUANT && (!captures || imatrix || duo || noclip))
+		cli_usage_error("-m smoothquant needs --captures (max |x| per channel), and takes no --imatrix, --duo, --no-clip");
+	if (smooth >= 0 && formats)
+		cli_usage_error("-m %s does not combine with --bits-budget", smooth == AWQ_AWQ ? "awq" : "smoothquant");
+	if (smooth == AWQ_AWQ) {	/* AWQ's own defaults: int4, groups of 128, asymmetric */
+		if (!fmt_set)
+			s.fmt = QF_INT4;
+		if (!gran_set)
+			s.gran = QG_GROUP, s.group = 128;
+		if (s.sym < 0 && !linq_is_float(s.fmt))
+			s.sym = 0;
+	}
+	if (captures && optind == argc && smooth < 0) {	/* activation ranges only */
 		if (out == NULL)
 			cli_usage_error("no output: give -o file");
 		act_ranges(&qp, captures, am, af, co.percentile);
@@ -543,6 +652,21 @@ main(int argc, char **argv)
 
 	if (ckpt_open(&ck, argv[optind], &e) < 0)
 		cli_die_err(&e);
+	if (smooth >= 0) {
+		struct awq_job j = { .method = (enum awq_method)smooth, .s = s, .co = co,
+			.alpha = isnan(alpha) ? 0.5 : alpha, .act_ranges = act_r, .am = am,
+			.pct = co.percentile, .jobs = jobs };
+
+		awq_defaults(&j.o);
+		if (smooth == AWQ_SMOOTHQUANT)
+			j.o.tokens = 0;	/* no search: every captured row (max |x| must see them all) */
+		j.o.duo = duo;
+		j.o.clip = !noclip;
+		smooth_calib(&ck, &sel, &j, captures, imatrix, out, want_report, json, argv[optind]);
+		ckpt_close(&ck);
+		cli_close_stdout();
+		return 0;
+	}
 	if (formats) {
 		budget_plan(&ck, &sel, &co, budget, formats, out, jobs, quiet, argv[optind]);
 		ckpt_close(&ck);

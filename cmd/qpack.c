@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "layout.h"
 #include "qparams.h"
+#include "smooth.h"
 #include "threads.h"
 #include "wsel.h"
 
@@ -261,6 +262,7 @@ static void unpack_write(const struct item *it, const struct ckpt *ck, struct st
 struct packjob {
 	const struct st_tensor *t;
 	const struct qp_entry *qe;	/* -p entry, or NULL */
+	const struct smooth_fold *fold;	/* -p smoothing to apply to it, or NULL */
 	struct qscheme s;
 	struct qgrid g;
 	int quantize;
@@ -322,6 +324,8 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 
 	if (wsel_load_f32(j->t, &x, &e) < 0)
 		cli_die("%s: %s", input, e.msg);
+	if (j->fold)	/* W diag(s), rows divided by the next weight's s */
+		smooth_fold_apply(j->fold, x, j->g.rows, j->g.cols);
 	scale = malloc(nc * sizeof *scale);
 	if (!j->s.sym)
 		zp = malloc(nc * sizeof *zp);
@@ -379,6 +383,34 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 	free(q);
 }
 
+/* A float tensor that smoothing changes (a norm or bias 1/s is folded into,
+ * a smoothed weight left in float), in its own dtype. */
+static void
+write_folded(const struct packjob *j, struct st_writer *w, FILE *f, const char *path,
+    const char *input)
+{
+	struct qerr e;
+	float *x;
+	void *buf;
+	int64_t rows = j->t->ndim == 1 ? (int64_t)j->t->shape[0] : (int64_t)(j->t->nelem / j->t->shape[j->t->ndim - 1]);
+	int64_t cols = j->t->ndim == 1 ? 1 : (int64_t)j->t->shape[j->t->ndim - 1];
+	size_t bytes = (size_t)(j->t->end - j->t->begin);
+
+	if (!(j->t->dtype == QD_F32 || j->t->dtype == QD_F16 || j->t->dtype == QD_BF16))
+		cli_die("%s: %s: smoothing factors fold into it, but it is %s, not float", input,
+		    j->t->name, qdtype_table[j->t->dtype].name);
+	if (wsel_load_f32(j->t, &x, &e) < 0)
+		cli_die("%s: %s", input, e.msg);
+	smooth_fold_apply(j->fold, x, rows, cols);
+	if ((buf = malloc(bytes)) == NULL)
+		cli_die("out of memory");
+	qdtype_from_f32(j->t->dtype, x, buf, (size_t)j->t->nelem);
+	if (st_writer_data(w, f, buf, bytes, &e) < 0)
+		cli_die("%s: %s", path, e.msg);
+	free(buf);
+	free(x);
+}
+
 /* Shard k of the plan into f (already open). */
 static void
 write_shard(const struct plan *p, const struct ckpt *ck, const struct packjob *jobs, int k,
@@ -408,7 +440,12 @@ write_shard(const struct plan *p, const struct ckpt *ck, const struct packjob *j
 		const struct item *it = &p->items[i];
 		const struct st_tensor *t = ck->tensors[it->src].t;
 
-		if (it->part == -1) {
+		if (it->part == -1 && jobs && jobs[it->src].fold) {
+			write_folded(&jobs[it->src], w, f, path, input);
+			wsel_release(ck->tensors[it->src].file, t);
+			cli_progress_add(prog, it->bytes);
+			i++;
+		} else if (it->part == -1) {
 			if (st_writer_data(w, f, t->data, (size_t)it->bytes, &e) < 0)
 				cli_die("%s: %s", path, e.msg);
 			wsel_release(ck->tensors[it->src].file, t);
@@ -468,6 +505,7 @@ pack(const char *input)
 	struct qerr e;
 	struct qparams qp = { 0 };
 	struct packjob *jobs;
+	struct smooth_fold *folds;
 	struct plan p = { 0 };
 	char **ignore = NULL;
 	size_t n_ignore = 0, n_quant = 0;
@@ -480,8 +518,12 @@ pack(const char *input)
 	if (opt.qparams && qparams_load(&qp, opt.qparams, &e) < 0)
 		cli_die_err(&e);
 	if ((jobs = calloc(ck.n_tensors + 1, sizeof *jobs)) == NULL ||
-	    (ignore = calloc(ck.n_tensors + 1, sizeof *ignore)) == NULL)
+	    (ignore = calloc(ck.n_tensors + 1, sizeof *ignore)) == NULL ||
+	    (folds = calloc(ck.n_tensors + 1, sizeof *folds)) == NULL)
 		cli_die("out of memory");
+	/* smoothing factors (AWQ, SmoothQuant): 1/s into the op before */
+	if (smooth_fold_plan(&ck, &qp, smooth_norm_plus_one(&ck), folds, &e) < 0)
+		cli_die("%s: %s", opt.qparams, e.msg);
 	opt.lo.model_dtype = QD_COUNT;
 	for (size_t i = 0; i < ck.n_tensors; i++) {
 		const struct st_tensor *t = ck.tensors[i].t;
@@ -489,6 +531,8 @@ pack(const char *input)
 		char mod[1024];
 
 		j->t = t;
+		if (folds[i].row_div || folds[i].col_mul)
+			j->fold = &folds[i];
 		if (wsel_pick(&opt.sel, t->name, t->dtype, t->ndim) &&
 		    (!opt.qparams || (j->qe = qparams_find(&qp, t->name)) != NULL)) {
 			j->s = j->qe ? j->qe->s : opt.s;
@@ -577,6 +621,7 @@ pack(const char *input)
 		free(ignore[i]);
 	free(ignore);
 	free(jobs);
+	free(folds);
 	qparams_free(&qp);
 	ckpt_close(&ck);
 	return 0;

@@ -84,6 +84,7 @@ new_entry(struct qparams *qp, const char *name, struct qerr *e)
 	if (w->name == NULL)
 		return qerr_set(e, "out of memory"), NULL;
 	w->sqnr_db = w->rmse = w->max_error = NAN;
+	w->alpha = w->output_sqnr_db = w->baseline_output_sqnr_db = NAN;
 	qp->n_w++;
 	return w;
 }
@@ -147,6 +148,12 @@ qparams_scheme_json(const struct qp_entry *w)
 		cJSON_AddNumberToObject(o, "rmse", w->rmse);
 	if (isfinite(w->max_error))
 		cJSON_AddNumberToObject(o, "max_error", w->max_error);
+	if (isfinite(w->alpha))
+		cJSON_AddNumberToObject(o, "alpha", w->alpha);
+	if (isfinite(w->output_sqnr_db))
+		cJSON_AddNumberToObject(o, "output_sqnr_db", w->output_sqnr_db);
+	if (isfinite(w->baseline_output_sqnr_db))
+		cJSON_AddNumberToObject(o, "baseline_output_sqnr_db", w->baseline_output_sqnr_db);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;
@@ -172,7 +179,8 @@ static int
 parse_scheme(struct qp_entry *w, const char *json, struct qerr *e)
 {
 	static const char *const known[] = { "format", "granularity", "axis", "group_size",
-		"block", "symmetric", "shape", "method", "sqnr_db", "rmse", "max_error" };
+		"block", "symmetric", "shape", "method", "sqnr_db", "rmse", "max_error", "alpha",
+		"output_sqnr_db", "baseline_output_sqnr_db" };
 	cJSON *o = cJSON_Parse(json), *v;
 	uint64_t u;
 	int n, rc = -1;
@@ -273,10 +281,12 @@ parse_scheme(struct qp_entry *w, const char *json, struct qerr *e)
 		strcpy(w->method, v->valuestring);
 	}
 	{
-		static const char *const figs[] = { "sqnr_db", "rmse", "max_error" };
-		double *dst[] = { &w->sqnr_db, &w->rmse, &w->max_error };
+		static const char *const figs[] = { "sqnr_db", "rmse", "max_error", "alpha",
+			"output_sqnr_db", "baseline_output_sqnr_db" };
+		double *dst[] = { &w->sqnr_db, &w->rmse, &w->max_error, &w->alpha,
+			&w->output_sqnr_db, &w->baseline_output_sqnr_db };
 
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < 6; i++) {
 			v = cJSON_GetObjectItemCaseSensitive(o, figs[i]);
 			if (v && !cJSON_IsNumber(v)) {
 				qerr_set(e, "%s: scheme: \"%s\" must be a number", w->name, figs[i]);

@@ -14,6 +14,8 @@
  * granularity "channel" has "axis" (0 or 1), "block" has "block": [b0, b1].
  * A mixed-precision plan (qcalib --bits-budget) adds "plan": a JSON object
  * with the budget, the bits reached and the tensors left in float.
+ * AWQ and SmoothQuant add "alpha", "output_sqnr_db" and
+ * "baseline_output_sqnr_db" (round-to-nearest, or W8A8 without smoothing).
  * "shape" is W's shape in its checkpoint (any rank; the matrix view is
  * [prod(shape[:-1]), shape[-1]]).  Method and error figures are optional.
  *
@@ -44,6 +46,9 @@ struct qp_entry {
 	float *smooth;			/* NULL, or g.cols factors */
 	char method[32];		/* "" if unknown */
 	double sqnr_db, rmse, max_error;	/* NAN if unknown */
+	/* activation-aware methods (NAN if unknown): the chosen alpha, the
+	 * layer output SQNR on the calibration inputs and the baseline's */
+	double alpha, output_sqnr_db, baseline_output_sqnr_db;
 };
 
 struct qp_range {

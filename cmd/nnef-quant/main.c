@@ -386,6 +386,11 @@ main(int argc, char **argv)
 
 	if (o.qparams_path && qparams_load(&in.qp, o.qparams_path, &e) < 0)
 		cli_die_err(&e);
+	for (size_t i = 0; o.qparams_path && i < in.qp.n_w; i++)
+		if (in.qp.w[i].smooth)	/* its scales are for W diag(s): not this graph's W */
+			cli_die("%s: %s: has smoothing factors (W.smooth), which nnef-quant cannot "
+			    "fold into the graph; calibrate without -m awq/smoothquant", o.qparams_path,
+			    in.qp.w[i].name);
 	if (nnef_model_open(&in.m, o.input, &e) < 0)
 		cli_die_err(&e);
 	ge = nnef_model_find(&in.m, "graph.nnef");

@@ -23,6 +23,7 @@
 #include "gguf.h"
 #include "imatrix.h"
 #include "qparams.h"
+#include "smooth.h"
 #include "mapfile.h"
 #include "quant.h"
 #include "st2gguf.h"
@@ -662,9 +663,15 @@ e4m3_to_f32(uint8_t b)
 	return s ? -v : v;
 }
 
-/* Rows [r0, r0+nr) of a 2-D view (rows x cols) of source k, as F32. */
+/* -p smoothing factors (AWQ, SmoothQuant): what to do to each checkpoint
+ * tensor (smooth.h), indexed like fold_base; NULL when none. */
+static const struct smooth_fold *folds;
+static const struct ckpt_tensor *fold_base;
+
+/* Rows [r0, r0+nr) of a 2-D view (rows x cols) of source k, as F32, with
+ * smoothing folded in (in HF order, before any permutation). */
 static void
-load_rows(const struct out_tensor *t, int k, uint64_t r0, uint64_t nr, uint64_t cols, float *dst,
+load_rows_raw(const struct out_tensor *t, int k, uint64_t r0, uint64_t nr, uint64_t cols, float *dst,
     const char *path)
 {
 	const struct st_tensor *st = t->src[k]->t;
@@ -707,6 +714,20 @@ load_rows(const struct out_tensor *t, int k, uint64_t r0, uint64_t nr, uint64_t 
 	}
 	if (qdtype_to_f32(st->dtype, p, dst, (size_t)n) != 0)
 		cli_die("%s: %s: cannot convert %s", path, st->name, qdtype_table[st->dtype].name);
+}
+
+static void
+load_rows(const struct out_tensor *t, int k, uint64_t r0, uint64_t nr, uint64_t cols, float *dst,
+    const char *path)
+{
+	load_rows_raw(t, k, r0, nr, cols, dst, path);
+	if (folds) {
+		struct smooth_fold f = folds[t->src[k] - fold_base];
+
+		if (f.row_div)
+			f.row_div += r0;
+		smooth_fold_apply(&f, dst, (int64_t)nr, (int64_t)cols);
+	}
 }
 
 /* qcalib's scales for a Q4_0 or Q8_0 tensor: a symmetric scheme of the
@@ -1034,6 +1055,22 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		if (qparams_load(&qpf, o->qparams, &e) != 0)
 			cli_die_err(&e);
 		qp = &qpf;
+		for (i = 0; i < qpf.n_w && !qpf.w[i].smooth; i++)
+			;
+		if (i < qpf.n_w) {	/* smoothing factors: 1/s into the op before */
+			struct smooth_fold *f = calloc(c.n_tensors + 1, sizeof *f);
+
+			if (f == NULL)
+				cli_die("out of memory");
+			if (o->imatrix)
+				cli_die("%s: %s: smoothing factors with --imatrix: the importance matrix "
+				    "was measured on the unsmoothed inputs; give one or the other",
+				    o->qparams, qpf.w[i].name);
+			if (smooth_fold_plan(&c, &qpf, (a->flags & ARCH_NORM_PLUS_ONE) != 0, f, &e) < 0)
+				cli_die("%s: %s", o->qparams, e.msg);
+			folds = f;
+			fold_base = c.tensors;
+		}
 	}
 	if (o->imatrix) {
 		if (imatrix_load(&imf, o->imatrix, &e) != 0)
@@ -1171,6 +1208,8 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		imatrix_free(im);
 	if (qp)
 		qparams_free(qp);
+	free((void *)folds);
+	folds = NULL;
 	vocab_free(&v);
 	gguf_writer_free(w);
 	ckpt_close(&c);

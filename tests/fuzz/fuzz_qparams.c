@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "qparams.h"
+#include "smooth.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,6 +31,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (qparams_find(&qp, w->name) != w)
 			abort();
+		{	/* the fold rules read every (hostile) name */
+			char pred[64];
+
+			(void)smooth_rule_for(w->name, pred, sizeof pred);
+		}
+		for (int64_t c = 0; w->smooth && c < w->g.cols; c++)
+			if (!(w->smooth[c] > 0) || isinf(w->smooth[c]))
+				abort();
 	}
 	if ((devnull = fopen("/dev/null", "wb")) != NULL) {
 		if (qparams_write(&qp, devnull, &e) != 0)

@@ -1,0 +1,1 @@
+qcalib -m smoothquant --alpha nan --captures caps.safetensors model -o w.qp
