@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "mapfile.h"
+#include "onnx.h"
 #include "qerr.h"
 
 struct cJSON;
@@ -22,6 +23,7 @@ void qp_close(struct qp *q);
 const void *qp_get(const struct qp *q, const char *name, const char *dtype, int64_t *shape,
     int *rank, int64_t *n);
 
+int qp_has(const struct qp *q, const char *name);
 const char *qp_meta(const struct qp *q, const char *key);
 int qp_plan(const struct qp *q, const char *weight, char *format, size_t fsz, long *block);
 
@@ -63,5 +65,37 @@ void capture_note(const char *name);
 void capture_write(const char *model_path, const char *out, int all, int quiet);
 int any_external(const struct Onnx__GraphProto *g);
 size_t expose_outputs(struct Onnx__GraphProto *g, char *const *want, size_t nwant);
+
+/* halfw.c: FLOAT16 / BFLOAT16 weights (the type rules are there). */
+int half_is_weight_type(int dt);
+const char *half_name(int dt);
+int half_scale_type(int weight_dt, int64_t opset);
+void half_round_scales(int dt, float *s, int64_t n);
+int half_store(int dt, const float *f, int64_t n, void *out, int64_t *bad);
+size_t half_size(int dt);
+
+/* static.c: activation pairs from the op rule table.  One entry per node
+ * whose weight qdq-insert converted; static_ok when that weight is
+ * per-channel int8/uint8 (then wscale has nscale per-channel scales, for
+ * an int32 bias at input bias_idx, -1 for none). */
+struct static_wop {
+	const Onnx__NodeProto *node;
+	int static_ok;
+	const float *wscale;
+	int64_t nscale;
+	int bias_idx;
+};
+size_t static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops,
+    int act_signed, size_t *nfolded, size_t *nconst);
+
+/* qdq-insert.c, for static.c */
+char *fresh(const char *base, const char *suffix);
+void add_init(Onnx__GraphProto *g, Onnx__TensorProto *t);
+int act_range(const char *x, float *lo, float *hi);
+void remove_node(Onnx__GraphProto *g, Onnx__NodeProto *n);
+const Onnx__TensorProto *graph_constant(Onnx__GraphProto *g, const char *name,
+    Onnx__NodeProto **constant);
+float *const_f32(const Onnx__TensorProto *t, uint64_t *n);
+int const_scalar(const char *name, float *v);
 
 #endif
