@@ -16,6 +16,8 @@
 #include "cli.h"
 #include "gptq.h"
 #include "imatrix.h"
+#include "importance.h"
+#include "qblock.h"
 #include "qparams.h"
 #include "threads.h"
 #include "wsel.h"
@@ -28,7 +30,8 @@ usage(FILE *f)
 	    "              --block RxC] [--sym | --asym] [--percentile P] [--grid N]\n"
 	    "              [--shrink-min F] [--include pattern] [--exclude pattern]\n"
 	    "              [--report] [--json] [-j jobs] [-q] input [-o qparams]\n"
-	    "       qcalib --bits-budget bits --formats list [-m method] [options] input [-o qparams]\n"
+	    "       qcalib --bits-budget bits --formats list [--captures file | --imatrix file]\n"
+	    "              [-m method] [options] input [-o qparams]\n"
 	    "       qcalib --captures file [--act-method method] [--act-format f] [input] -o qparams\n"
 	    "       qcalib -m gptq --captures file [--damp f] [--act-order [--static-groups]]\n"
 	    "              [-f format] [-g size | --per-channel | --per-tensor] input -o qparams\n"
@@ -42,7 +45,8 @@ usage(FILE *f)
 	    "                   (activation-aware: smoothing factors W.smooth from inputs);\n"
 	    "                   gptq (with --captures: W.input F32 [n, in] per weight W)\n"
 	    "                   writes GPTQ's codes too\n"
-	    "  -f format        int8 (default), uint8, int4, uint4, fp8_e4m3, fp8_e5m2\n"
+	    "  -f format        int8 (default), uint8, int4, uint4, fp8_e4m3, fp8_e5m2,\n"
+	    "                   nvfp4, mxfp4, q4_0, q4_1, q5_0, q5_1, q8_0 (their own groups)\n"
 	    "  -g size          one scale per group of size elements along each row\n"
 	    "  --per-channel    one scale per output row (default without -g)\n"
 	    "  --per-tensor     one scale per tensor\n"
@@ -58,7 +62,8 @@ usage(FILE *f)
 	    "                   at most B bits per weight on average and the least error\n"
 	    "  --formats list   e.g. int4-g128,int8,none (FORMAT[-gN|-ch|-t|-bRxC][-sym|-asym];\n"
 	    "                   none keeps the tensor in float)\n"
-	    "  --captures file  activation ranges (A.range) for every tensor of file\n"
+	    "  --captures file  activation ranges (A.range) for every tensor of file;\n"
+	    "                   with --bits-budget, W.input weights each input channel\n"
 	    "  --act-method m   minmax (default), percentile, mse, entropy (KL)\n"
 	    "  --act-format f   the activations' format for mse: uint8 (default), int8\n"
 	    "  --damp f         gptq: damping, a fraction of the mean diagonal (0.01)\n"
@@ -66,8 +71,8 @@ usage(FILE *f)
 	    "                   follow that order (W.g_idx)\n"
 	    "  --static-groups  gptq: group scales from the original weights, groups\n"
 	    "                   contiguous (GGUF, awq and quark can hold it)\n"
-	    "  --imatrix file   awq: llama.cpp importance matrix instead of captures\n"
-	    "                   (mean x^2 per input channel; errors weighted by it)\n"
+	    "  --imatrix file   llama.cpp importance matrix (mean x^2 per input channel):\n"
+	    "                   weights --bits-budget's errors; awq: instead of captures\n"
 	    "  --duo            awq: AutoAWQ's duo scaling (x^a / w^(1-a))\n"
 	    "  --no-clip        awq: no clipping search\n"
 	    "  --alpha A        smoothquant: migration strength in [0, 1] (0.5)\n"
@@ -238,11 +243,13 @@ parse_cands(const char *list, struct cand *c)
 		}
 		snprintf(part, sizeof part, "%s", tok);
 		t = strtok_r(part, "-", &ps);
-		if (t == NULL || (f = linq_fmt_from_name(t)) < 0)
+		if (t == NULL || (f = qscheme_fmt_from_name(t)) < 0)
 			cli_usage_error("--formats %s: unknown format", tok);
 		k->s.fmt = (enum qfmt)f;
 		k->s.sym = linq_is_float(k->s.fmt) || !(f == QF_UINT4 || f == QF_UINT8);
 		k->s.gran = linq_is_float(k->s.fmt) ? QG_TENSOR : QG_CHANNEL;
+		if (qblock_info(k->s.fmt))	/* a block format has its own group */
+			k->s.gran = QG_GROUP, k->s.group = qblock_info(k->s.fmt)->group;
 		while ((t = strtok_r(NULL, "-", &ps)) != NULL) {
 			long long a, b;
 			char x;
@@ -269,22 +276,33 @@ parse_cands(const char *list, struct cand *c)
 	return n;
 }
 
-/* Bits per element of a scheme: codes, a 16-bit scale per cell, and a zero
- * point per cell when asymmetric (as the layouts store them). */
+/* Bits per element of a scheme (qscheme_bits), or of the float tensor. */
 static double
 cand_bits(const struct cand *c, const struct st_tensor *t, const struct qgrid *g)
 {
-	int b;
+	return c->none ? qdtype_table[t->dtype].bits : qscheme_bits(&c->s, g);
+}
 
-	if (c->none)
-		return qdtype_table[t->dtype].bits;
-	b = linq_bits(c->s.fmt);
-	return b + (16.0 + (c->s.sym ? 0 : b)) * (double)linq_ncells(g) / (double)t->nelem;
+/* x fake-quantized under s with scales chosen by co, into xq. */
+static void
+fake_with(const struct qscheme *s, const struct st_tensor *t, const float *x,
+    const struct calib_opts *co, float *xq, int jobs, const char *input)
+{
+	struct qparams tmp = { 0 };
+	struct qp_entry *w;
+	struct qerr e;
+
+	if ((w = qparams_add(&tmp, t->name, s, t->ndim, t->shape, &e)) == NULL ||
+	    qparams_choose(w, x, co, jobs, &e) < 0)
+		cli_die("%s: %s: %s", input, t->name, e.msg);
+	qparams_fakequant(w, x, xq, jobs);
+	qparams_free(&tmp);
 }
 
 static void
 budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co, double budget,
-    const char *formats, const char *out, int jobs, int quiet, const char *input)
+    const char *formats, const char *out, int jobs, int quiet, const char *input,
+    const struct importance_src *isrc)
 {
 	struct cand c[MAX_CANDS];
 	int k = parse_cands(formats, c), *choice;
@@ -302,11 +320,14 @@ budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co
 	choice = calloc(cap + 1, sizeof *choice);
 	if (!idx || !bits || !err || !nelem || !x2 || !choice)
 		cli_die("out of memory");
+	int weighted = isrc->captures || isrc->imatrix;
+	size_t n_weighted = 0;
+
 	cli_progress_start(&prog, "measuring", ck->n_tensors, quiet);
 	for (size_t i = 0; i < ck->n_tensors; i++) {
 		const struct st_tensor *t = ck->tensors[i].t;
 		int64_t rows, cols;
-		float *x, *xq;
+		float *x, *xq, *imp = NULL;
 
 		cli_progress_add(&prog, 1);
 		if (!wsel_pick(sel, t->name, t->dtype, t->ndim))
@@ -317,13 +338,24 @@ budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co
 			cli_die("%s: %s", input, e.msg);
 		if ((xq = malloc((size_t)t->nelem * sizeof *xq)) == NULL)
 			cli_die("out of memory");
+		if (weighted) {	/* error weighted by each input channel's importance */
+			int found;
+
+			if ((imp = malloc((size_t)cols * sizeof *imp)) == NULL)
+				cli_die("out of memory");
+			if ((found = importance_for(isrc, t->name, cols, imp, &e)) < 0)
+				cli_die_err(&e);
+			if (!found) {
+				free(imp);
+				imp = NULL;
+			}
+			n_weighted += found;
+		}
+		x2[n] = importance_energy(x, rows, cols, imp);
 		idx[n] = i;
 		nelem[n] = (double)t->nelem;
 		for (int j = 0; j < k; j++) {
 			struct qgrid g = { 0 };
-			struct calib_err r;
-			float *sc;
-			int32_t *zp;
 
 			if (c[j].none) {
 				bits[n * (size_t)k + j] = cand_bits(&c[j], t, &g);
@@ -335,20 +367,11 @@ budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co
 				err[n * (size_t)k + j] = INFINITY;
 				continue;
 			}
-			sc = malloc((size_t)linq_ncells(&g) * sizeof *sc);
-			zp = malloc((size_t)linq_ncells(&g) * sizeof *zp);
-			if (sc == NULL || zp == NULL)
-				cli_die("out of memory");
-			if (calib_choose(&c[j].s, &g, x, co, sc, zp, jobs, &e) < 0)
-				cli_die("%s: %s: %s", input, t->name, e.msg);
-			linq_fakequant(&c[j].s, &g, x, sc, c[j].s.sym ? NULL : zp, xq, jobs);
-			calib_measure(x, xq, (size_t)t->nelem, &r);
-			err[n * (size_t)k + j] = r.sum_e2;
-			x2[n] = r.sum_x2;
+			fake_with(&c[j].s, t, x, co, xq, jobs, input);
+			err[n * (size_t)k + j] = importance_sse(x, xq, rows, cols, imp);
 			bits[n * (size_t)k + j] = cand_bits(&c[j], t, &g);
-			free(sc);
-			free(zp);
 		}
+		free(imp);
 		free(x);
 		free(xq);
 		wsel_release(ck->tensors[i].file, t);
@@ -359,13 +382,20 @@ budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co
 		cli_die("%s: no tensor to calibrate", input);
 	if (budget_choose(n, k, bits, err, nelem, budget, choice, &e) < 0)
 		cli_die("--bits-budget: %s", e.msg);
+	if (weighted && n_weighted == 0)
+		cli_die("%s: no importance for any weight", isrc->captures ? "--captures" : "--imatrix");
+	if (weighted && n_weighted < n)
+		cli_warn("%zu of %zu weights have no importance: their error is unweighted",
+		    n - n_weighted, n);
 
 	/* the chosen schemes' scales, computed again (deterministic) */
 	plan = cJSON_CreateObject();
 	cJSON_AddNumberToObject(plan, "bits_budget", budget);
 	cJSON_AddStringToObject(plan, "formats", formats);
+	if (weighted)
+		cJSON_AddStringToObject(plan, "weighted_by", isrc->captures ? "captures" : "imatrix");
 	fl = cJSON_AddArrayToObject(plan, "float");
-	fprintf(rep, "%-44s %-16s %8s %9s\n", "tensor", "format", "bits", "SQNR/dB");
+	fprintf(rep, "%-44s %-16s %8s %9s\n", "tensor", "format", "bits", weighted ? "wSQNR/dB" : "SQNR/dB");
 	for (size_t m = 0; m < n; m++) {
 		const struct st_tensor *t = ck->tensors[idx[m]].t;
 		const struct cand *cc = &c[choice[m]];
@@ -384,7 +414,7 @@ budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co
 			float *x;
 
 			if (w == NULL || wsel_load_f32(t, &x, &e) < 0 ||
-			    calib_choose(&cc->s, &w->g, x, co, w->scale, w->zp, jobs, &e) < 0)
+			    qparams_choose(w, x, co, jobs, &e) < 0)
 				cli_die("%s: %s", input, e.msg);
 			snprintf(w->method, sizeof w->method, "%s", calib_method_names[co->method]);
 			w->sqnr_db = em > 0 ? 10 * log10(x2[m] / em) : NAN;
@@ -679,8 +709,9 @@ main(int argc, char **argv)
 		case OPT_ACTORDER: gp.o.act_order = 1; break;
 		case OPT_STATIC: gp.o.static_groups = 1; break;
 		case 'f':
-			if ((c = linq_fmt_from_name(optarg)) < 0)
-				cli_usage_error("-f %s: formats are int8, uint8, int4, uint4, fp8_e4m3, fp8_e5m2", optarg);
+			if ((c = qscheme_fmt_from_name(optarg)) < 0)
+				cli_usage_error("-f %s: formats are int8, uint8, int4, uint4, fp8_e4m3, "
+				    "fp8_e5m2, nvfp4, mxfp4, q4_0, q4_1, q5_0, q5_1, q8_0", optarg);
 			s.fmt = (enum qfmt)c;
 			fmt_set = 1;
 			break;
@@ -749,8 +780,11 @@ main(int argc, char **argv)
 		cli_usage_error("-m gptq needs --captures and an input (and no --formats)");
 	if (!gptq && (gp.o.act_order || gp.o.static_groups || gp.o.damp != 0.01))
 		cli_usage_error("--damp, --act-order and --static-groups are for -m gptq");
-	if (smooth < 0 && (imatrix || duo || noclip || !isnan(alpha) || act_r))
-		cli_usage_error("--imatrix, --duo, --no-clip, --alpha and --act-ranges go with -m awq or -m smoothquant");
+	if (gptq && !linq_supports(s.fmt))
+		cli_usage_error("-m gptq: -f %s: GPTQ quantizes to int8, uint8, int4, uint4 or fp8",
+		    qfmt_table[s.fmt].name);
+	if (smooth < 0 && (duo || noclip || !isnan(alpha) || act_r))
+		cli_usage_error("--duo, --no-clip, --alpha and --act-ranges go with -m awq or -m smoothquant");
 	if (smooth == AWQ_AWQ && (!captures == !imatrix || !isnan(alpha) || act_r))
 		cli_usage_error("-m awq needs --captures or --imatrix (one), and takes no --alpha or --act-ranges");
 	if (smooth == AWQ_SMOOTHQUANT && (!captures || imatrix || duo || noclip))
@@ -789,8 +823,21 @@ main(int argc, char **argv)
 		cli_usage_error("--bits-budget and --formats go together");
 	if (out == NULL && !want_report && !formats)
 		cli_usage_error("no output: give -o file, or --report");
+	if (qblock_info(s.fmt)) {	/* its own group and symmetry */
+		const struct qblock_info *b = qblock_info(s.fmt);
+
+		if (gran_set && !(s.gran == QG_GROUP && s.group == b->group))
+			cli_usage_error("%s has groups of %d: -g %d or nothing", b->name, b->group, b->group);
+		if (s.sym == !!b->has_min)
+			cli_usage_error("%s is %s", b->name, b->has_min ? "asymmetric" : "symmetric");
+		s.gran = QG_GROUP, s.group = b->group, s.sym = !b->has_min;
+	}
 	if (s.sym < 0)
 		s.sym = !(s.fmt == QF_UINT8 || s.fmt == QF_UINT4);
+	if (smooth < 0 && imatrix && !formats)
+		cli_usage_error("--imatrix goes with -m awq or weighs the error of --bits-budget");
+	if (imatrix && captures)
+		cli_usage_error("--captures or --imatrix, not both");
 	if (linq_is_float(s.fmt) && !s.sym)
 		cli_usage_error("%s has no zero point: --asym does not apply", qfmt_table[s.fmt].name);
 
@@ -821,7 +868,29 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (formats) {
-		budget_plan(&ck, &sel, &co, budget, formats, out, jobs, quiet, argv[optind]);
+		struct importance_src isrc = { NULL, NULL, NULL };
+		struct st_file capf;
+		struct imatrix im;
+
+		if (captures && st_open(&capf, captures, &e) < 0)
+			cli_die_err(&e);
+		if (imatrix && imatrix_load(&im, imatrix, &e) < 0)
+			cli_die_err(&e);
+		isrc.captures = captures ? &capf : NULL;
+		isrc.imatrix = imatrix ? &im : NULL;
+		if (imatrix && ck.config) {	/* GGUF names, as llama-imatrix saw them */
+			const cJSON *mt = cJSON_GetObjectItemCaseSensitive(ck.config, "model_type");
+			const cJSON *ar = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ck.config,
+			    "architectures"), 0);
+
+			isrc.arch = arch_find(cJSON_IsString(mt) ? mt->valuestring : NULL,
+			    cJSON_IsString(ar) ? ar->valuestring : NULL);
+		}
+		budget_plan(&ck, &sel, &co, budget, formats, out, jobs, quiet, argv[optind], &isrc);
+		if (captures)
+			st_close(&capf);
+		if (imatrix)
+			imatrix_free(&im);
 		ckpt_close(&ck);
 		cli_close_stdout();
 		return 0;
@@ -842,6 +911,12 @@ main(int argc, char **argv)
 		cli_progress_add(&prog, t->end - t->begin);
 		if (!wsel_pick(&sel, t->name, t->dtype, t->ndim))
 			continue;
+		if (qblock_info(s.fmt) && t->shape[t->ndim - 1] % (uint64_t)s.group) {
+			cli_warn("%s: %s: %llu columns are not whole %s groups of %d: left in float",
+			    argv[optind], t->name, (unsigned long long)t->shape[t->ndim - 1],
+			    qblock_info(s.fmt)->name, (int)s.group);
+			continue;
+		}
 		if ((w = qparams_add(&qp, t->name, &s, t->ndim, t->shape, &e)) == NULL)
 			cli_die("%s: %s", argv[optind], e.msg);
 		if (wsel_load_f32(t, &x, &e) < 0)
@@ -863,7 +938,7 @@ main(int argc, char **argv)
 			free(xq);
 			continue;
 		}
-		if (calib_choose(&s, &w->g, x, &co, w->scale, w->zp, jobs, &e) < 0)
+		if (qparams_choose(w, x, &co, jobs, &e) < 0)
 			cli_die("%s: %s: %s", argv[optind], t->name, e.msg);
 		r->name = t->name;
 		{
@@ -875,24 +950,16 @@ main(int argc, char **argv)
 			if (k < sizeof r->shape)
 				snprintf(r->shape + k, sizeof r->shape - k, "]");
 		}
-		linq_fakequant(&s, &w->g, x, w->scale, w->zp, xq, jobs);
+		qparams_fakequant(w, x, xq, jobs);
 		calib_measure(x, xq, n, &r->chosen);
 		if (co.method == CALIB_MINMAX) {
 			r->minmax = r->chosen;
 		} else {
 			struct calib_opts mm = co;
-			float *sc = malloc((size_t)linq_ncells(&w->g) * sizeof *sc);
-			int32_t *zp = malloc((size_t)linq_ncells(&w->g) * sizeof *zp);
 
-			if (sc == NULL || zp == NULL)
-				cli_die("out of memory");
 			mm.method = CALIB_MINMAX;
-			if (calib_choose(&s, &w->g, x, &mm, sc, zp, jobs, &e) < 0)
-				cli_die("%s: %s: %s", argv[optind], t->name, e.msg);
-			linq_fakequant(&s, &w->g, x, sc, s.sym ? NULL : zp, xq, jobs);
+			fake_with(&s, t, x, &mm, xq, jobs, argv[optind]);
 			calib_measure(x, xq, n, &r->minmax);
-			free(sc);
-			free(zp);
 		}
 		wsel_release(ck.tensors[i].file, t);
 		snprintf(w->method, sizeof w->method, "%s", calib_method_names[co.method]);

@@ -15,6 +15,7 @@
 #include "gptq.h"
 #include "cli.h"
 #include "layout.h"
+#include "qblock.h"
 #include "qparams.h"
 #include "smooth.h"
 #include "threads.h"
@@ -281,6 +282,14 @@ default_scheme(void)
 {
 	if (opt.s.fmt == QF_COUNT)
 		opt.s.fmt = opt.lo.layout == QL_FP8 ? QF_FP8_E4M3 : QF_INT4;
+	if (qblock_info(opt.s.fmt)) {	/* its own group, no zero point */
+		if (opt.gran_set && !(opt.s.gran == QG_GROUP && opt.s.group == qblock_info(opt.s.fmt)->group))
+			cli_usage_error("%s has groups of %d", qblock_info(opt.s.fmt)->name,
+			    qblock_info(opt.s.fmt)->group);
+		opt.s.gran = QG_GROUP, opt.s.group = qblock_info(opt.s.fmt)->group;
+		opt.s.sym = !qblock_info(opt.s.fmt)->has_min;
+		opt.gran_set = 1;
+	}
 	if (opt.s.sym < 0)
 		opt.s.sym = linq_is_float(opt.s.fmt) ? 1 : opt.lo.layout == QL_AWQ ? 0 :
 		    !(opt.s.fmt == QF_UINT4 || opt.s.fmt == QF_UINT8);
@@ -334,6 +343,26 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 		cli_die("%s: %s", input, e.msg);
 	if (j->fold)	/* W diag(s), rows divided by the next weight's s */
 		smooth_fold_apply(j->fold, x, j->g.rows, j->g.cols);
+	if (qblock_info(j->s.fmt)) {	/* nvfp4, mxfp4: their own scales and packing */
+		struct qparams tmp = { 0 };
+		struct qp_entry *w = qparams_add(&tmp, j->t->name, &j->s, j->t->ndim, j->t->shape, &e);
+
+		if (w == NULL || (q = malloc(n * sizeof *q)) == NULL)
+			cli_die("%s: %s: %s", input, j->t->name, w ? "out of memory" : e.msg);
+		if (j->qe) {
+			memcpy(w->scale, j->qe->scale, nc * sizeof *w->scale);
+			w->global_scale = j->qe->global_scale;
+		} else if (qparams_choose(w, x, &opt.co, opt.jobs, &e) < 0) {
+			cli_die("%s: %s: %s", input, j->t->name, e.msg);
+		}
+		qparams_codes(w, x, q, opt.jobs);
+		if (ql_fp4_pack(w, q, pk, &e) < 0)
+			cli_die("%s: %s: %s", input, j->t->name, e.msg);
+		qparams_free(&tmp);
+		free(q);
+		free(x);
+		return;
+	}
 	scale = malloc(nc * sizeof *scale);
 	if (!j->s.sym)
 		zp = malloc(nc * sizeof *zp);
@@ -478,7 +507,7 @@ write_shard(const struct plan *p, const struct ckpt *ck, const struct packjob *j
 			wsel_release(ck->tensors[it->src].file, t);
 			cli_progress_add(prog, it->bytes);
 			i++;
-		} else if (it->part == -2) {
+		} else if (it->part == -2 || it->part == -3) {
 			unpack_write(it, ck, w, f, path);
 			cli_progress_add(prog, it->bytes);
 			i++;
@@ -689,9 +718,17 @@ unpack_write(const struct item *it, const struct ckpt *ck, struct st_writer *w, 
 	char prefix[1024];
 	void *buf;
 
-	snprintf(prefix, sizeof prefix, "%.*s", (int)plen, it->name);
-	if (ql_unpack(&deq_cfg, prefix, find_tensor, (void *)ck, &x, &rows, &cols, &e) < 0)
-		cli_die("%s: %s", ck->path, e.msg);
+	if (it->part == -3) {	/* gpt-oss experts: N_blocks, N_scales -> N */
+		uint64_t shape[3];
+
+		if (ql_gptoss_unpack(it->name, find_tensor, (void *)ck, &x, shape, 0, &e) < 0)
+			cli_die("%s: %s", ck->path, e.msg);
+		rows = (int64_t)(shape[0] * shape[1]), cols = (int64_t)shape[2];
+	} else {
+		snprintf(prefix, sizeof prefix, "%.*s", (int)plen, it->name);
+		if (ql_unpack(&deq_cfg, prefix, find_tensor, (void *)ck, &x, &rows, &cols, &e) < 0)
+			cli_die("%s: %s", ck->path, e.msg);
+	}
 	n = (size_t)(rows * cols);
 	if ((buf = malloc(n * (size_t)qdtype_table[opt.dtype].bits / 8)) == NULL)
 		cli_die("out of memory");
@@ -709,12 +746,46 @@ has_dot_suffix(const char *name, const char *prefix, size_t plen)
 	    ql_is_part_suffix(name + plen + 1);
 }
 
+/* gpt-oss's MXFP4 experts: N_blocks U8 [E, out, in/32, 16] beside N_scales. */
+static int
+is_gptoss_part(const struct ckpt *ck, const struct st_tensor *t, size_t *plen)
+{
+	static const char *const sfx[2] = { "_blocks", "_scales" };
+	size_t n = strlen(t->name);
+
+	for (int k = 0; k < 2; k++) {
+		char other[1100];
+
+		if (n <= 7 || strcmp(t->name + n - 7, sfx[k]) != 0 || t->dtype != QD_U8 ||
+		    t->ndim != (k ? 3 : 4) || n - 7 + 8 > sizeof other)
+			continue;
+		snprintf(other, sizeof other, "%.*s%s", (int)(n - 7), t->name, sfx[!k]);
+		if (ckpt_find(ck, other) == NULL)
+			continue;
+		*plen = n - 7;
+		return 1;
+	}
+	return 0;
+}
+
+static size_t
+count_gptoss(const struct ckpt *ck)
+{
+	size_t n = 0, plen;
+
+	for (size_t i = 0; i < ck->n_tensors; i++)
+		n += is_gptoss_part(ck, ck->tensors[i].t, &plen);
+	return n;
+}
+
 static int
 dequant(const char *input)
 {
 	struct ckpt ck;
 	struct qerr e;
 	const cJSON *qc;
+	cJSON *detected = NULL;
+	size_t n_gptoss;
 	struct plan p = { 0 };
 	char **prefixes;
 	size_t n_prefix = 0;
@@ -724,26 +795,66 @@ dequant(const char *input)
 	if (ckpt_open(&ck, input, &e) < 0)
 		cli_die_err(&e);
 	qc = ck.config ? cJSON_GetObjectItemCaseSensitive(ck.config, "quantization_config") : NULL;
-	if (qc == NULL)
-		cli_die("%s: no config.json with a quantization_config: which layout is it?", input);
-	if (ql_config_parse(qc, &deq_cfg, &e) < 0)
+	n_gptoss = count_gptoss(&ck);
+	if (qc && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(qc, "quant_method")) &&
+	    strcmp(cJSON_GetObjectItemCaseSensitive(qc, "quant_method")->valuestring, "mxfp4") == 0) {
+		deq_cfg.layout = QL_COUNT;	/* gpt-oss: only its experts are quantized */
+	} else if (qc == NULL) {	/* recognise the layout by its tensors */
+		const char **names = calloc(ck.n_tensors + 1, sizeof *names);
+
+		if (names == NULL)
+			cli_die("out of memory");
+		for (size_t i = 0; i < ck.n_tensors; i++)
+			names[i] = ck.tensors[i].t->name;
+		detected = ql_detect(names, ck.n_tensors, find_tensor, &ck, &e);
+		free(names);
+		if (detected == NULL && n_gptoss == 0)
+			cli_die("%s: no quantization_config, and %s", input, e.msg);
+		if (detected && ql_config_parse(detected, &deq_cfg, &e) < 0)
+			cli_die("%s: recognised as %s, but: %s", input,
+			    cJSON_GetObjectItemCaseSensitive(detected, "quant_method")->valuestring, e.msg);
+		if (detected == NULL)
+			deq_cfg.layout = QL_COUNT;
+		else if (!opt.quiet) {
+			char *js = cJSON_PrintUnformatted(detected);
+
+			cli_warn("%s: no quantization_config; from its tensors: %s", input, js ? js : "?");
+			free(js);
+		}
+	} else if (ql_config_parse(qc, &deq_cfg, &e) < 0) {
 		cli_die("%s: config.json: %s", input, e.msg);
+	}
 	if ((prefixes = calloc(ck.n_tensors + 1, sizeof *prefixes)) == NULL)
 		cli_die("out of memory");
 	for (size_t i = 0; i < ck.n_tensors; i++) {
 		const struct st_tensor *t = ck.tensors[i].t;
 		size_t plen;
 
-		if (ql_is_marker(&deq_cfg, t->name, t->dtype, &plen))
+		if (deq_cfg.layout != QL_COUNT && ql_is_marker(&deq_cfg, t->name, t->dtype, &plen))
 			prefixes[n_prefix++] = strndup(t->name, plen);
 	}
-	if (n_prefix == 0)
-		cli_die("%s: no %s weight in the checkpoint", input, qlayout_names[deq_cfg.layout]);
+	if (n_prefix == 0 && n_gptoss == 0)
+		cli_die("%s: no %s weight in the checkpoint", input,
+		    deq_cfg.layout == QL_COUNT ? "mxfp4 (*_blocks, *_scales)" : qlayout_names[deq_cfg.layout]);
 	for (size_t i = 0; i < ck.n_tensors; i++) {
 		const struct st_tensor *t = ck.tensors[i].t;
 		size_t plen, k;
 
-		if (ql_is_marker(&deq_cfg, t->name, t->dtype, &plen)) {
+		if (is_gptoss_part(&ck, t, &plen)) {
+			char name[1100];
+			uint64_t shape[3];
+			float *unused;
+
+			if (strcmp(t->name + plen, "_scales") == 0)
+				continue;	/* with its _blocks */
+			snprintf(name, sizeof name, "%.*s", (int)plen, t->name);
+			if (ql_gptoss_unpack(name, find_tensor, &ck, &unused, shape, 1, &e) < 0)
+				cli_die("%s: %s", input, e.msg);
+			plan_add(&p, name, opt.dtype, 3, shape,
+			    shape[0] * shape[1] * shape[2] * (uint64_t)qdtype_table[opt.dtype].bits / 8, i, -3);
+			continue;
+		}
+		if (deq_cfg.layout != QL_COUNT && ql_is_marker(&deq_cfg, t->name, t->dtype, &plen)) {
 			char name[1100];
 			int64_t rows, cols;
 			uint64_t shape[2];
@@ -767,16 +878,18 @@ dequant(const char *input)
 	}
 	if (to_dir) {
 		struct cli_outdir od;
-		cJSON *config = cJSON_Duplicate(ck.config, 1);
+		cJSON *config = ck.config ? cJSON_Duplicate(ck.config, 1) : NULL;
 
 		plan_shards(&p);
 		cli_outdir_open(&od, opt.out);
 		write_shards(&p, &ck, NULL, od.tmp, input);
 		if (p.n_shards > 1)
 			write_index(&p, od.tmp);
-		cJSON_DeleteItemFromObjectCaseSensitive(config, "quantization_config");
-		write_json_file(od.tmp, "config.json", config);
-		cJSON_Delete(config);
+		if (config) {
+			cJSON_DeleteItemFromObjectCaseSensitive(config, "quantization_config");
+			write_json_file(od.tmp, "config.json", config);
+			cJSON_Delete(config);
+		}
 		copy_other_files(&ck, od.tmp);
 		cli_outdir_commit(&od);
 	} else {	/* one file, whatever its size */
@@ -796,6 +909,7 @@ dequant(const char *input)
 	for (size_t i = 0; i < n_prefix; i++)
 		free(prefixes[i]);
 	free(prefixes);
+	cJSON_Delete(detected);
 	ckpt_close(&ck);
 	return 0;
 }
@@ -817,8 +931,9 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "f:g:m:p:o:j:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if ((c = linq_fmt_from_name(optarg)) < 0)
-				cli_usage_error("-f %s: formats are int4, uint4, int8, uint8, fp8_e4m3, fp8_e5m2", optarg);
+			if ((c = qscheme_fmt_from_name(optarg)) < 0)
+				cli_usage_error("-f %s: formats are int4, uint4, int8, uint8, fp8_e4m3, fp8_e5m2, "
+				    "nvfp4, mxfp4", optarg);
 			opt.s.fmt = (enum qfmt)c;
 			break;
 		case 'g': {

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "layout.h"
+#include "qblock.h"
 
 const char *const qlayout_names[QL_COUNT] = { "compressed-tensors", "awq", "gptq", "fp8", "quark" };
 const uint8_t ql_awq_order[8] = { 0, 2, 4, 6, 1, 3, 5, 7 };
@@ -58,8 +59,13 @@ ql_check(const struct ql_opts *o, const struct qscheme *s, int64_t rows, int64_t
 	const char *ln = qlayout_names[o->layout];
 	int grp = s->gran == QG_GROUP, chan = s->gran == QG_CHANNEL && s->axis == 0;
 
+	if ((s->fmt == QF_NVFP4 || s->fmt == QF_MXFP4) && o->layout == QL_CT)
+		return cols % qblock_info(s->fmt)->group ? qerr_set(e, "in %lld is not a multiple of %d",
+		    (long long)cols, qblock_info(s->fmt)->group) : 0;
 	if (!linq_supports(s->fmt))
-		return qerr_set(e, "%s cannot store this format", ln);
+		return qerr_set(e, "%s cannot store %s%s", ln, qscheme_fmt_name(s->fmt),
+		    qblock_info(s->fmt) && qblock_info(s->fmt)->group == 32 && s->fmt != QF_MXFP4 ?
+		    " (a GGUF type: st2gguf -p writes it)" : "");
 	if (s->gran == QG_CHANNEL && s->axis != 0)
 		return qerr_set(e, "%s stores per-channel scales along the output rows only (axis 0)", ln);
 	if (grp && cols % s->group)
@@ -200,12 +206,14 @@ ql_plan_act(const struct ql_opts *o, const struct qscheme *s, const struct qgrid
 {
 	uint64_t out = (uint64_t)g->rows, in = (uint64_t)g->cols, gr = (uint64_t)g->grows,
 	    gc = (uint64_t)g->gcols;
-	int bits = linq_bits(s->fmt), k = 32 / bits, fl = linq_is_float(s->fmt);
+	int bits = linq_bits(s->fmt), k = bits ? 32 / bits : 1, fl = linq_is_float(s->fmt);
 	enum qdtype sdt = ql_scale_dtype(o, s);
 	enum qdtype f8 = s->fmt == QF_FP8_E5M2 ? QD_F8_E5M2 : QD_F8_E4M3;
 
 	if (ql_check(o, s, g->rows, g->cols, e) < 0)
 		return -1;
+	if (qblock_info(s->fmt))
+		return ql_fp4_plan(s, g, p, e);
 	memset(p, 0, sizeof *p);
 	switch (o->layout) {
 	case QL_CT:
@@ -368,7 +376,7 @@ ql_pack_gidx(const struct ql_opts *o, const struct qscheme *s, const struct qgri
     const int32_t *g_idx, struct ql_packed *p, struct qerr *e)
 {
 	int64_t out = g->rows, in = g->cols, ng = g->gcols;
-	int bits = linq_bits(s->fmt), k = 32 / bits;
+	int bits = linq_bits(s->fmt), k = bits ? 32 / bits : 1;
 	int32_t zsym = linq_sym_zero(s->fmt);
 	uint32_t vals[8];
 	struct ql_part *w, *sc, *zz;

@@ -27,6 +27,7 @@
 #include "dtype.h"
 #include "linq.h"
 #include "qerr.h"
+#include "qparams.h"
 
 enum qlayout { QL_CT, QL_AWQ, QL_GPTQ, QL_FP8, QL_QUARK, QL_COUNT };
 
@@ -120,7 +121,6 @@ struct ql_config {
 	int quark_order;
 	struct qscheme s;		/* weights' scheme (group -1: channel) */
 	int fp8_block;			/* fp8: weight_scale_inv blocks */
-	enum ql_act_order act_order;	/* desc_act / actorder as the config says */
 };
 
 /* Reads quantization_config (the object itself).  -1 with a message for an
@@ -148,6 +148,24 @@ int ql_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, vo
 /* Only out and in, from the packed tensor (cheap; for planning). */
 int ql_unpack_shape(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
     int64_t *rows, int64_t *cols, struct qerr *e);
+
+/* The FP4 block formats (layout_fp4.c): compressed-tensors'
+ * nvfp4-pack-quantized / mxfp4-pack-quantized parts of a qparams entry w
+ * and its codes (qparams_codes), and back; gpt-oss's N_blocks/N_scales
+ * experts back to transformers' N [E, in, out] (shape[3]). */
+int ql_fp4_plan(const struct qscheme *s, const struct qgrid *g, struct ql_packed *p,
+    struct qerr *e);
+int ql_fp4_pack(const struct qp_entry *w, const int32_t *q, struct ql_packed *p, struct qerr *e);
+int ql_fp4_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    float **out, int64_t *rows, int64_t *cols, int shape_only, struct qerr *e);
+int ql_gptoss_unpack(const char *name, ql_find_fn find, void *ctx, float **out,
+    uint64_t shape[3], int shape_only, struct qerr *e);
+
+/* Without a quantization_config: the one a loader would have read, from
+ * the names (all n of them), dtypes and shapes of a checkpoint's tensors
+ * (layout_detect.c).  NULL with a message when nothing is quantized, a
+ * module matches no layout, or modules disagree. */
+cJSON *ql_detect(const char *const *names, size_t n, ql_find_fn find, void *ctx, struct qerr *e);
 
 /* Suffixes of the tensors that belong to a packed module (dropped when it
  * is unpacked to P.weight). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "qblock.h"
 
 static cJSON *
 string_array(const char *const *v, size_t n)
@@ -28,8 +29,9 @@ ct_config(const struct qscheme *s, enum ql_act_order act, const char *method,
     const char *const *ignore, size_t n_ignore)
 {
 	cJSON *qc = cJSON_CreateObject(), *groups, *g0, *w, *bs;
-	int fl = linq_is_float(s->fmt);
-	const char *fmt = fl ? "float-quantized" : "pack-quantized";
+	int fp4 = s->fmt == QF_NVFP4 || s->fmt == QF_MXFP4, fl = linq_is_float(s->fmt) || fp4;
+	const char *fmt = s->fmt == QF_NVFP4 ? "nvfp4-pack-quantized" :
+	    s->fmt == QF_MXFP4 ? "mxfp4-pack-quantized" : fl ? "float-quantized" : "pack-quantized";
 	static const char *const strategy[QG_COUNT] = { "tensor", "channel", "group", "block" };
 
 	cJSON_AddStringToObject(qc, "quant_method", "compressed-tensors");
@@ -41,14 +43,15 @@ ct_config(const struct qscheme *s, enum ql_act_order act, const char *method,
 	cJSON_AddItemToObject(g0, "targets", string_array((const char *const[]){ "Linear" }, 1));
 	/* QuantizationArgs forbids unknown keys: exactly these */
 	w = cJSON_AddObjectToObject(g0, "weights");
-	cJSON_AddNumberToObject(w, "num_bits", linq_bits(s->fmt));
+	cJSON_AddNumberToObject(w, "num_bits", fp4 ? 4 : linq_bits(s->fmt));
 	cJSON_AddStringToObject(w, "type", fl ? "float" : "int");
 	cJSON_AddBoolToObject(w, "symmetric", s->sym);
 	if (s->gran == QG_GROUP)
 		cJSON_AddNumberToObject(w, "group_size", (double)s->group);
 	else
 		cJSON_AddNullToObject(w, "group_size");
-	cJSON_AddStringToObject(w, "strategy", strategy[s->gran]);
+	/* NVFP4's group scales sit under a global one: "tensor_group" */
+	cJSON_AddStringToObject(w, "strategy", s->fmt == QF_NVFP4 ? "tensor_group" : strategy[s->gran]);
 	if (s->gran == QG_BLOCK) {
 		bs = cJSON_AddArrayToObject(w, "block_structure");
 		cJSON_AddItemToArray(bs, cJSON_CreateNumber((double)s->block[0]));
@@ -342,7 +345,19 @@ parse_ct(const cJSON *qc, struct ql_config *c, struct qerr *e)
 		return -1;
 	type = get_str(w, "type");
 	c->s.sym = get_bool(w, "symmetric", 1);
-	if (type && strcmp(type, "float") == 0) {
+	if (type && strcmp(type, "float") == 0 && bits == 4 &&
+	    (strcmp(fmt, "nvfp4-pack-quantized") == 0 || strcmp(fmt, "mxfp4-pack-quantized") == 0)) {
+		c->s.fmt = fmt[0] == 'n' ? QF_NVFP4 : QF_MXFP4;
+		c->s.sym = 1;
+		c->s.gran = QG_GROUP;
+		c->s.group = qblock_info(c->s.fmt)->group;
+		if (get_int(w, "group_size", NULL, &gs, 0, e) < 0)
+			return -1;
+		if (gs != c->s.group)
+			return qerr_set(e, "quantization_config: %s with group_size %lld (it has %lld)",
+			    fmt, (long long)gs, (long long)c->s.group);
+		return 0;
+	} else if (type && strcmp(type, "float") == 0) {
 		if (bits != 8 || (strcmp(fmt, "float-quantized") != 0 && strcmp(fmt, "naive-quantized") != 0))
 			return qerr_set(e, "quantization_config: float %lld-bit in %s is not supported",
 			    (long long)bits, fmt);
@@ -396,13 +411,11 @@ parse_ct(const cJSON *qc, struct ql_config *c, struct qerr *e)
 
 		if (ao && !cJSON_IsNull(ao) && !cJSON_IsBool(ao) && a == NULL)
 			return qerr_set(e, "quantization_config: actorder must be a string or null");
-		if (cJSON_IsTrue(ao) || (a && (strcmp(a, "group") == 0 || strcmp(a, "dynamic") == 0)))
-			c->act_order = QL_ACT_GROUP;
-		else if (a && (strcmp(a, "weight") == 0 || strcmp(a, "static") == 0))
-			c->act_order = QL_ACT_STATIC;
-		else if (a)
+		int group = cJSON_IsTrue(ao) || (a && (strcmp(a, "group") == 0 || strcmp(a, "dynamic") == 0));
+
+		if (a && !group && strcmp(a, "weight") != 0 && strcmp(a, "static") != 0)
 			return qerr_set(e, "quantization_config: actorder \"%s\" (group, weight or null)", a);
-		if (c->act_order == QL_ACT_GROUP && c->s.gran != QG_GROUP)
+		if (group && c->s.gran != QG_GROUP)
 			return qerr_set(e, "quantization_config: actorder needs strategy group");
 	}
 	return 0;
@@ -451,9 +464,7 @@ ql_config_parse(const cJSON *qc, struct ql_config *c, struct qerr *e)
 		if (v != 4 && v != 8)
 			return qerr_set(e, "quantization_config: gptq with %lld bits (4 and 8 are read)", (long long)v);
 		c->s.fmt = v == 4 ? QF_UINT4 : QF_UINT8;
-		/* informative: the g_idx tensor says which group each input uses */
-		c->act_order = !get_bool(qc, "desc_act", 0) ? QL_ACT_NONE :
-		    get_bool(qc, "static_groups", 0) ? QL_ACT_STATIC : QL_ACT_GROUP;
+		/* desc_act is informative: the g_idx tensor says each input's group */
 		if (get_int(qc, "group_size", NULL, &v, 1, e) < 0)
 			return -1;
 		return set_group(&c->s, v, e);

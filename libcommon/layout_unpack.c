@@ -233,12 +233,14 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 	int32_t *q = NULL, *z = NULL, *gidx = NULL;
 	float *scale = NULL, *x = NULL;
 	uint64_t out, in;
-	int bits = linq_bits(c->s.fmt), k = bits ? 32 / bits : 1, rc = -1, has_zp = 0;
+	int bits = linq_bits(c->s.fmt), k = bits ? 32 / bits : 1, rc = -1, has_zp = 0, no_gidx = 1;
 	int grp = c->s.gran == QG_GROUP;
 
 	*outp = NULL;
 	if (c->layout == QL_GPTQ)
 		return unpack_gptq(c, &s, outp, rows, cols, shape_only, e);
+	if (c->layout == QL_CT && (c->s.fmt == QF_NVFP4 || c->s.fmt == QF_MXFP4))
+		return ql_fp4_unpack(c, prefix, find, ctx, outp, rows, cols, shape_only, e);
 
 	/* 1. the weight tensor gives out and in */
 	switch (c->layout) {
@@ -356,10 +358,12 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 		} else {
 			memset(z, 0, (size_t)linq_ncells(&g) * sizeof *z);
 		}
-		if (c->act_order == QL_ACT_GROUP && grp && !linq_is_float(sch.fmt)) {
+		/* present with actorder "group" (the config's word is not needed) */
+		if (grp && !linq_is_float(sch.fmt) && (no_gidx = fetch(&s, "weight_g_idx", QD_I32, 1, in,
+		    0, &gi, 1, e)) < 0)
+			goto done;
+		if (no_gidx == 0) {
 			/* actorder "group": each input's group, in the order GPTQ chose */
-			if (fetch(&s, "weight_g_idx", QD_I32, 1, in, 0, &gi, 0, e) < 0)
-				goto done;
 			if ((gidx = malloc(in * sizeof *gidx)) == NULL) {
 				qerr_set(e, "out of memory");
 				goto done;

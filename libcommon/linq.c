@@ -5,6 +5,7 @@
 
 #include "dtype.h"
 #include "linq.h"
+#include "qblock.h"
 #include "qerr.h"
 #include "threads.h"
 
@@ -70,10 +71,16 @@ int
 linq_grid(const struct qscheme *s, int64_t rows, int64_t cols, struct qgrid *g,
     struct qerr *e)
 {
-	if (!linq_supports(s->fmt))
+	const struct qblock_info *b = qblock_info(s->fmt);
+
+	if (!linq_supports(s->fmt) && b == NULL)
 		return qerr_set(e, "format %d is not a linear format", (int)s->fmt);
 	if (rows <= 0 || cols <= 0)
 		return qerr_set(e, "empty matrix [%lld, %lld]", (long long)rows, (long long)cols);
+	/* a block format has one shape: its own group along whole rows */
+	if (b && (s->gran != QG_GROUP || s->group != b->group || cols % b->group))
+		return qerr_set(e, "%s needs groups of %d along rows of a multiple of %d columns "
+		    "(%lld here)", b->name, b->group, b->group, (long long)cols);
 	g->rows = rows;
 	g->cols = cols;
 	switch (s->gran) {

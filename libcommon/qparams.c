@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qblock.h"
 #include "qparams.h"
 #include "safetensors.h"
 
@@ -48,6 +49,7 @@ qparams_free(struct qparams *qp)
 		free(qp->w[i].zp);
 		free(qp->w[i].smooth);
 		free(qp->w[i].g_idx);
+		free(qp->w[i].min);
 	}
 	if (qp->file) {
 		st_close(qp->file);
@@ -94,6 +96,26 @@ new_entry(struct qparams *qp, const char *name, struct qerr *e)
 	return w;
 }
 
+/* Scale, zero point and minimum arrays for w's scheme. */
+static int
+alloc_params(struct qp_entry *w, struct qerr *e)
+{
+	const struct qblock_info *b = qblock_info(w->s.fmt);
+	size_t nc = (size_t)linq_ncells(&w->g);
+
+	if (b)
+		w->s.sym = !b->has_min;
+	w->scale = calloc(nc, sizeof *w->scale);
+	if (!w->s.sym && b == NULL)
+		w->zp = calloc(nc, sizeof *w->zp);
+	if (b && b->has_min)
+		w->min = calloc(nc, sizeof *w->min);
+	if (w->scale == NULL || (!w->s.sym && b == NULL && w->zp == NULL) ||
+	    (b && b->has_min && w->min == NULL))
+		return qerr_set(e, "%s: out of memory for %zu scales", w->name, nc);
+	return 0;
+}
+
 struct qp_entry *
 qparams_add(struct qparams *qp, const char *name, const struct qscheme *s, int ndim,
     const uint64_t *shape, struct qerr *e)
@@ -115,12 +137,8 @@ qparams_add(struct qparams *qp, const char *name, const struct qscheme *s, int n
 	w->g = g;
 	w->ndim = ndim;
 	memcpy(w->shape, shape, (size_t)ndim * sizeof *shape);
-	w->scale = calloc((size_t)linq_ncells(&g), sizeof *w->scale);
-	if (!s->sym)
-		w->zp = calloc((size_t)linq_ncells(&g), sizeof *w->zp);
-	if (w->scale == NULL || (!s->sym && w->zp == NULL))
-		return qerr_set(e, "%s: out of memory for %lld scales", name,
-		    (long long)linq_ncells(&g)), NULL;
+	if (alloc_params(w, e) < 0)
+		return NULL;
 	return w;
 }
 
@@ -130,7 +148,7 @@ qparams_scheme_json(const struct qp_entry *w)
 	cJSON *o = cJSON_CreateObject(), *a;
 	char *s;
 
-	cJSON_AddStringToObject(o, "format", qfmt_table[w->s.fmt].name);
+	cJSON_AddStringToObject(o, "format", qscheme_fmt_name(w->s.fmt));
 	cJSON_AddStringToObject(o, "granularity", qgran_names[w->s.gran]);
 	if (w->s.gran == QG_CHANNEL)
 		cJSON_AddNumberToObject(o, "axis", w->s.axis);
@@ -210,8 +228,8 @@ parse_scheme(struct qp_entry *w, const char *json, struct qerr *e)
 		}
 	}
 	v = cJSON_GetObjectItemCaseSensitive(o, "format");
-	if (!cJSON_IsString(v) || (n = linq_fmt_from_name(v->valuestring)) < 0) {
-		qerr_set(e, "%s: scheme: \"format\" missing or not a linear format", w->name);
+	if (!cJSON_IsString(v) || (n = qscheme_fmt_from_name(v->valuestring)) < 0) {
+		qerr_set(e, "%s: scheme: \"format\" missing or not a known format", w->name);
 		goto out;
 	}
 	w->s.fmt = (enum qfmt)n;
@@ -257,6 +275,11 @@ parse_scheme(struct qp_entry *w, const char *json, struct qerr *e)
 		goto out;
 	}
 	w->s.sym = cJSON_IsTrue(v);
+	if (qblock_info(w->s.fmt) && w->s.sym != !qblock_info(w->s.fmt)->has_min) {
+		qerr_set(e, "%s: scheme: %s is %ssymmetric", w->name, qscheme_fmt_name(w->s.fmt),
+		    w->s.sym ? "not " : "");
+		goto out;
+	}
 	if (linq_is_float(w->s.fmt) && !w->s.sym) {
 		qerr_set(e, "%s: scheme: %s has no zero point, it must be symmetric", w->name,
 		    qfmt_table[w->s.fmt].name);
@@ -272,8 +295,9 @@ parse_scheme(struct qp_entry *w, const char *json, struct qerr *e)
 			qerr_set(e, "%s: scheme: \"act_order\" must be \"group\" or \"static\"", w->name);
 			goto out;
 		}
-		if (w->s.gran != QG_GROUP) {
-			qerr_set(e, "%s: scheme: \"act_order\" needs granularity group", w->name);
+		if (w->s.gran != QG_GROUP || !linq_supports(w->s.fmt)) {
+			qerr_set(e, "%s: scheme: \"act_order\" needs granularity group and an integer or "
+			    "fp8 format", w->name);
 			goto out;
 		}
 	}
@@ -430,6 +454,9 @@ attach_codes(struct qp_entry *w, const struct st_tensor *t, struct qerr *e)
 	uint64_t shape[2] = { (uint64_t)w->g.rows, (uint64_t)w->g.cols };
 	int32_t qmin, qmax;
 
+	if (!linq_supports(w->s.fmt))
+		return qerr_set(e, "%s: codes are for integer and fp8 formats, not %s", t->name,
+		    qfmt_table[w->s.fmt].name);
 	if (check_tensor(t, qparams_codes_dtype(w->s.fmt), 2, shape, e) < 0)
 		return -1;
 	w->codes = t->data;
@@ -454,6 +481,7 @@ attach_tensor(struct qparams *qp, const struct st_tensor *t, struct qerr *e)
 	struct qp_entry *w;
 	uint64_t shape[2];
 	int nd;
+	const struct qblock_info *blk;
 
 	if ((b = suffix_of(t->name, ".range")) > 0) {
 		struct qp_range *a;
@@ -485,10 +513,11 @@ attach_tensor(struct qparams *qp, const struct st_tensor *t, struct qerr *e)
 		return 0;
 	}
 	if ((b = suffix_of(t->name, ".scale")) == 0 && (b = suffix_of(t->name, ".zero_point")) == 0 &&
-	    (b = suffix_of(t->name, ".smooth")) == 0 && (b = suffix_of(t->name, ".g_idx")) == 0 &&
+	    (b = suffix_of(t->name, ".smooth")) == 0 && (b = suffix_of(t->name, ".min")) == 0 &&
+	    (b = suffix_of(t->name, ".global_scale")) == 0 && (b = suffix_of(t->name, ".g_idx")) == 0 &&
 	    (b = suffix_of(t->name, ".codes")) == 0)
-		return qerr_set(e, "%s: not a qparams tensor (.scale, .zero_point, .smooth, .g_idx, "
-		    ".codes, .range)", t->name);
+		return qerr_set(e, "%s: not a qparams tensor (.scale, .zero_point, .smooth, .min, "
+		    ".global_scale, .g_idx, .codes, .range)", t->name);
 	if (b >= sizeof base)
 		return qerr_set(e, "%s: name too long", t->name);
 	memcpy(base, t->name, b);
@@ -497,24 +526,52 @@ attach_tensor(struct qparams *qp, const struct st_tensor *t, struct qerr *e)
 	if (w == NULL)
 		return qerr_set(e, "%s: no scheme for %s in the metadata", t->name, base);
 	nd = linq_scale_shape(&w->s, &w->g, shape);
-	if (t->name[b + 1] == 'g')				/* .g_idx */
+	if (strcmp(t->name + b, ".g_idx") == 0)
 		return attach_gidx(w, t, e);
-	if (t->name[b + 1] == 'c')				/* .codes */
+	if (strcmp(t->name + b, ".codes") == 0)
 		return attach_codes(w, t, e);
-	if (t->name[b + 1] == 's' && t->name[b + 2] == 'c') {	/* .scale */
+	blk = qblock_info(w->s.fmt);
+	if (strcmp(t->name + b, ".scale") == 0) {
+		const char *why = "must be finite and > 0";
+
 		if (check_tensor(t, QD_F32, nd, shape, e) < 0)
 			return -1;
 		memcpy(w->scale, t->data, (size_t)t->nelem * sizeof(float));
 		for (uint64_t i = 0; i < t->nelem; i++)
-			if (!(w->scale[i] > 0) || isinf(w->scale[i]))
-				return qerr_set(e, "%s: element %llu is %g; scales must be finite and > 0",
-				    t->name, (unsigned long long)i, (double)w->scale[i]);
+			if (blk ? !qblock_scale_ok(w->s.fmt, w->scale[i], &why) :
+			    !(w->scale[i] > 0) || isinf(w->scale[i]))
+				return qerr_set(e, "%s: element %llu is %g; %s scales %s",
+				    t->name, (unsigned long long)i, (double)w->scale[i],
+				    qscheme_fmt_name(w->s.fmt), why);
+		return 0;
+	}
+	if (strcmp(t->name + b, ".min") == 0) {
+		if (w->min == NULL)
+			return qerr_set(e, "%s: only q4_1 and q5_1 have a minimum", t->name);
+		if (check_tensor(t, QD_F32, nd, shape, e) < 0)
+			return -1;
+		memcpy(w->min, t->data, (size_t)t->nelem * sizeof(float));
+		for (uint64_t i = 0; i < t->nelem; i++)
+			if (!qblock_min_ok(w->min[i]))
+				return qerr_set(e, "%s: element %llu is %g; minimums must be finite in "
+				    "half precision", t->name, (unsigned long long)i, (double)w->min[i]);
+		return 0;
+	}
+	if (strcmp(t->name + b, ".global_scale") == 0) {
+		if (blk == NULL || !blk->has_global)
+			return qerr_set(e, "%s: only nvfp4 has a global scale", t->name);
+		if (check_tensor(t, QD_F32, 0, shape, e) < 0)
+			return -1;
+		memcpy(&w->global_scale, t->data, sizeof(float));
+		if (!(w->global_scale > 0) || isinf(w->global_scale))
+			return qerr_set(e, "%s: %g; the global scale must be finite and > 0", t->name,
+			    (double)w->global_scale);
 		return 0;
 	}
 	if (t->name[b + 1] == 'z') {				/* .zero_point */
 		int32_t qmin, qmax;
 
-		if (w->s.sym)
+		if (w->zp == NULL)
 			return qerr_set(e, "%s: the scheme is symmetric, it has no zero point", t->name);
 		if (check_tensor(t, QD_I32, nd, shape, e) < 0)
 			return -1;
@@ -570,11 +627,8 @@ from_st(struct qparams *qp, const struct st_file *f, struct qerr *e)
 		if ((w = new_entry(qp, f->meta[i].key, e)) == NULL ||
 		    parse_scheme(w, f->meta[i].value, e) < 0)
 			return -1;
-		w->scale = calloc((size_t)linq_ncells(&w->g), sizeof *w->scale);
-		if (!w->s.sym)
-			w->zp = calloc((size_t)linq_ncells(&w->g), sizeof *w->zp);
-		if (w->scale == NULL || (!w->s.sym && w->zp == NULL))
-			return qerr_set(e, "%s: out of memory", w->name);
+		if (alloc_params(w, e) < 0)
+			return -1;
 	}
 	/* the reader validated sizes against the file, so copies are bounded
 	 * by its length; a scheme without tensors is caught below */
@@ -589,11 +643,24 @@ from_st(struct qparams *qp, const struct st_file *f, struct qerr *e)
 		if (st_find(f, name) == NULL)
 			return qerr_set(e, "%s: scheme without a %s tensor", w->name, name);
 		snprintf(name, sizeof name, "%s.zero_point", w->name);
-		if (!w->s.sym && st_find(f, name) == NULL)
+		if (w->zp && st_find(f, name) == NULL)
 			return qerr_set(e, "%s: asymmetric scheme without a %s tensor", w->name, name);
 		if (w->act_order == QP_ACT_GROUP && w->g_idx == NULL)
 			return qerr_set(e, "%s: act_order \"group\" without a %s.g_idx tensor", w->name,
 			    w->name);
+		snprintf(name, sizeof name, "%s.min", w->name);
+		if (w->min && st_find(f, name) == NULL)
+			return qerr_set(e, "%s: %s scheme without a %s tensor", w->name,
+			    qscheme_fmt_name(w->s.fmt), name);
+		snprintf(name, sizeof name, "%s.global_scale", w->name);
+		if (qblock_info(w->s.fmt) && qblock_info(w->s.fmt)->has_global &&
+		    st_find(f, name) == NULL)
+			return qerr_set(e, "%s: nvfp4 scheme without a %s tensor", w->name, name);
+		/* nvfp4's effective scale, scale / global, must not underflow */
+		for (int64_t k = 0; w->global_scale > 0 && k < linq_ncells(&w->g); k++)
+			if (!(w->scale[k] / w->global_scale > 0) || isinf(w->scale[k] / w->global_scale))
+				return qerr_set(e, "%s: group %lld: scale / global_scale is not finite "
+				    "and > 0", w->name, (long long)k);
 	}
 	return 0;
 }
@@ -694,6 +761,18 @@ qparams_write(const struct qparams *qp, FILE *out, struct qerr *e)
 			snprintf(p[np].name, sizeof p[np].name, "%s.zero_point", w->name);
 			p[np].data = w->zp, p[np].bytes = nc * 4;
 			if (st_writer_add(wr, p[np++].name, QD_I32, nd, shape, e) < 0)
+				goto out;
+		}
+		if (w->min) {
+			snprintf(p[np].name, sizeof p[np].name, "%s.min", w->name);
+			p[np].data = w->min, p[np].bytes = nc * 4;
+			if (st_writer_add(wr, p[np++].name, QD_F32, nd, shape, e) < 0)
+				goto out;
+		}
+		if (qblock_info(w->s.fmt) && qblock_info(w->s.fmt)->has_global) {
+			snprintf(p[np].name, sizeof p[np].name, "%s.global_scale", w->name);
+			p[np].data = &w->global_scale, p[np].bytes = 4;
+			if (st_writer_add(wr, p[np++].name, QD_F32, 0, shape, e) < 0)
 				goto out;
 		}
 		if (w->smooth) {

@@ -4,6 +4,8 @@
  *   W.scale        F32  [] | [rows] | [cols] | [rows, cols/g] | [rows/b0, cols/b1]
  *   W.zero_point   I32  same shape as W.scale; absent when symmetric
  *   W.smooth       F32  [cols]: optional input-channel factor s (W·diag(s), x/s)
+ *   W.min          F32  [rows, cols/32]: q4_1 and q5_1's per-group minimum
+ *   W.global_scale F32  []: nvfp4's per-tensor global scale (divides W.scale)
  *   A.range        F32  [2] or [C, 2]: calibrated min and max of activation A
  *   W.g_idx        I32  [cols]: the group (scale column) of each input column,
  *                  when GPTQ's act-order made the groups follow its order
@@ -19,6 +21,10 @@
  * granularity "channel" has "axis" (0 or 1), "block" has "block": [b0, b1].
  * "act_order": "group" (W.g_idx present) or "static" (groups contiguous)
  * says GPTQ ran in activation order; only with granularity "group".
+ * The block formats (qblock.h: nvfp4, mxfp4, q4_0, q4_1, q5_0, q5_1, q8_0)
+ * are "group" with their own group size, symmetric except q4_1 and q5_1,
+ * which have W.min instead of a zero point; their scales must be values
+ * the format holds (E4M3, a power of two, finite in f16).
  * A mixed-precision plan (qcalib --bits-budget) adds "plan": a JSON object
  * with the budget, the bits reached and the tensors left in float.
  * AWQ and SmoothQuant add "alpha", "output_sqnr_db" and
@@ -55,7 +61,9 @@ struct qp_entry {
 	uint64_t shape[QP_MAX_DIMS];	/* W's shape */
 	struct qgrid g;			/* over the matrix view of W */
 	float *scale;			/* linq_ncells(&g) */
-	int32_t *zp;			/* NULL when symmetric */
+	int32_t *zp;			/* NULL when symmetric (and for block formats) */
+	float *min;			/* q4_1, q5_1: a minimum per cell; else NULL */
+	float global_scale;		/* nvfp4: the tensor's global scale (a divisor); else 0 */
 	float *smooth;			/* NULL, or g.cols factors */
 	enum qp_act_order act_order;
 	int32_t *g_idx;			/* NULL, or g.cols group indices (malloc'ed) */

@@ -122,6 +122,7 @@ struct weight {
 	int nbits_done;
 	char *nb_b, *nb_scales, *nb_zp;
 	const char *c_op;		/* the deciding consumer's op type */
+	int fdt;			/* its float type: FLOAT, FLOAT16, BFLOAT16 */
 };
 
 static struct {
@@ -129,6 +130,8 @@ static struct {
 	size_t npat;
 	struct choice dflt;
 	int quiet, static_mode, act_signed, external;
+	int capture, capture_all;	/* --capture-model: list, don't quantize */
+	struct randcal_opts rc;		/* --random-calib */
 	const char *qparams_path;
 	struct qp qp;
 	int have_qp;
@@ -139,6 +142,8 @@ static size_t nuses;
 static struct weight *weights;
 static size_t nweights;
 static struct onnx_model model;
+static int64_t out_opset;	/* the output's default-domain opset */
+static size_t n_half_cast;	/* half weights dequantized to float, then Cast */
 
 /* ---- names ---- */
 
@@ -203,7 +208,7 @@ ns_free(struct nameset *s)
 }
 
 /* A fresh name based on base, recorded so it is not handed out twice. */
-static char *
+char *
 fresh(const char *base, const char *suffix)
 {
 	size_t len = strlen(base) + strlen(suffix) + 24;
@@ -419,10 +424,11 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 		    find_weight(&fr, n->input[c->widx], &w) < 0)
 			continue;
 		rank = (int)w.t->n_dims;
-		if (w.t->data_type != ONNX_FLOAT || rank < c->min_rank || rank > 8)
+		if (!half_is_weight_type(w.t->data_type) || rank < c->min_rank || rank > 8)
 			continue;
+		w.fdt = w.t->data_type;
 		ch = choice_for(n, n->input[c->widx]);
-		if (ch.f == F_FLOAT)
+		if (ch.f == F_FLOAT || fmts[ch.f].cast_dt == w.fdt)	/* already stored so */
 			continue;
 		chan = norm_axis(c->chan, rank);
 		red = norm_axis(c->red, rank);
@@ -445,6 +451,10 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 			ch.nbits = 0;
 		if (ch.nbits && ch.block == 0)
 			ch.block = 128;
+		if (ch.nbits && w.fdt == ONNX_BFLOAT16)
+			cli_die("%s: node '%s': onnxruntime has no MatMulNBits kernel for bfloat16 on"
+			    " the CPU; use -w int4 (DequantizeLinear) for bfloat16 weights", model.path,
+			    n->name ? n->name : "");
 		if (!ch.nbits && opt.dflt.nbits && (ch.f == F_INT4 || ch.f == F_UINT4))
 			continue;
 		uses = realloc(uses, (nuses + 1) * sizeof *uses);
@@ -470,19 +480,23 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 
 /* ---- opsets ---- */
 
-static void
-check_bump(Onnx__GraphProto *g, int64_t from, int64_t to, const char *why)
+/* The first node (and its rule) that raising the opset from `from` to `to`
+ * would break, or NULL. */
+static const Onnx__NodeProto *
+bump_blocker(const Onnx__GraphProto *g, int64_t from, int64_t to, const struct breaking **rule)
 {
 	size_t i, j, k;
+	const Onnx__NodeProto *x;
 
 	for (i = 0; i < g->n_node; i++) {
-		Onnx__NodeProto *n = g->node[i];
+		const Onnx__NodeProto *n = g->node[i];
 
 		for (j = 0; j < n->n_attribute; j++) {
-			if (n->attribute[j]->g)
-				check_bump(n->attribute[j]->g, from, to, why);
+			if (n->attribute[j]->g && (x = bump_blocker(n->attribute[j]->g, from, to, rule)))
+				return x;
 			for (k = 0; k < n->attribute[j]->n_graphs; k++)
-				check_bump(n->attribute[j]->graphs[k], from, to, why);
+				if ((x = bump_blocker(n->attribute[j]->graphs[k], from, to, rule)))
+					return x;
 		}
 		if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx"))
 			continue;
@@ -490,15 +504,28 @@ check_bump(Onnx__GraphProto *g, int64_t from, int64_t to, const char *why)
 			const struct breaking *b = &breaking[j];
 
 			if (n->op_type && strcmp(n->op_type, b->op) == 0 && b->version > from &&
-			    b->version <= to && (b->attr == NULL || onnx_node_attr(n, b->attr)))
-				cli_die("%s: %s needs opset %" PRId64 " but the model is at opset %" PRId64
+			    b->version <= to && (b->attr == NULL || onnx_node_attr(n, b->attr))) {
+				*rule = b;
+				return n;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void
+check_bump(Onnx__GraphProto *g, int64_t from, int64_t to, const char *why)
+{
+	const struct breaking *b;
+	const Onnx__NodeProto *n = bump_blocker(g, from, to, &b);
+
+	if (n)
+		cli_die("%s: %s needs opset %" PRId64 " but the model is at opset %" PRId64
 				    " and node '%s' (%s%s%s) changed meaning at opset %d, so the opset"
 				    " cannot be raised; use --matmulnbits, int8 or --node-format to keep"
 				    " such nodes at a lower format", model.path, why, to, from,
-				    n->name ? n->name : "", b->op, b->attr ? ", attribute " : "",
-				    b->attr ? b->attr : "", b->version);
-		}
-	}
+		    n->name ? n->name : "", b->op, b->attr ? ", attribute " : "",
+		    b->attr ? b->attr : "", b->version);
 }
 
 /* ---- emitting ---- */
@@ -506,7 +533,7 @@ check_bump(Onnx__GraphProto *g, int64_t from, int64_t to, const char *why)
 static struct onnx_extw extw;
 static int use_extw;
 
-static void
+void
 add_init(Onnx__GraphProto *g, Onnx__TensorProto *t)
 {
 	struct qerr e;
@@ -603,6 +630,7 @@ smooth_input(struct weight *w, struct use *u)
 	inv = malloc((size_t)K * sizeof *inv);
 	if (inv == NULL)
 		cli_die("out of memory");
+	/* the Mul's constant has the activation's type, which is the weight's */
 	for (k = 0; k < K; k++) {
 		float s;
 
@@ -612,7 +640,14 @@ smooth_input(struct weight *w, struct use *u)
 	sn = fresh(weight_name(w), "_awq_scale");
 	out = fresh(weight_name(w), "_PQS_Output");
 	nodename = fresh(weight_name(w), "_PQS");
-	add_init(u->g, new_tensor(sn, ONNX_FLOAT, &K, 1, inv, (size_t)K * 4));
+	{
+		int64_t bad;
+
+		if (half_store(w->fdt, inv, K, inv, &bad) < 0)
+			cli_die("%s: %s.smooth: 1/s out of %s range", opt.qparams_path, weight_name(w),
+			    half_name(w->fdt));
+	}
+	add_init(u->g, new_tensor(sn, w->fdt, &K, 1, inv, (size_t)K * half_size(w->fdt)));
 	in[0] = u->node->input[0];
 	in[1] = sn;
 	mul = onnx_new_node("Mul", NULL, nodename, in, 2, (const char *const *)&out, 1);
@@ -681,7 +716,7 @@ emit_qdq(struct weight *w)
 	const char *name = weight_name(w);
 	struct qdq_layout l = {.ndims = (int)w->t->n_dims};
 	int64_t shape[8], ns;
-	int rank, given;
+	int rank, given, sdt;
 	uint64_t n;
 	float *f, *scale;
 	int32_t *zp, *codes;
@@ -706,6 +741,12 @@ emit_qdq(struct weight *w)
 	given = given_scales(name, k, shape, rank, ns, scale, zp);
 	if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, given, codes, &e) < 0)
 		cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
+	sdt = half_scale_type(w->fdt, out_opset);
+	if (sdt != ONNX_FLOAT) {	/* the scales the graph stores are the ones used */
+		half_round_scales(sdt, scale, ns);
+		if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, 1, codes, &e) < 0)
+			cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
+	}
 	free(f);
 	qdq_pack(k, codes, (int64_t)n, packed);
 	free(codes);
@@ -713,7 +754,17 @@ emit_qdq(struct weight *w)
 	sn = fresh(name, "_scale");
 	add_init(w->owner, new_tensor(qn, qdq_kinds[k].onnx_dt, w->t->dims, l.ndims, packed,
 	    qdq_packed_size(k, (int64_t)n)));
-	add_init(w->owner, new_tensor(sn, ONNX_FLOAT, shape, rank, scale, (size_t)ns * 4));
+	if (sdt == ONNX_FLOAT) {
+		add_init(w->owner, new_tensor(sn, ONNX_FLOAT, shape, rank, scale, (size_t)ns * 4));
+	} else {
+		void *h = malloc((size_t)ns * half_size(sdt));
+		int64_t bad;
+
+		if (h == NULL || half_store(sdt, scale, ns, h, &bad) < 0)
+			cli_die("%s: out of memory", name);
+		add_init(w->owner, new_tensor(sn, sdt, shape, rank, h, (size_t)ns * half_size(sdt)));
+		free(h);
+	}
 	in[0] = qn;
 	in[1] = sn;
 	if (!qdq_kinds[k].symmetric) {
@@ -733,6 +784,19 @@ emit_qdq(struct weight *w)
 	if (l.block)
 		onnx_node_add_int(dq, "block_size", l.block);
 	onnx_graph_add_node(w->owner, dq, 0);
+	if (sdt != w->fdt) {	/* DequantizeLinear gave float: back to the weight's type */
+		char *cast_in = w->dq_out, *castname = fresh(name, "_Cast");
+		Onnx__NodeProto *cast;
+
+		w->dq_out = fresh(name, "_Cast_Output");
+		cast = onnx_new_node("Cast", NULL, castname, (const char *const *)&cast_in, 1,
+		    (const char *const *)&w->dq_out, 1);
+		onnx_node_add_int(cast, "to", w->fdt);
+		onnx_graph_add_node(w->owner, cast, 1);
+		free(cast_in);
+		free(castname);
+		n_half_cast++;
+	}
 	if (!l.block) {
 		w->scale = scale;
 		w->nscale = ns;
@@ -752,7 +816,7 @@ emit_cast(struct weight *w)
 {
 	const struct fmt_info *fi = &fmts[w->ch.f];
 	const char *name = weight_name(w);
-	uint64_t n, i;
+	uint64_t n;
 	float *f = weight_f32(w, &n);
 	uint16_t *h = malloc(n * 2 + 2);
 	char *hn, *nodename;
@@ -760,8 +824,13 @@ emit_cast(struct weight *w)
 
 	if (h == NULL)
 		cli_die("%s: out of memory", name);
-	for (i = 0; i < n; i++)
-		h[i] = fi->cast_dt == ONNX_FLOAT16 ? qu_f32_to_f16(f[i]) : qu_f32_to_bf16(f[i]);
+	{
+		int64_t bad;
+
+		if (half_store(fi->cast_dt, f, (int64_t)n, h, &bad) < 0)
+			cli_die("%s: tensor '%s': element %" PRId64 " (%g) is out of %s range",
+			    model.path, name, bad, f[bad], half_name(fi->cast_dt));
+	}
 	free(f);
 	hn = fresh(name, fi->cast_dt == ONNX_FLOAT16 ? "_fp16" : "_bf16");
 	add_init(w->owner, new_tensor(hn, fi->cast_dt, w->t->dims, (int)w->t->n_dims, h, n * 2));
@@ -770,7 +839,7 @@ emit_cast(struct weight *w)
 	w->dq_out = fresh(name, "_Cast_Output");
 	cast = onnx_new_node("Cast", NULL, nodename, (const char *const *)&hn, 1,
 	    (const char *const *)&w->dq_out, 1);
-	onnx_node_add_int(cast, "to", ONNX_FLOAT);
+	onnx_node_add_int(cast, "to", w->fdt);
 	onnx_graph_add_node(w->owner, cast, 0);
 	free(hn);
 	free(nodename);
@@ -821,6 +890,11 @@ emit_nbits_weight(struct weight *w)
 	if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, given_scales(name, k, shape, rank,
 	    kb * N, scale, zp), codes, &e) < 0)
 		cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
+	if (w->fdt != ONNX_FLOAT) {	/* scales in A's type, which is the weight's */
+		half_round_scales(w->fdt, scale, kb * N);
+		if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, 1, codes, &e) < 0)
+			cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
+	}
 	qdq_matmulnbits_pack(k, codes, scale, zp, K, N, bs, B, snk, zpk);
 	w->nb_b = fresh(name, "_MatMulNBits_B");
 	w->nb_scales = fresh(name, "_MatMulNBits_scales");
@@ -828,7 +902,14 @@ emit_nbits_weight(struct weight *w)
 	shape[1] = kb;
 	shape[2] = rowb;
 	add_init(w->owner, new_tensor(w->nb_b, ONNX_UINT8, shape, 3, B, (size_t)(N * kb * rowb)));
-	add_init(w->owner, new_tensor(w->nb_scales, ONNX_FLOAT, shape, 2, snk, (size_t)(N * kb) * 4));
+	{
+		int64_t bad;
+
+		if (half_store(w->fdt, snk, N * kb, snk, &bad) < 0)
+			cli_die("%s: out of memory", name);
+	}
+	add_init(w->owner, new_tensor(w->nb_scales, w->fdt, shape, 2, snk,
+	    (size_t)(N * kb) * half_size(w->fdt)));
 	if (zpk) {
 		shape[1] = (kb * qdq_kinds[k].bits + 7) / 8;
 		w->nb_zp = fresh(name, "_MatMulNBits_zero_points");
@@ -899,7 +980,7 @@ nbits_bias_ok(const struct use *u)
 	return b.t->n_dims == 1 && b.t->dims[0] == wt->dims[weights[u->weight].chan];
 }
 
-static void
+void
 remove_node(Onnx__GraphProto *g, Onnx__NodeProto *n)
 {
 	size_t i;
@@ -974,34 +1055,41 @@ apply_weights(void)
 
 /* ---- static quantization: activations from calibrated ranges ---- */
 
-struct actpair {
-	Onnx__GraphProto *g;
-	char *x, *dq;
-	float scale;
-};
-static struct actpair *pairs;
-static size_t npairs;
-
-static int
+/* x's calibrated range: x.range, F32 [2] or per channel [C, 2] (then the
+ * union: activations are quantized per tensor).  0 when absent. */
+int
 act_range(const char *x, float *lo, float *hi)
 {
 	char key[1024];
-	int64_t shape[8], n;
+	int64_t shape[8], n, i;
 	int rank;
-	const void *d;
-	float r[2];
+	const unsigned char *d;
 
+	if (opt.capture) {	/* a dry run: note what --static would look up */
+		capture_note(x);
+		*lo = -1, *hi = 1;
+		return 1;
+	}
 	if (!opt.have_qp)
-		return 0;
+		return randcal_range(x, lo, hi);
 	snprintf(key, sizeof key, "%s.range", x);
+	if (!qp_has(&opt.qp, key))
+		return randcal_range(x, lo, hi);
 	d = qp_get(&opt.qp, key, "F32", shape, &rank, &n);
-	if (d == NULL || n != 2)
-		return 0;
-	memcpy(r, d, sizeof r);
-	if (!isfinite(r[0]) || !isfinite(r[1]) || r[0] > r[1])
-		cli_die("%s: %s: not a range (min %g, max %g)", opt.qparams_path, key, r[0], r[1]);
-	*lo = r[0];
-	*hi = r[1];
+	if (d == NULL || !((rank == 1 && shape[0] == 2) || (rank == 2 && shape[1] == 2 && n >= 2)))
+		cli_die("%s: %s: expected F32 [2] or [C, 2] (min, max) within the file", opt.qparams_path,
+		    key);
+	*lo = INFINITY;
+	*hi = -INFINITY;
+	for (i = 0; i < n; i += 2) {
+		float r[2];
+
+		memcpy(r, d + 4 * i, sizeof r);
+		if (!isfinite(r[0]) || !isfinite(r[1]) || r[0] > r[1])
+			cli_die("%s: %s: not a range (min %g, max %g)", opt.qparams_path, key, r[0], r[1]);
+		*lo = fminf(*lo, r[0]);
+		*hi = fmaxf(*hi, r[1]);
+	}
 	return 1;
 }
 
@@ -1016,190 +1104,46 @@ node_index(Onnx__GraphProto *g, const Onnx__NodeProto *n)
 	cli_die("internal error: node not in its graph");
 }
 
-/* Q -> DQ on activation x, inserted at index `at` of g; returns the pair. */
-static struct actpair *
-act_pair(Onnx__GraphProto *g, const char *x, size_t at, float lo, float hi)
+/* A constant of g (an initializer or a Constant node's value), or NULL. */
+const Onnx__TensorProto *
+graph_constant(Onnx__GraphProto *g, const char *name, Onnx__NodeProto **constant)
 {
-	float scale;
-	int32_t zp;
-	uint8_t zb;
-	char *sn, *zn, *qo, *qnode, *dqnode, *dqo;
-	const char *in[3];
-	Onnx__NodeProto *q, *dq;
-	size_t i;
+	struct frame fr = {g, NULL};
+	struct weight w = {0};
 
-	for (i = 0; i < npairs; i++)
-		if (pairs[i].g == g && strcmp(pairs[i].x, x) == 0)
-			return &pairs[i];
-	lo = fminf(lo, 0.0f);
-	hi = fmaxf(hi, 0.0f);
-	if (opt.act_signed) {
-		scale = fmaxf(-lo, hi) / 127.0f;
-		zp = 0;
-	} else {
-		scale = (hi - lo) / 255.0f;
-		zp = scale > 0 ? (int32_t)fminf(fmaxf(nearbyintf(-lo / scale), 0.0f), 255.0f) : 0;
-	}
-	if (!(scale > 0))
-		scale = 1.0f;
-	zb = (uint8_t)zp;
-	sn = fresh(x, "_scale");
-	zn = fresh(x, "_zero_point");
-	add_init(g, new_tensor(sn, ONNX_FLOAT, NULL, 0, &scale, 4));
-	add_init(g, new_tensor(zn, opt.act_signed ? ONNX_INT8 : ONNX_UINT8, NULL, 0, &zb, 1));
-	qnode = fresh(x, "_QuantizeLinear");
-	qo = fresh(x, "_QuantizeLinear_Output");
-	dqnode = fresh(x, "_DequantizeLinear");
-	dqo = fresh(x, "_DequantizeLinear_Output");
-	in[0] = x;
-	in[1] = sn;
-	in[2] = zn;
-	q = onnx_new_node("QuantizeLinear", NULL, qnode, in, 3, (const char *const *)&qo, 1);
-	in[0] = qo;
-	dq = onnx_new_node("DequantizeLinear", NULL, dqnode, in, 3, (const char *const *)&dqo, 1);
-	onnx_graph_add_node(g, q, at);
-	onnx_graph_add_node(g, dq, at + 1);
-	pairs = realloc(pairs, (npairs + 1) * sizeof *pairs);
-	if (pairs == NULL)
-		cli_die("out of memory");
-	pairs[npairs] = (struct actpair){g, strdup(x), dqo, scale};
-	free(sn);
-	free(zn);
-	free(qo);
-	free(qnode);
-	free(dqnode);
-	return &pairs[npairs++];
+	if (find_weight(&fr, name, &w) < 0)
+		return NULL;
+	*constant = w.constant;
+	return w.t;
 }
 
-static void
-rewire(Onnx__GraphProto *g, const char *from, const char *to, const Onnx__NodeProto *skip)
+float *
+const_f32(const Onnx__TensorProto *t, uint64_t *n)
 {
-	size_t i, j, k;
-
-	for (i = 0; i < g->n_node; i++) {
-		Onnx__NodeProto *n = g->node[i];
-
-		if (n == skip)
-			continue;
-		for (j = 0; j < n->n_input; j++)
-			if (strcmp(n->input[j], from) == 0)
-				onnx_set_string(&n->input[j], to);
-		for (j = 0; j < n->n_attribute; j++) {
-			if (n->attribute[j]->g)
-				rewire(n->attribute[j]->g, from, to, skip);
-			for (k = 0; k < n->attribute[j]->n_graphs; k++)
-				rewire(n->attribute[j]->graphs[k], from, to, skip);
-		}
-	}
-}
-
-/* int32 bias, scale x_scale * w_scale[c], zero point 0 (quantize_static's shape). */
-static void
-quantize_bias(struct use *u, const struct weight *w, float xs)
-{
-	struct weight b = {0};
-	struct frame fr = {u->g, NULL};
-	const char *bname = u->node->input[u->c->bias_idx];
-	uint64_t n, i;
-	float *f, *bs;
-	int32_t *q;
-	char *qn, *sn, *nodename, *out;
-	const char *in[2];
-	Onnx__NodeProto *dq;
-	int64_t dim;
 	struct qerr e;
+	float *f = onnx_tensor_f32(&model, t, n, &e);
 
-	if (find_weight(&fr, bname, &b) < 0 || b.t->data_type != ONNX_FLOAT || b.t->n_dims != 1 ||
-	    b.t->dims[0] != w->nscale || use_count(bname) != 1)
-		return;
-	if ((f = onnx_tensor_f32(&model, b.t, &n, &e)) == NULL)
+	if (f == NULL)
 		cli_die_err(&e);
-	bs = malloc(n * sizeof *bs + 4);
-	q = malloc(n * sizeof *q + 4);
-	if (!bs || !q)
-		cli_die("out of memory");
-	for (i = 0; i < n; i++) {
-		double v;
+	return f;
+}
 
-		bs[i] = xs * w->scale[i];
-		v = nearbyint((double)(f[i] / bs[i]));
-		q[i] = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
-	}
-	dim = (int64_t)n;
-	qn = fresh(bname, "_quantized");
-	sn = fresh(bname, "_scale");
-	add_init(u->g, new_tensor(qn, ONNX_INT32, &dim, 1, q, n * 4));
-	add_init(u->g, new_tensor(sn, ONNX_FLOAT, &dim, 1, bs, n * 4));
-	nodename = fresh(bname, "_DequantizeLinear");
-	out = fresh(bname, "_DequantizeLinear_Output");
-	in[0] = qn;
-	in[1] = sn;
-	dq = onnx_new_node("DequantizeLinear", NULL, nodename, in, 2, (const char *const *)&out, 1);
-	onnx_node_add_int(dq, "axis", 0);
-	onnx_graph_add_node(u->g, dq, 0);
-	onnx_set_string(&u->node->input[u->c->bias_idx], out);
-	if (b.constant)
-		remove_node(b.owner, b.constant);
-	else
-		onnx_graph_remove_initializer(b.owner, bname);
+/* A one-element float constant of the main graph (Clip's bounds). */
+int
+const_scalar(const char *name, float *v)
+{
+	Onnx__NodeProto *c;
+	const Onnx__TensorProto *t = graph_constant(model.proto->graph, name, &c);
+	uint64_t n;
+	float *f;
+
+	if (t == NULL || !half_is_weight_type(t->data_type))
+		return 0;
+	f = const_f32(t, &n);
+	if (n == 1)
+		*v = f[0];
 	free(f);
-	free(bs);
-	free(q);
-	free(qn);
-	free(sn);
-	free(nodename);
-	free(out);
-}
-
-static int
-is_graph_output(const Onnx__GraphProto *g, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < g->n_output; i++)
-		if (strcmp(g->output[i]->name, name) == 0)
-			return 1;
-	return 0;
-}
-
-static size_t
-apply_static(void)
-{
-	size_t i, nact = 0;
-	float lo, hi;
-
-	for (i = 0; i < nuses; i++) {
-		struct use *u = &uses[i];
-		const struct weight *w = &weights[u->weight];
-		struct actpair *p;
-		char *y;
-
-		if (!u->done || u->ch.nbits || (u->ch.f != F_INT8 && u->ch.f != F_UINT8) ||
-		    u->ch.block)
-			continue;
-		if (act_range(u->node->input[0], &lo, &hi)) {
-			char *x = strdup(u->node->input[0]);
-
-			p = act_pair(u->g, x, node_index(u->g, u->node), lo, hi);
-			onnx_set_string(&u->node->input[0], p->dq);
-			nact++;
-			if (u->c->bias_idx >= 0 && (size_t)u->c->bias_idx < u->node->n_input &&
-			    *u->node->input[u->c->bias_idx] && w->scale)
-				quantize_bias(u, w, p->scale);
-			free(x);
-		}
-		y = u->node->output[0];
-		if (!is_graph_output(u->g, y) && act_range(y, &lo, &hi)) {
-			size_t at = node_index(u->g, u->node) + 1;
-			Onnx__NodeProto *q;
-
-			p = act_pair(u->g, y, at, lo, hi);
-			q = u->g->node[at];
-			rewire(u->g, y, p->dq, q);
-			nact++;
-		}
-	}
-	return nact;
+	return n == 1;
 }
 
 /* ---- main ---- */
@@ -1209,8 +1153,12 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: %s [-q] [-w FORMAT] [-b BLOCK] [--matmulnbits] [--node-format PATTERN=FORMAT]...\n"
-	    "       [-p QPARAMS] [--static] [--act-type uint8|int8] [--external-data] [-o OUT] MODEL\n"
+	    "       [-p QPARAMS] [--static] [--act-type uint8|int8] [--random-calib N [--seed S]\n"
+	    "       [--random-dist D] [--input-shape N=D,...]] [--ort-lib PATH]\n"
+	    "       [--capture-model | --capture-all] [--external-data] [-o OUT] MODEL\n"
 	    "Quantize an ONNX model's weights with DequantizeLinear (QDQ), Cast pairs or MatMulNBits.\n"
+	    "float16/bfloat16 weights are quantized from their values; scales in float16 from opset\n"
+	    "19, else float scales and a Cast back to the weight's type.\n"
 	    "  -w, --weights FORMAT     int8 (default, per-channel), uint8, int4, uint4 (blocked),\n"
 	    "                           fp8 (e4m3fn), fp16, bf16 (Cast pairs), float (leave)\n"
 	    "  -b, --block N            block size along the reduction axis (16..65536, power of 2;\n"
@@ -1220,9 +1168,21 @@ usage(FILE *f)
 	    "      --node-format P=F    nodes whose name or op type matches glob P get format F[:BLOCK]\n"
 	    "                           (first match wins; F may be float)\n"
 	    "  -p, --qparams FILE       scales (W.scale, W.zero_point) and activation ranges (A.range)\n"
-	    "      --static             also quantize activations (Q->DQ) from the ranges in -p,\n"
-	    "                           and Conv/Gemm biases to int32\n"
+	    "      --static             also quantize activations (Q->DQ pairs) from the ranges in -p\n"
+	    "                           by onnxruntime quantize_static's op rules (shared scales\n"
+	    "                           through Reshape/MaxPool/..., Relu/Clip folded), and\n"
+	    "                           Conv/Gemm biases to int32\n"
 	    "      --act-type T         uint8 (asymmetric, default) or int8 (symmetric)\n"
+	    "      --random-calib N     --static with ranges measured by onnxruntime on N random\n"
+	    "                           inputs where -p has none (poor ranges: prefer real data)\n"
+	    "      --seed S             their seed (default 0)\n"
+	    "      --random-dist D      uniform in [0,1) (default) or normal\n"
+	    "      --input-shape N=D,.. input N's shape for them (symbolic dimensions default to 1)\n"
+	    "      --ort-lib PATH       onnxruntime's library (default $QUTILS_ONNXRUNTIME, else\n"
+	    "                           libonnxruntime.so.1)\n"
+	    "      --capture-model      write the float model with the activations --static would\n"
+	    "                           quantize added as outputs (for scripts/onnx-capture.mjs)\n"
+	    "      --capture-all        the same with every activation of the main graph\n"
 	    "      --external-data      write tensors of 1 KiB or more to OUT.data\n"
 	    "  -o, --output OUT         output model (default: standard output)\n"
 	    "  -q, --quiet              no summary on standard error\n",
@@ -1241,7 +1201,7 @@ data_name(const char *out)
 	return s;
 }
 
-static int
+int
 any_external(const Onnx__GraphProto *g)
 {
 	size_t i, j;
@@ -1269,13 +1229,14 @@ main(int argc, char **argv)
 		{"act-type", required_argument, NULL, 'A'}, {"external-data", no_argument, NULL, 'E'},
 		{"output", required_argument, NULL, 'o'}, {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		RANDCAL_LONGOPTS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *out = "-", *wfmt = "int8";
 	long block = -1;
 	int c, need_opset = 0, need_ir = 4, need_ms = 0, wfmt_given = 0;
 	int64_t cur_opset;
-	size_t i, nq, nact = 0;
+	size_t i, nq, nact = 0, nfolded = 0, nconst = 0;
 	struct qerr e;
 	struct cli_out mo, dout;
 	char *dn = NULL;
@@ -1315,6 +1276,10 @@ main(int argc, char **argv)
 			opt.act_signed = strcmp(optarg, "int8") == 0;
 			break;
 		case 'E': opt.external = 1; break;
+		case OPT_RANDOM: case OPT_SEED: case OPT_DIST: case OPT_ORTLIB: case OPT_SHAPE:
+		case OPT_CAPTURE: case OPT_CAPTURE_ALL:
+			randcal_option(c, optarg, &opt.rc, &opt.capture, &opt.capture_all);
+			break;
 		case 'o': out = optarg; break;
 		case 'q': opt.quiet = 1; break;
 		case 'h': usage(stdout); cli_close_stdout(); return 0;
@@ -1343,8 +1308,14 @@ main(int argc, char **argv)
 	}
 	if (opt.dflt.nbits && opt.dflt.block == 0)
 		opt.dflt.block = 128;
-	if (opt.static_mode && !opt.qparams_path)
-		cli_usage_error("--static needs activation ranges: -p QPARAMS");
+	if (opt.capture && (opt.rc.n || opt.qparams_path))
+		cli_usage_error("--capture-model: no -p or --random-calib; it quantizes nothing");
+	if (opt.rc.nshapes && !opt.rc.n)
+		cli_usage_error("--input-shape: only with --random-calib");
+	if (opt.rc.n || opt.capture)
+		opt.static_mode = 1;
+	if (opt.static_mode && !opt.qparams_path && !opt.rc.n && !opt.capture)
+		cli_usage_error("--static needs activation ranges: -p QPARAMS or --random-calib N");
 	if (opt.qparams_path) {
 		if (qp_open(&opt.qp, opt.qparams_path, &e) < 0)
 			cli_die_err(&e);
@@ -1352,6 +1323,13 @@ main(int argc, char **argv)
 	}
 	if (onnx_load(&model, argv[optind], &e) < 0)
 		cli_die_err(&e);
+	if (opt.rc.n) {
+		fprintf(stderr, "%s: warning: --random-calib: activation ranges from random inputs are"
+		    " a poor guess; calibrate on real inputs (scripts/onnx-capture.mjs, qcalib"
+		    " --captures) for a model worth shipping\n", cli_prog());
+		if (randcal_run(&model, &opt.rc, &e) < 0)
+			cli_die_err(&e);
+	}
 
 	collect_names(model.proto->graph);
 	scan_graph(model.proto->graph, NULL);
@@ -1376,7 +1354,22 @@ main(int argc, char **argv)
 	cur_opset = onnx_opset(model.proto, "");
 	if (cur_opset == 0)
 		cli_die("%s: no default-domain opset import", model.path);
-	if (need_opset > cur_opset) {
+	for (i = 0; i < nuses; i++) {
+		const struct weight *w = &weights[uses[i].weight];
+		const struct breaking *b;
+
+		if (opt.static_mode && w->fdt != ONNX_FLOAT)
+			cli_die("%s: --static: '%s' is %s; activations of float16/bfloat16 models are"
+			    " not quantized yet (weight-only formats work)", model.path, weight_name(w),
+			    half_name(w->fdt));
+		/* float16 scales need opset 19: raise it when nothing breaks, else
+		 * float scales and a Cast (halfw.c) */
+		if (w->fdt == ONNX_FLOAT16 && !uses[i].ch.nbits && fmts[uses[i].ch.f].kind >= 0 &&
+		    need_opset < 19 && cur_opset < 19 &&
+		    bump_blocker(model.proto->graph, cur_opset, 19, &b) == NULL)
+			need_opset = 19;
+	}
+	if (need_opset > cur_opset && !opt.capture) {	/* a capture is not quantized */
 		char why[64];
 		int f;
 
@@ -1390,6 +1383,7 @@ main(int argc, char **argv)
 		check_bump(model.proto->graph, cur_opset, need_opset, why);
 		onnx_set_opset(model.proto, "", need_opset);
 	}
+	out_opset = onnx_opset(model.proto, "");
 	if (need_ms && onnx_opset(model.proto, "com.microsoft") == 0)
 		onnx_set_opset(model.proto, "com.microsoft", 1);
 	if (ir_for_opset(onnx_opset(model.proto, "")) > need_ir)
@@ -1418,9 +1412,37 @@ main(int argc, char **argv)
 	cli_out_open(&mo, out, 1);
 
 	nq = apply_weights();
-	if (opt.static_mode)
-		nact = apply_static();
+	if (opt.static_mode) {
+		struct static_wop *wops = calloc(nuses + 1, sizeof *wops);
 
+		if (wops == NULL)
+			cli_die("out of memory");
+		for (i = 0; i < nuses; i++) {
+			const struct use *u = &uses[i];
+			const struct weight *w = &weights[u->weight];
+
+			wops[i].node = u->node;
+			wops[i].static_ok = u->done && !u->ch.nbits && !u->ch.block &&
+			    (u->ch.f == F_INT8 || u->ch.f == F_UINT8);
+			wops[i].wscale = w->scale;
+			wops[i].nscale = w->nscale;
+			wops[i].bias_idx = u->c->bias_idx;
+		}
+		nact = static_apply(model.proto->graph, wops, nuses, opt.act_signed, &nfolded, &nconst);
+		free(wops);
+	}
+
+	if (opt.capture) {	/* the dry run only listed activations */
+		if (use_extw) {
+			cli_out_abort(&dout);
+			onnx_extw_free(&extw);
+		}
+		free(dn);
+		cli_out_abort(&mo);
+		capture_write(argv[optind], out, opt.capture_all, opt.quiet);
+		cli_close_stdout();
+		return 0;
+	}
 	if (onnx_save(&model, mo.f, use_extw ? &extw : NULL, &e) < 0) {
 		if (use_extw)
 			cli_out_abort(&dout);
@@ -1433,9 +1455,14 @@ main(int argc, char **argv)
 	}
 	cli_out_commit(&mo);
 	if (!opt.quiet)
-		fprintf(stderr, "%s: %zu weights quantized, %zu activation pairs; opset %" PRId64
-		    ", IR %" PRId64 "\n", cli_prog(), nq, nact, onnx_opset(model.proto, ""),
+		fprintf(stderr, "%s: %zu weights quantized, %zu activation pairs%s%s; opset %" PRId64
+		    ", IR %" PRId64 "\n", cli_prog(), nq, nact, nfolded ? " (Relu/Clip folded)" : "",
+		    nconst ? ", constant inputs quantized" : "", onnx_opset(model.proto, ""),
 		    model.proto->ir_version);
+	if (!opt.quiet && n_half_cast)
+		fprintf(stderr, "%s: %zu float16/bfloat16 weights dequantized to float and Cast back"
+		    " (onnxruntime's DequantizeLinear has float16 scales only from opset 19 and no"
+		    " bfloat16)\n", cli_prog(), n_half_cast);
 	for (i = 0; i < nweights; i++) {
 		free(weights[i].dq_out);
 		free(weights[i].scale);
@@ -1443,11 +1470,6 @@ main(int argc, char **argv)
 		free(weights[i].nb_scales);
 		free(weights[i].nb_zp);
 	}
-	for (i = 0; i < npairs; i++) {
-		free(pairs[i].x);
-		free(pairs[i].dq);
-	}
-	free(pairs);
 	free(weights);
 	free(uses);
 	free(opt.pat);
@@ -1456,6 +1478,7 @@ main(int argc, char **argv)
 	ns_free(&counts);
 	if (opt.have_qp)
 		qp_close(&opt.qp);
+	randcal_free(&opt.rc);
 	onnx_free(&model);
 	cli_close_stdout();
 	return 0;

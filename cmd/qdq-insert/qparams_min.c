@@ -83,6 +83,13 @@ qp_get(const struct qp *q, const char *name, const char *dtype, int64_t *shape, 
 	return q->data + b;
 }
 
+/* Whether the file names a tensor `name` at all (well-formed or not). */
+int
+qp_has(const struct qp *q, const char *name)
+{
+	return q->hdr && cJSON_GetObjectItemCaseSensitive(q->hdr, name) != NULL;
+}
+
 /* __metadata__[key], a string, or NULL. */
 const char *
 qp_meta(const struct qp *q, const char *key)

@@ -22,6 +22,7 @@
 #include "ftype.h"
 #include "gguf.h"
 #include "imatrix.h"
+#include "qblock.h"
 #include "qparams.h"
 #include "smooth.h"
 #include "mapfile.h"
@@ -739,7 +740,7 @@ qparams_for(const struct qparams *qp, const struct out_tensor *t, const struct s
 	const struct qp_entry *q;
 	enum qfmt want = t->type == QF_Q4_0 ? QF_INT4 : t->type == QF_Q8_0 ? QF_INT8 : QF_COUNT;
 
-	if (qp == NULL || want == QF_COUNT || (q = qparams_find(qp, st->name)) == NULL)
+	if (qp == NULL || (q = qparams_find(qp, st->name)) == NULL)
 		return NULL;
 	/* a block is 32 consecutive inputs of one row: act-order groups cannot
 	 * be, and permuting the inputs would mean permuting the producer too */
@@ -747,8 +748,10 @@ qparams_for(const struct qparams *qp, const struct out_tensor *t, const struct s
 		cli_die("%s: g_idx (GPTQ act-order groups) cannot be represented in GGUF, whose "
 		    "blocks are consecutive inputs; write the plan with --static-groups or "
 		    "without --act-order", st->name);
-	if (q->s.fmt != want || !q->s.sym || q->s.gran != QG_GROUP || q->s.group != 32 ||
-	    q->ndim != st->ndim)
+	if ((int)q->s.fmt == (int)t->type && qblock_info(q->s.fmt) && qblock_info(q->s.fmt)->group == 32)
+		want = q->s.fmt;	/* qcalib -f q4_0, q4_1, q5_0, q5_1, q8_0: ggml's own blocks */
+	if (want == QF_COUNT || q->s.fmt != want || q->s.gran != QG_GROUP || q->s.group != 32 ||
+	    q->ndim != st->ndim || (!qblock_info(want) && !q->s.sym))
 		return NULL;
 	for (int i = 0; i < q->ndim; i++)
 		if (q->shape[i] != st->shape[i])
@@ -759,7 +762,9 @@ qparams_for(const struct qparams *qp, const struct out_tensor *t, const struct s
 /* Q4_0 / Q8_0 blocks from given scales (layouts: spec/gguf.md §4; the
  * traits table gives their size): d is the scale rounded to f16 and
  * the codes are round-half-even(x / d), clamped (qcalib's rounding against
- * the value the file will hold).  rows[i] is the HF row of output row i. */
+ * the value the file will hold).  A qparams block format (q4_0 ... q8_0)
+ * gives ggml's d (and m) and ggml's code rule instead.  rows[i] is the HF
+ * row of output row i. */
 static void
 blocks_from_scales(enum qfmt type, const float *x, uint64_t nrows, uint64_t cols,
     const struct qp_entry *q, const uint64_t *rows, unsigned char *out)
@@ -774,6 +779,11 @@ blocks_from_scales(enum qfmt type, const float *x, uint64_t nrows, uint64_t cols
 			unsigned char *o = out + (r * nb + b) * (size_t)qfmt_table[type].block_bytes;
 			int32_t c[32];
 
+			if (qblock_info(q->s.fmt)) {	/* a block format: d (and m) with ggml's code rule */
+				qblock_pack_ggml(type, xb, q->scale[rows[r] * nb + b],
+				    q->min ? q->min[rows[r] * nb + b] : 0, o);
+				continue;
+			}
 			for (int i = 0; i < 32; i++)	/* the plan's codes (GPTQ), or rounding */
 				c[i] = q->codes ? qparams_code(q, (int64_t)(rows[r] * cols + b * 32) + i) +
 				    (type == QF_Q4_0 ? 8 : 0) : type == QF_Q4_0 ? linq_qint(xb[i], d, 8, 0, 15)

@@ -1,11 +1,13 @@
 /* Fuzz target: qparams files (man/qparams.5).  What the reader accepts must
- * be self-consistent: every scale finite and positive, every zero point in
- * range, and the file must write back. */
+ * be self-consistent: every scale finite and positive (a block format's: one
+ * it can hold, nvfp4's scale / global_scale finite and positive), every
+ * zero point in range, and the file must write back. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "qblock.h"
 #include "qparams.h"
 #include "smooth.h"
 
@@ -24,7 +26,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		linq_qrange(w->s.fmt, &qmin, &qmax);
 		for (int64_t c = 0; c < linq_ncells(&w->g); c++) {
-			if (!(w->scale[c] > 0) || isinf(w->scale[c]))
+			const char *why;
+
+			if (qblock_info(w->s.fmt) ? !qblock_scale_ok(w->s.fmt, w->scale[c], &why) ||
+			    (w->min && !qblock_min_ok(w->min[c])) ||
+			    (qblock_info(w->s.fmt)->has_global && !(w->scale[c] / w->global_scale > 0)) :
+			    !(w->scale[c] > 0) || isinf(w->scale[c]))
 				abort();
 			if (w->zp && (w->zp[c] < qmin || w->zp[c] > qmax))
 				abort();

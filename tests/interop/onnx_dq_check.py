@@ -72,8 +72,34 @@ def e4m3_round(x):
     return np.where(np.signbit(x), pick | 0x80, pick)
 
 
-def expected(w, kind, axis, block):
-    """Dequantized weight the rules give, from float32 w."""
+def half_round(x, dt):
+    """float32 -> the half type dt (nearest even) -> float32; FLOAT: as is."""
+    x = np.asarray(x, np.float32)
+    if dt == FLOAT16:
+        return x.astype(np.float16).astype(np.float32)
+    if dt == BFLOAT16:
+        u = x.reshape(-1).view(np.uint32).astype(np.uint64)
+        one, half, sh = np.uint64(1), np.uint64(0x7fff), np.uint64(16)
+        r = (((u + half + ((u >> sh) & one)) >> sh) << sh).astype(np.uint32)
+        return r.view(np.float32).reshape(x.shape)
+    return x
+
+
+def to_f32(t):
+    """A FLOAT, FLOAT16 or BFLOAT16 tensor as float32 (exact)."""
+    if t.data_type == BFLOAT16:
+        if t.raw_data:
+            h = np.frombuffer(t.raw_data, dtype=np.uint16)
+        else:
+            h = np.array(t.int32_data, dtype=np.uint32).astype(np.uint16)
+        return (h.astype(np.uint32) << 16).view(np.float32).reshape(tuple(t.dims))
+    return numpy_helper.to_array(t).astype(np.float32)
+
+
+def expected(w, kind, axis, block, scale_dt=FLOAT):
+    """Dequantized weight the rules give, from float32 w.  Scales stored
+    as float16 are chosen in float32, rounded (kept positive), then used to
+    quantize; zero points come from the float32 scale."""
     w = w.astype(np.float32)
     moved = np.moveaxis(w, axis, 0)
     d = moved.shape[0]
@@ -104,6 +130,10 @@ def expected(w, kind, axis, block):
             zp = np.where(scale > 0, np.clip(np.rint(np.float32(qmin) - lo / scale), qmin, qmax), 0)
     scale = np.where(scale > 0, scale, np.float32(1)).astype(np.float32)
     zp = zp.astype(np.float32)
+    if scale_dt == FLOAT16:
+        scale = half_round(scale, FLOAT16)
+        scale = np.where(scale > 0, scale, np.float32(2.0 ** -24))
+        scale = np.where(np.isfinite(scale), scale, np.float32(65504)).astype(np.float32)
     s, z = spread(scale), spread(zp)
     if kind == "fp8":
         deq = e4m3_value(e4m3_round((moved / s).astype(np.float32))) * s
@@ -117,7 +147,7 @@ def expected(w, kind, axis, block):
 def stored_dq(inits, node):
     q = inits[node.input[0]]
     c = codes(q)
-    scale = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
+    scale = to_f32(inits[node.input[1]])
     zp = codes(inits[node.input[2]]) if len(node.input) > 2 and node.input[2] else None
     attrs = {a.name: a.i for a in node.attribute}
     axis = attrs.get("axis", 1) % max(c.ndim, 1)
@@ -136,11 +166,59 @@ def stored_dq(inits, node):
         return s.reshape(shp)
     if zp is not None:
         v = v - bc(zp.astype(np.float32))
-    return (v * bc(scale)).astype(np.float32), axis, block, q.data_type
+    # DequantizeLinear computes in float32 and rounds to its scale's type
+    sdt = inits[node.input[1]].data_type
+    return half_round((v * bc(scale)).astype(np.float32), sdt), axis, block, q.data_type
+
+
+SUB_DIR = None
+
+
+def write_subgraph(quant, finals, label):
+    """For onnxruntime to recompute the weights: the DequantizeLinear and
+    Cast nodes that make each checked weight (what its consumer reads), each
+    result Cast to float as a graph output; the expected values beside it
+    (float32, in output order) and the output names."""
+    g = quant.graph
+    producer = {o: n for n in g.node for o in n.output}
+    inits = {t.name: t for t in g.initializer}
+    keep, need, seen = [], set(), set()
+
+    def take(name):
+        if name in inits:
+            need.add(name)
+            return
+        n = producer[name]
+        if id(n) in seen:
+            return
+        seen.add(id(n))
+        for i in n.input:
+            if i:
+                take(i)
+        keep.append(n)
+    outs, nodes, want = [], [], []
+    for name, w in finals:
+        if name not in producer:
+            continue
+        take(name)
+        outs.append(onnx.helper.make_tensor_value_info(name + "_f32", FLOAT, None))
+        want.append(w.astype(np.float32).reshape(-1))
+    nodes = list(keep) + [onnx.helper.make_node("Cast", [o.name[:-4]], [o.name], to=FLOAT) for o in outs]
+    sub = onnx.helper.make_graph(nodes, "weights", [], outs, [inits[n] for n in sorted(need)])
+    m = onnx.helper.make_model(sub, opset_imports=list(quant.opset_import))
+    m.ir_version = quant.ir_version
+    base = "%s/%s" % (SUB_DIR, label.replace("/", "_"))
+    onnx.save(m, base + ".onnx")
+    np.concatenate(want).astype("<f4").tofile(base + ".bin")
+    with open(base + ".names", "w") as f:
+        f.write("\n".join("%s %d" % (o.name, w.size) for o, w in zip(outs, want)))
 
 
 def main():
+    global SUB_DIR
     args = sys.argv[1:]
+    if args and args[0] == "--sub":
+        SUB_DIR, args = args[1], args[2:]
     for i in range(0, len(args) - 2, 3):
         try:
             check_one(args[i], args[i + 1], args[i + 2])
@@ -186,6 +264,8 @@ def check_one(orig_path, quant_path, label):
                 if a.type == onnx.AttributeProto.GRAPH:
                     walk(a.g)
     walk(quant.graph)
+    cast_of = {n.input[0]: n for n in nodes if n.op_type == "Cast" and n.input}
+    finals = []  # (tensor the consumer reads, its expected value)
     kinds = {INT8: "int8", UINT8: "uint8", INT4: "int4", UINT4: "uint4", E4M3: "fp8"}
     checked, bad = 0, []
     for n in nodes:
@@ -193,9 +273,10 @@ def check_one(orig_path, quant_path, label):
         for suffix in ("_quantized", "_fp16", "_bf16", "_MatMulNBits_B"):
             if n.input and n.input[0 if n.op_type != "MatMulNBits" else 1].endswith(suffix):
                 src = n.input[0 if n.op_type != "MatMulNBits" else 1][:-len(suffix)]
-        if src is None or src not in floats or floats[src].data_type != FLOAT:
+        if src is None or src not in floats or floats[src].data_type not in (FLOAT, FLOAT16, BFLOAT16):
             continue
-        w = numpy_helper.to_array(floats[src]).astype(np.float32)
+        w = to_f32(floats[src])
+        wdt = floats[src].data_type
         if n.op_type == "DequantizeLinear" and inits[n.input[0]].data_type == INT32:
             # int32 bias: q = round(b / scale), scale = x_scale * w_scale
             got, axis, block, dt = stored_dq(inits, n)
@@ -203,22 +284,40 @@ def check_one(orig_path, quant_path, label):
             want = (np.clip(np.rint((w / s).astype(np.float32)), -2**31, 2**31 - 1) * s).astype(np.float32)
         elif n.op_type == "DequantizeLinear":
             got, axis, block, dt = stored_dq(inits, n)
-            want = expected(w, kinds[dt], axis, block)
+            sdt = inits[n.input[1]].data_type
+            if len(inits[n.input[1]].dims) == 0:   # per tensor: a constant input of Add, Mul...
+                want = expected(w.reshape(1, -1), kinds[dt], 0, 0).reshape(w.shape)
+            else:
+                want = half_round(expected(w, kinds[dt], axis, block, sdt), sdt)
+            # a half weight must reach its consumer in its own type: directly
+            # (float16 scales) or through a Cast after a float DequantizeLinear
+            after = cast_of.get(n.output[0])
+            if wdt != FLOAT and sdt != wdt:
+                to = next((a.i for a in after.attribute if a.name == "to"), None) if after else None
+                if to != wdt:
+                    bad.append("%s: DequantizeLinear gives type %d, no Cast back to %d" % (src, sdt, wdt))
+                    continue
+                got, want = half_round(got, wdt), half_round(want, wdt)
+                finals.append((after.output[0], want))
+            else:
+                finals.append((n.output[0], want))
         elif n.op_type == "Cast":
             t = inits[n.input[0]]
-            h = raw(t).view(np.uint16)
-            if t.data_type == FLOAT16:
-                got = h.view(np.float16).astype(np.float32).reshape(w.shape)
-                want = w.astype(np.float16).astype(np.float32)
-            else:
-                got = (h.astype(np.uint32) << 16).view(np.float32).reshape(w.shape)
-                u = w.view(np.uint32).astype(np.uint64)
-                want = (((u + 0x7fff + ((u >> 16) & 1)) >> 16) << 16).astype(np.uint32).view(np.float32)
+            got = to_f32(t).reshape(w.shape)
+            want = half_round(w, t.data_type)
+            to = next((x.i for x in n.attribute if x.name == "to"), None)
+            if to != wdt:
+                bad.append("%s: Cast to type %s, the weight is %d" % (src, to, wdt))
+                continue
+            finals.append((n.output[0], want))
         elif n.op_type == "MatMulNBits":
             a = {x.name: x.i for x in n.attribute}
             K, N, bs, bits = a["K"], a["N"], a["block_size"], a["bits"]
             B = raw(inits[n.input[1]]).reshape(N, -1)
-            sc = numpy_helper.to_array(inits[n.input[2]]).astype(np.float32).reshape(N, -1)
+            sc = to_f32(inits[n.input[2]]).reshape(N, -1)
+            if inits[n.input[2]].data_type != wdt:
+                bad.append("%s: MatMulNBits scales of type %d for a weight of type %d" % (src, inits[n.input[2]].data_type, wdt))
+                continue
             kb = sc.shape[1]
             if bits == 4:
                 c = np.empty((N, B.shape[1] * 2), np.int32)
@@ -244,13 +343,15 @@ def check_one(orig_path, quant_path, label):
             ss = np.repeat(sc, bs, axis=1)[:, :K]
             got = ((c - zs) * ss).astype(np.float32)           # [N, K]
             wk = w.T if src in transposed else w                # Gemm transB: [N, K]
-            want = expected(wk, kind, 0, bs).T
+            want = expected(wk, kind, 0, bs, inits[n.input[2]].data_type).T
         else:
             continue
         checked += 1
         if got.shape != want.shape or not np.array_equal(got.view(np.uint32), want.view(np.uint32)):
             diff = np.abs(got - want).max() if got.shape == want.shape else "shape"
             bad.append("%s (%s): max diff %s" % (src, n.op_type, diff))
+    if SUB_DIR and finals and not bad:
+        write_subgraph(quant, finals, label)
     if bad:
         print("FAIL onnx-dq-exact %s: %d of %d differ: %s" % (label, len(bad), checked, "; ".join(bad[:3])))
     elif checked == 0:

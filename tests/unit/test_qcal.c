@@ -584,7 +584,7 @@ TEST(qparams_malformed)
 	expect_bad("wrong_format", wrongfmt, 3, &ok, 1, "not \"qparams\"");
 	expect_bad("no_version", nover, 2, &ok, 1, "version");
 	expect_bad("unknown_key", unk, 3, &ok, 1, "unknown key \"colour\"");
-	expect_bad("unknown_format", badfmt, 3, &ok, 1, "not a linear format");
+	expect_bad("unknown_format", badfmt, 3, &ok, 1, "not a known format");
 	expect_bad("scheme_not_json", notjson, 3, &ok, 1, "not a JSON object");
 	expect_bad("asym_without_zero_point", asym, 3, &ok, 1, "without a w.zero_point");
 	expect_bad("fp8_asymmetric", fp8asym, 3, &ok, 1, "must be symmetric");
@@ -1136,7 +1136,7 @@ TEST(configs_malformed)
 	expect_bad_config("ct_mixed", "{\"quant_method\":\"compressed-tensors\",\"format\":\"pack-quantized\",\"config_groups\":"
 	    "{\"a\":{\"weights\":{\"num_bits\":4}},\"b\":{\"weights\":{\"num_bits\":8}}}}", "different weight schemes");
 	expect_bad_config("ct_nvfp4", "{\"quant_method\":\"compressed-tensors\",\"format\":\"nvfp4-pack-quantized\",\"config_groups\":"
-	    "{\"a\":{\"weights\":{\"num_bits\":4,\"type\":\"float\"}}}}", "not supported");
+	    "{\"a\":{\"weights\":{\"num_bits\":4,\"type\":\"float\"}}}}", "group_size");
 	expect_bad_config("ct_group_no_size", "{\"quant_method\":\"compressed-tensors\",\"format\":\"pack-quantized\",\"config_groups\":"
 	    "{\"a\":{\"weights\":{\"num_bits\":4,\"type\":\"int\",\"strategy\":\"group\"}}}}", "group_size");
 	expect_bad_config("fp8_block_bad", "{\"quant_method\":\"fp8\",\"weight_block_size\":[128]}", "weight_block_size");

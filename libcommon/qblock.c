@@ -1,0 +1,548 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dtype.h"
+#include "qblock.h"
+#include "threads.h"
+
+/* The block formats, as one table (sizes: spec/gguf.md §2, spec/
+ * safetensors-and-hf-layouts.md §4.5, §8). */
+static const struct qblock_info blocks[] = {
+	{ QF_NVFP4, "nvfp4", 16, 4, 8, 0, 1 },
+	{ QF_MXFP4, "mxfp4", 32, 4, 8, 0, 0 },
+	{ QF_Q4_0, "q4_0", 32, 4, 16, 0, 0 },
+	{ QF_Q4_1, "q4_1", 32, 4, 16, 1, 0 },
+	{ QF_Q5_0, "q5_0", 32, 5, 16, 0, 0 },
+	{ QF_Q5_1, "q5_1", 32, 5, 16, 1, 0 },
+	{ QF_Q8_0, "q8_0", 32, 8, 16, 0, 0 },
+};
+#define N_BLOCKS (sizeof blocks / sizeof blocks[0])
+
+/* E2M1 magnitudes times 2 are integers; the FP4 and FP8 extremes. */
+#define FP4_MAX 6.0f
+#define E4M3_MAX 448.0f
+
+const struct qblock_info *
+qblock_info(enum qfmt f)
+{
+	for (size_t i = 0; i < N_BLOCKS; i++)
+		if (blocks[i].fmt == f)
+			return &blocks[i];
+	return NULL;
+}
+
+int
+qblock_from_name(const char *name)
+{
+	for (size_t i = 0; i < N_BLOCKS; i++)
+		if (strcasecmp(blocks[i].name, name) == 0)
+			return (int)blocks[i].fmt;
+	return -1;
+}
+
+int
+qscheme_fmt_from_name(const char *name)
+{
+	int f = linq_fmt_from_name(name);
+
+	return f >= 0 ? f : qblock_from_name(name);
+}
+
+const char *
+qscheme_fmt_name(enum qfmt f)
+{
+	const struct qblock_info *b = qblock_info(f);
+
+	return b ? b->name : qfmt_table[f].name;
+}
+
+/* ---- element rules ---- */
+
+/* ggml's codes: its reference quantizers compute x * (1/d) in binary32
+ * and truncate after adding the offset plus one half (q8_0: roundf); the
+ * clamps only bite for scales other than ggml's own. */
+static inline int32_t
+ggml_code_id(enum qfmt f, float x, float id, float min)
+{
+	float v;
+	int32_t hi;
+
+	switch (f) {
+	case QF_Q4_0: v = x * id + 8.5f; hi = 15; break;
+	case QF_Q5_0: v = x * id + 16.5f; hi = 31; break;
+	case QF_Q4_1: v = (x - min) * id + 0.5f; hi = 15; break;
+	case QF_Q5_1: v = (x - min) * id + 0.5f; hi = 31; break;
+	default:	/* Q8_0 */
+		v = roundf(x * id);
+		return v <= -128.0f ? -128 : v >= 127.0f ? 127 : (int32_t)v;
+	}
+	if (!(v >= 1.0f))
+		return 0;
+	return v >= (float)hi ? hi : (int32_t)v;
+}
+
+static int32_t
+ggml_code(enum qfmt f, float x, float d, float min)
+{
+	return ggml_code_id(f, x, d != 0 ? 1.0f / d : 0.0f, min);
+}
+
+/* dh, mh: d and m as the file holds them (rounded to f16) */
+static inline float
+ggml_value_h(enum qfmt f, int32_t q, float dh, float mh)
+{
+	switch (f) {
+	case QF_Q4_0: return (float)(q - 8) * dh;
+	case QF_Q5_0: return (float)(q - 16) * dh;
+	case QF_Q4_1: case QF_Q5_1: return (float)q * dh + mh;
+	default: return (float)q * dh;
+	}
+}
+
+static float
+f16_round(float v)
+{
+	return qu_f16_to_f32(qu_f32_to_f16(v));
+}
+
+static float
+ggml_value(enum qfmt f, int32_t q, float d, float min)
+{
+	return ggml_value_h(f, q, f16_round(d), f16_round(min));
+}
+
+/* E2M1 by its rounding boundaries (nearest, ties to the even code), the
+ * hot path of qu_f32_to_e2m1 for finite inputs (test_qblock compares them). */
+uint8_t
+qblock_e2m1(float r)
+{
+	float a = fabsf(r);
+	uint8_t c = a <= 0.25f ? 0 : a < 0.75f ? 1 : a <= 1.25f ? 2 : a < 1.75f ? 3 :
+	    a <= 2.5f ? 4 : a < 3.5f ? 5 : a <= 5.0f ? 6 : 7;
+
+	return (uint8_t)(c | (signbit(r) ? 8 : 0));
+}
+
+static const float e2m1_values[16] = { 0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2,
+	-3, -4, -6 };
+
+int32_t
+qblock_code(enum qfmt f, float x, float scale, float min, float global)
+{
+	switch (f) {
+	case QF_NVFP4: return qu_f32_to_e2m1(x / (scale / global));
+	case QF_MXFP4: return qu_f32_to_e2m1(x / scale);	/* the reference; qblock_e2m1 is faster */
+	default: return ggml_code(f, x, scale, min);
+	}
+}
+
+float
+qblock_value(enum qfmt f, int32_t q, float scale, float min, float global)
+{
+	switch (f) {
+	case QF_NVFP4: return qu_e2m1_to_f32((uint8_t)q) * (scale / global);
+	case QF_MXFP4: return qu_e2m1_to_f32((uint8_t)q) * scale;
+	default: return ggml_value(f, q, scale, min);
+	}
+}
+
+void
+qblock_pack_ggml(enum qfmt f, const float *x, float d, float m, unsigned char *out)
+{
+	uint16_t dh = qu_f32_to_f16(d), mh = qu_f32_to_f16(m);
+	int32_t c[32];
+	uint32_t qh = 0;
+	int has_min = f == QF_Q4_1 || f == QF_Q5_1, five = f == QF_Q5_0 || f == QF_Q5_1;
+
+	for (int i = 0; i < 32; i++)
+		c[i] = ggml_code(f, x[i], d, m);
+	*out++ = (unsigned char)(dh & 0xff), *out++ = (unsigned char)(dh >> 8);
+	if (has_min)
+		*out++ = (unsigned char)(mh & 0xff), *out++ = (unsigned char)(mh >> 8);
+	if (f == QF_Q8_0) {
+		for (int i = 0; i < 32; i++)
+			out[i] = (unsigned char)(int8_t)c[i];
+		return;
+	}
+	if (five) {	/* bit 4 of element j at bit j of a little-endian u32 */
+		for (int i = 0; i < 32; i++)
+			qh |= (uint32_t)((c[i] >> 4) & 1) << i;
+		for (int i = 0; i < 4; i++)
+			*out++ = (unsigned char)(qh >> (8 * i));
+	}
+	for (int i = 0; i < 16; i++)	/* element j low nibble, j + 16 high */
+		out[i] = (unsigned char)((c[i] & 15) | (c[i + 16] & 15) << 4);
+}
+
+static int
+f16_finite(float v)
+{
+	return isfinite(v) && fabsf(v) < 65520.0f;	/* rounds to a finite half */
+}
+
+int
+qblock_scale_ok(enum qfmt f, float s, const char **why)
+{
+	switch (f) {
+	case QF_NVFP4:
+		*why = "must be a positive E4M3 value";
+		return s > 0 && s <= E4M3_MAX && linq_fp8_decode(linq_fp8_encode(s, 1), 1) == s;
+	case QF_MXFP4: {
+		int ex;
+
+		*why = "must be a power of two in [2^-127, 2^127] (E8M0)";
+		return s > 0 && isfinite(s) && frexpf(s, &ex) == 0.5f && ex - 1 >= -127 && ex - 1 <= 127;
+	}
+	case QF_Q4_0: case QF_Q5_0:
+		*why = "must be finite in half precision";
+		return f16_finite(s);
+	default:
+		*why = "must be >= 0 and finite in half precision";
+		return f16_finite(s) && !(s < 0);
+	}
+}
+
+int
+qblock_min_ok(float m)
+{
+	return f16_finite(m);
+}
+
+double
+qscheme_bits(const struct qscheme *s, const struct qgrid *g)
+{
+	const struct qblock_info *b = qblock_info(s->fmt);
+	double n = (double)g->rows * (double)g->cols, cells = (double)linq_ncells(g);
+
+	if (b)
+		return b->code_bits + (b->scale_bits * (1.0 + b->has_min) * cells + 32.0 * b->has_global) / n;
+	return linq_bits(s->fmt) + (16.0 + (s->sym ? 0 : linq_bits(s->fmt))) * cells / n;
+}
+
+/* ---- choosing the parameters of one group ---- */
+
+static double
+group_sse(enum qfmt f, const float *x, int n, float scale, float min, float global, double limit)
+{
+	double sse = 0;
+
+	if (f == QF_NVFP4 || f == QF_MXFP4) {	/* the scale divided once, codes by boundaries */
+		float s = f == QF_NVFP4 ? scale / global : scale;
+
+		for (int i = 0; i < n; i++) {
+			double d = (double)x[i] - e2m1_values[qblock_e2m1(x[i] / s)] * s;
+
+			sse += d * d;
+			if (sse > limit)
+				break;
+		}
+		return sse;
+	}
+	{	/* ggml: 1 / d and the f16 roundings once per group */
+		float id = scale != 0 ? 1.0f / scale : 0.0f, dh = f16_round(scale), mh = f16_round(min);
+
+		for (int i = 0; i < n; i++) {
+			double d = (double)x[i] - ggml_value_h(f, ggml_code_id(f, x[i], id, min), dh, mh);
+
+			sse += d * d;
+			if (sse > limit)
+				break;
+		}
+		return sse;
+	}
+	for (int i = 0; i < n; i++) {
+		double d = (double)x[i] - qblock_value(f, qblock_code(f, x[i], scale, min, global),
+		    scale, min, global);
+
+		sse += d * d;
+		if (sse > limit)
+			break;
+	}
+	return sse;
+}
+
+/* E8M0 exponent of OCP MX for a group maximum: floor(log2 amax) - 2 (6 =
+ * 1.5 * 2^2 is E2M1's largest), clamped to the byte's finite range;
+ * amax 0 gives the smallest (ggml and compressed-tensors store 0). */
+static int
+mx_exponent(float amax)
+{
+	int ex;
+
+	if (!(amax > 0))
+		return -127;
+	frexpf(amax, &ex);	/* amax = m * 2^ex, m in [0.5, 1) */
+	ex = ex - 1 - 2;
+	return ex < -127 ? -127 : ex > 127 ? 127 : ex;
+}
+
+/* The optimal scale (and minimum) for given codes, by least squares:
+ * one refinement step of the search (ggml's make_qx_quants idea). */
+static int
+refit(enum qfmt f, const float *x, int n, float *d, float *m)
+{
+	double sqq = 0, sxq = 0, sq = 0, sx = 0;
+	int32_t z = f == QF_Q4_0 ? 8 : f == QF_Q5_0 ? 16 : 0;
+
+	for (int i = 0; i < n; i++) {
+		double q = ggml_code(f, x[i], *d, *m) - z;
+
+		sqq += q * q, sxq += x[i] * q, sq += q, sx += x[i];
+	}
+	if (f == QF_Q4_1 || f == QF_Q5_1) {
+		double det = n * sqq - sq * sq;
+
+		if (!(det > 0))
+			return -1;
+		*d = (float)((n * sxq - sq * sx) / det);
+		*m = (float)((sqq * sx - sq * sxq) / det);
+		return *d > 0 ? 0 : -1;
+	}
+	if (!(sqq > 0))
+		return -1;
+	*d = (float)(sxq / sqq);
+	return 0;
+}
+
+static void
+choose_ggml(enum qfmt f, const struct calib_opts *o, const float *x, int n, float *scale,
+    float *minv)
+{
+	float amax = 0, max = 0, lo = INFINITY, hi = -INFINITY, d, m = 0;
+	int has_min = f == QF_Q4_1 || f == QF_Q5_1;
+	int levels = f == QF_Q4_1 ? 15 : 31;
+	float neg = f == QF_Q4_0 ? -8.0f : -16.0f;
+	double best;
+
+	for (int i = 0; i < n; i++) {
+		if (amax < fabsf(x[i]))
+			amax = fabsf(x[i]), max = x[i];
+		lo = fminf(lo, x[i]);
+		hi = fmaxf(hi, x[i]);
+	}
+	/* ggml's reference rule, operation for operation */
+	if (has_min)
+		d = (hi - lo) / (float)levels, m = lo;
+	else if (f == QF_Q8_0)
+		d = amax / 127.0f;
+	else
+		d = max / neg;
+	*scale = d;
+	*minv = m;
+	if (o->method != CALIB_MSE || o->grid <= 1)
+		return;
+	best = group_sse(f, x, n, d, m, 1, INFINITY);
+	for (int k = 1; k < o->grid && best > 0; k++) {
+		/* factors 1 .. shrink_min, denser near 1 (calib's grid); for the
+		 * signed 4/5-bit types also the other orientation, where the
+		 * largest magnitude takes the short side of the code range */
+		double t = (double)k / (o->grid - 1);
+		float a = (float)(1.0 - (1.0 - o->shrink_min) * t * t);
+		float cand[2][2];
+		int nc = 0;
+
+		if (has_min) {
+			float c = 0.5f * (lo + hi), h = 0.5f * (hi - lo) * a;
+
+			cand[nc][0] = 2 * h / (float)levels, cand[nc++][1] = c - h;
+		} else {
+			cand[nc][0] = d * a, cand[nc++][1] = 0;
+			if (f != QF_Q8_0)
+				cand[nc][0] = -d * a * neg / (-neg - 1), cand[nc++][1] = 0;
+		}
+		for (int c = 0; c < nc; c++) {
+			double sse;
+
+			if (!f16_finite(cand[c][0]) || !f16_finite(cand[c][1]))
+				continue;
+			sse = group_sse(f, x, n, cand[c][0], cand[c][1], 1, best);
+			if (sse < best)
+				best = sse, *scale = cand[c][0], *minv = cand[c][1];
+		}
+	}
+	/* then least squares for the best one's codes, while it helps */
+	for (int it = 0; it < 4 && best > 0; it++) {
+		float cd = *scale, cm = *minv;
+		double sse;
+
+		if (refit(f, x, n, &cd, &cm) < 0 || !f16_finite(cd) || !f16_finite(cm))
+			break;
+		sse = group_sse(f, x, n, cd, cm, 1, best);
+		if (!(sse < best))
+			break;
+		best = sse, *scale = cd, *minv = cm;
+	}
+}
+
+static void
+choose_mx(const struct calib_opts *o, const float *x, int n, float *scale)
+{
+	float amax = 0;
+	int e0;
+	double best;
+
+	for (int i = 0; i < n; i++)
+		amax = fmaxf(amax, fabsf(x[i]));
+	e0 = mx_exponent(amax);
+	*scale = ldexpf(1.0f, e0);
+	if (o->method != CALIB_MSE || amax == 0)
+		return;
+	best = group_sse(QF_MXFP4, x, n, *scale, 0, 1, INFINITY);
+	/* one step up removes the clipping of (6, 8) * 2^e0; steps down
+	 * trade clipping for resolution, as far as shrink_min allows */
+	for (int ex = e0 + 1; ex >= e0 - 3 && ex >= -127; ex--) {
+		float s = ldexpf(1.0f, ex);
+		double sse;
+
+		if (ex == e0 || ex > 127 || (ex < e0 && s * 8.0f < (float)o->shrink_min * amax))
+			continue;
+		sse = group_sse(QF_MXFP4, x, n, s, 0, 1, best);
+		if (sse < best)
+			best = sse, *scale = s;
+	}
+}
+
+/* compressed-tensors: the E4M3 rounding of global * amax / 6, with 0
+ * replaced by E4M3's eps 0.125 (its division guard). */
+static void
+choose_nv(const struct calib_opts *o, const float *x, int n, float global, float *scale)
+{
+	float amax = 0, s;
+	uint8_t c0;
+	double best;
+
+	for (int i = 0; i < n; i++)
+		amax = fmaxf(amax, fabsf(x[i]));
+	c0 = linq_fp8_encode(global * (amax / FP4_MAX), 1);
+	s = linq_fp8_decode(c0, 1);
+	*scale = s > 0 ? s : 0.125f;
+	if (o->method != CALIB_MSE || amax == 0)
+		return;
+	best = group_sse(QF_NVFP4, x, n, *scale, 0, global, INFINITY);
+	/* positive E4M3 codes are ordered like their values: one code up,
+	 * then down to shrink_min of the minmax scale */
+	for (int c = (c0 < 0x7e ? c0 + 1 : c0); c >= 1; c--) {
+		float v = linq_fp8_decode((uint8_t)c, 1);
+		double sse;
+
+		if (c == c0)
+			continue;
+		if (v < (float)o->shrink_min * s)
+			break;
+		sse = group_sse(QF_NVFP4, x, n, v, 0, global, best);
+		if (sse < best)
+			best = sse, *scale = v;
+	}
+}
+
+struct blk_ctx {
+	const struct qp_entry *w;
+	const float *x;
+	const struct calib_opts *o;
+	float *scale, *min;
+	float *out;
+	int32_t *q;
+	int mode;		/* 0 choose, 1 fake-quantize, 2 codes */
+};
+
+static void
+blk_body(void *vctx, size_t b, size_t end, int worker)
+{
+	const struct blk_ctx *c = vctx;
+	const struct qp_entry *w = c->w;
+	enum qfmt f = w->s.fmt;
+	size_t gsz = (size_t)w->g.bc;
+
+	(void)worker;
+	for (size_t k = b; k < end; k++) {
+		const float *x = c->x + k * gsz;	/* groups are consecutive in row-major order */
+		float m = w->min ? w->min[k] : 0, s = w->scale[k];
+
+		if (c->mode == 0) {
+			if (f == QF_NVFP4)
+				choose_nv(c->o, x, (int)gsz, w->global_scale, &c->scale[k]);
+			else if (f == QF_MXFP4)
+				choose_mx(c->o, x, (int)gsz, &c->scale[k]);
+			else
+				choose_ggml(f, c->o, x, (int)gsz, &c->scale[k], &m);
+			if (c->min)
+				c->min[k] = m;
+			continue;
+		}
+		for (size_t i = 0; i < gsz; i++) {
+			int32_t q = qblock_code(f, x[i], s, m, w->global_scale);
+
+			if (c->mode == 1)
+				c->out[k * gsz + i] = qblock_value(f, q, s, m, w->global_scale);
+			else
+				c->q[k * gsz + i] = q;
+		}
+	}
+}
+
+static void
+blk_run(struct blk_ctx *c, int jobs)
+{
+	qpool_for(jobs, (size_t)linq_ncells(&c->w->g), 256, blk_body, c);
+}
+
+int
+qparams_choose(struct qp_entry *w, const float *x, const struct calib_opts *o, int jobs,
+    struct qerr *e)
+{
+	const struct qblock_info *b = qblock_info(w->s.fmt);
+	size_t n = (size_t)w->g.rows * (size_t)w->g.cols;
+	struct blk_ctx c = { w, x, o, w->scale, w->min, NULL, NULL, 0 };
+	const char *why;
+
+	if (b == NULL)
+		return calib_choose(&w->s, &w->g, x, o, w->scale, w->zp, jobs, e);
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(x[i]))
+			return qerr_set(e, "element %zu is %f: cannot calibrate non-finite weights",
+			    i, (double)x[i]);
+	if (b->has_global) {
+		float amax = 0;
+
+		for (size_t i = 0; i < n; i++)
+			amax = fmaxf(amax, fabsf(x[i]));
+		/* compressed-tensors' generate_gparam: FP8 max * FP4 max / amax */
+		w->global_scale = amax > 0 ? (E4M3_MAX * FP4_MAX) / amax : 1.0f;
+		if (!(w->global_scale > 0) || isinf(w->global_scale))
+			return qerr_set(e, "largest magnitude %g: no finite nvfp4 global scale",
+			    (double)amax);
+	}
+	blk_run(&c, jobs);
+	for (size_t k = 0; k < (size_t)linq_ncells(&w->g); k++)
+		if (!qblock_scale_ok(w->s.fmt, w->scale[k], &why) ||
+		    (w->min && !qblock_min_ok(w->min[k])))
+			return qerr_set(e, "group %zu: scale %g: too large for %s", k,
+			    (double)w->scale[k], b->name);
+	return 0;
+}
+
+void
+qparams_fakequant(const struct qp_entry *w, const float *x, float *out, int jobs)
+{
+	struct blk_ctx c = { w, x, NULL, NULL, NULL, out, NULL, 1 };
+
+	if (qblock_info(w->s.fmt) == NULL) {
+		linq_fakequant(&w->s, &w->g, x, w->scale, w->zp, out, jobs);
+		return;
+	}
+	blk_run(&c, jobs);
+}
+
+void
+qparams_codes(const struct qp_entry *w, const float *x, int32_t *q, int jobs)
+{
+	struct blk_ctx c = { w, x, NULL, NULL, NULL, NULL, q, 2 };
+
+	if (qblock_info(w->s.fmt) == NULL) {
+		linq_quantize(&w->s, &w->g, x, w->scale, w->zp, q, jobs);
+		return;
+	}
+	blk_run(&c, jobs);
+}

@@ -1,0 +1,71 @@
+/* Fuzz target: a quantized checkpoint without a quantization_config, as
+ * qpack --dequant sees it (a safetensors file): the layout is recognised
+ * from its tensors (ql_detect), then every packed module is unpacked, and
+ * gpt-oss *_blocks / *_scales pairs too. */
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout.h"
+#include "safetensors.h"
+
+static int
+find(void *ctx, const char *name, struct ql_tensor *t)
+{
+	const struct st_tensor *s = st_find(ctx, name);
+
+	if (s == NULL)
+		return -1;
+	t->dtype = s->dtype;
+	t->ndim = s->ndim;
+	memcpy(t->shape, s->shape, sizeof t->shape);
+	t->data = s->data;
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ql_config c;
+	struct st_file f;
+	struct qerr e;
+	const char **names;
+	cJSON *j;
+
+	if (st_parse(&f, data, size, "fuzz", &e) != 0)
+		return 0;
+	if ((names = calloc(f.n_tensors + 1, sizeof *names)) == NULL) {
+		st_close(&f);
+		return 0;
+	}
+	for (size_t i = 0; i < f.n_tensors; i++)
+		names[i] = f.tensors[i].name;
+	j = ql_detect(names, f.n_tensors, find, &f, &e);
+	for (size_t i = 0; i < f.n_tensors; i++) {
+		size_t plen, n = strlen(names[i]);
+		char prefix[1024];
+		float *x = NULL;
+		int64_t r, k;
+		uint64_t shape[3];
+
+		if (n > 7 && n - 7 < sizeof prefix && strcmp(names[i] + n - 7, "_blocks") == 0) {
+			memcpy(prefix, names[i], n - 7);
+			prefix[n - 7] = 0;
+			if (ql_gptoss_unpack(prefix, find, &f, &x, shape, 0, &e) == 0)
+				free(x);
+			continue;
+		}
+		if (j == NULL || ql_config_parse(j, &c, &e) != 0 ||
+		    !ql_is_marker(&c, names[i], f.tensors[i].dtype, &plen) || plen >= sizeof prefix)
+			continue;
+		memcpy(prefix, names[i], plen);
+		prefix[plen] = 0;
+		if (ql_unpack(&c, prefix, find, &f, &x, &r, &k, &e) == 0)
+			free(x);
+	}
+	cJSON_Delete(j);
+	free(names);
+	st_close(&f);
+	return 0;
+}
