@@ -33,7 +33,7 @@
 #include "widen.h"
 
 #define SLAB_BYTES	(32u << 20)	/* output bytes per slab */
-#define CHUNK_FLOATS	(32u << 10)	/* floats per thread chunk (128 KiB) */
+#define CHUNK_FLOATS	(64u << 10)	/* floats per thread chunk (256 KiB): fewer system calls, still in L2 */
 
 struct out_tensor {
 	const struct gguf_tensor *in;
