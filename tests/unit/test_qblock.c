@@ -15,35 +15,17 @@
 #include "layout.h"
 #include "qblock.h"
 #include "qparams.h"
+#include "qpfiles.h"
 #include "quant.h"
 #include "safetensors.h"
 #include "wsel.h"
-
-static uint32_t rng = 777;
-
-static float
-frand(void)	/* uniform in [-1, 1) */
-{
-	rng = rng * 1664525u + 1013904223u;
-	return (float)((rng >> 8) * (1.0 / 8388608.0)) - 1.0f;
-}
-
-static float
-gauss(void)
-{
-	float s = 0;
-
-	for (int i = 0; i < 6; i++)
-		s += frand();
-	return s * 0.7f;
-}
 
 /* heavy-tailed rows, as LLM weights have */
 static void
 fill(float *x, size_t n, float sd)
 {
 	for (size_t i = 0; i < n; i++)
-		x[i] = gauss() * sd * (i % 53 == 0 ? 5.0f : 1.0f);
+		x[i] = t_gauss() * sd * (i % 53 == 0 ? 5.0f : 1.0f);
 }
 
 static struct qp_entry *
@@ -476,22 +458,6 @@ TEST(fp4_pack_unpack_is_fake_quant)
 
 /* ---- qparams files ---- */
 
-static unsigned char *
-mem_qparams(const struct qparams *qp, size_t *len)
-{
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	struct qerr e;
-	int rc = qparams_write(qp, f, &e);
-
-	fclose(f);
-	if (rc < 0) {
-		free(buf);
-		return NULL;
-	}
-	return (unsigned char *)buf;
-}
-
 TEST(qparams_block_round_trip)
 {
 	float x[4 * 64];
@@ -530,35 +496,6 @@ TEST(qparams_block_round_trip)
 	qparams_free(&back);
 	free(buf);
 	qparams_free(&qp);
-}
-
-struct tdef {
-	const char *name;
-	enum qdtype dt;
-	int ndim;
-	uint64_t shape[2];
-	const void *data;
-};
-
-static unsigned char *
-mem_file(const char *const *meta, int nmeta, const struct tdef *t, int nt, size_t *len)
-{
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	struct st_writer *w = st_writer_new();
-	struct qerr e;
-
-	for (int i = 0; i < nmeta; i++)
-		st_writer_meta(w, meta[2 * i], meta[2 * i + 1], &e);
-	for (int i = 0; i < nt; i++)
-		st_writer_add(w, t[i].name, t[i].dt, t[i].ndim, t[i].shape, &e);
-	st_writer_header(w, f, &e);
-	for (int i = 0; i < nt; i++)
-		st_writer_data(w, f, t[i].data, st_writer_nbytes(w, (size_t)i), &e);
-	st_writer_finish(w, &e);
-	st_writer_free(w);
-	fclose(f);
-	return (unsigned char *)buf;
 }
 
 static void
@@ -826,6 +763,7 @@ TEST(gptoss_by_hand)
 int
 main(void)
 {
+	t_seed(777u);
 	RUN(nvfp4_by_hand);
 	RUN(mxfp4_by_hand);
 	RUN(e2m1_fast_equals_reference);
