@@ -1,6 +1,7 @@
 #define _GNU_SOURCE	/* open_memstream */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "qerr.h"
 #include "qpfiles.h"
@@ -66,4 +67,24 @@ mem_file(const char *const *meta, int nmeta, const struct tdef *t, int nt, size_
 	st_writer_free(w);
 	fclose(f);
 	return (unsigned char *)buf;
+}
+
+int
+packed_find(void *ctx, const char *name, struct ql_tensor *t)
+{
+	struct packed_ckpt *m = ctx;
+	size_t n = strlen(m->prefix);
+
+	if (strncmp(name, m->prefix, n) != 0 || name[n] != '.')
+		return -1;
+	for (int i = 0; i < m->p->n; i++)
+		if (strcmp(name + n + 1, m->p->part[i].suffix) == 0) {
+			t->dtype = m->p->part[i].dtype;
+			t->ndim = m->p->part[i].ndim;
+			t->shape[0] = m->p->part[i].shape[0];
+			t->shape[1] = m->p->part[i].shape[1];
+			t->data = m->p->part[i].data;
+			return 0;
+		}
+	return -1;
 }

@@ -1,5 +1,6 @@
 /* What the unit tests of qcalib's library (test_qcal, test_qblock) share:
- * a seeded random source and qparams/safetensors files built in memory.
+ * a seeded random source, qparams/safetensors files built in memory, and
+ * packed parts read back as a checkpoint.
  * Linked into those tests by mk/qpfiles.mk. */
 #ifndef QPFILES_H
 #define QPFILES_H
@@ -8,6 +9,7 @@
 #include <stdint.h>
 
 #include "dtype.h"
+#include "layout.h"
 #include "qparams.h"
 
 /* A linear congruential source: t_seed() once in main, before any test. */
@@ -27,5 +29,13 @@ struct tdef {
 	const void *data;
 };
 unsigned char *mem_file(const char *const *meta, int nmeta, const struct tdef *t, int nt, size_t *len);
+
+/* A checkpoint of one packed module: its parts stand as PREFIX.SUFFIX. */
+struct packed_ckpt {
+	struct ql_packed *p;
+	const char *prefix;
+};
+/* A ql_find_fn (libcommon/layout.h) over a struct packed_ckpt. */
+int packed_find(void *ctx, const char *name, struct ql_tensor *t);
 
 #endif

@@ -383,31 +383,6 @@ TEST(mse_beats_minmax_tiny_qwen3) { mse_beats_minmax_on("tiny-qwen3/model.safete
 
 /* ---- compressed-tensors FP4 layouts both ways ---- */
 
-struct parts {
-	const char *prefix;
-	struct ql_packed *pk;
-};
-
-static int
-find_part(void *ctx, const char *name, struct ql_tensor *t)
-{
-	struct parts *p = ctx;
-	size_t n = strlen(p->prefix);
-
-	if (strncmp(name, p->prefix, n) != 0 || name[n] != '.')
-		return -1;
-	for (int i = 0; i < p->pk->n; i++)
-		if (strcmp(name + n + 1, p->pk->part[i].suffix) == 0) {
-			t->dtype = p->pk->part[i].dtype;
-			t->ndim = p->pk->part[i].ndim;
-			t->shape[0] = p->pk->part[i].shape[0];
-			t->shape[1] = p->pk->part[i].shape[1];
-			t->data = p->pk->part[i].data;
-			return 0;
-		}
-	return -1;
-}
-
 TEST(fp4_pack_unpack_is_fake_quant)
 {
 	enum { R = 24, C = 96 };
@@ -424,7 +399,7 @@ TEST(fp4_pack_unpack_is_fake_quant)
 			int32_t q[R * C];
 			struct ql_packed pk;
 			struct ql_config cfg = { QL_CT, 0, w->s, 0 };
-			struct parts ps = { "m", &pk };
+			struct packed_ckpt ps = { &pk, "m" };
 			float *back;
 			int64_t rows, cols;
 
@@ -434,22 +409,22 @@ TEST(fp4_pack_unpack_is_fake_quant)
 			qparams_codes(w, x, q, 2);
 			qparams_fakequant(w, x, fq, 2);
 			CHECK(ql_fp4_pack(w, q, &pk, &e) == 0);
-			CHECKF(ql_fp4_unpack(&cfg, "m", find_part, &ps, &back, &rows, &cols, 0, &e) == 0, "%s", e.msg);
+			CHECKF(ql_fp4_unpack(&cfg, "m", packed_find, &ps, &back, &rows, &cols, 0, &e) == 0, "%s", e.msg);
 			CHECK(rows == R && cols == C);
 			CHECKF(back && memcmp(back, fq, sizeof fq) == 0, "%s %s: unpacked != fake-quantized",
 			    qblock_info(fmt)->name, m ? "mse" : "minmax");
 			free(back);
 			/* hostile: a NaN scale, a zero global scale, a short scale tensor */
 			pk.part[1].data[0] = fmt == QF_NVFP4 ? 0x7f : 0xff;
-			CHECK(ql_fp4_unpack(&cfg, "m", find_part, &ps, &back, &rows, &cols, 0, &e) < 0 &&
+			CHECK(ql_fp4_unpack(&cfg, "m", packed_find, &ps, &back, &rows, &cols, 0, &e) < 0 &&
 			    strstr(e.msg, "NaN"));
 			if (fmt == QF_NVFP4) {
 				memset(pk.part[2].data, 0, 4);
-				CHECK(ql_fp4_unpack(&cfg, "m", find_part, &ps, &back, &rows, &cols, 0, &e) < 0 &&
+				CHECK(ql_fp4_unpack(&cfg, "m", packed_find, &ps, &back, &rows, &cols, 0, &e) < 0 &&
 				    strstr(e.msg, "global"));
 			}
 			pk.part[1].shape[1]--;
-			CHECK(ql_fp4_unpack(&cfg, "m", find_part, &ps, &back, &rows, &cols, 0, &e) < 0 &&
+			CHECK(ql_fp4_unpack(&cfg, "m", packed_find, &ps, &back, &rows, &cols, 0, &e) < 0 &&
 			    strstr(e.msg, "shape"));
 			ql_packed_free(&pk);
 			qparams_free(&qp);

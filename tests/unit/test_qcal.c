@@ -794,31 +794,6 @@ TEST(golden_quark)
 
 /* ---- layouts: pack then unpack equals fake quantization, bit for bit ---- */
 
-struct memckpt {
-	struct ql_packed *p;
-	const char *prefix;
-};
-
-static int
-mem_find(void *ctx, const char *name, struct ql_tensor *t)
-{
-	struct memckpt *m = ctx;
-	size_t n = strlen(m->prefix);
-
-	if (strncmp(name, m->prefix, n) != 0 || name[n] != '.')
-		return -1;
-	for (int i = 0; i < m->p->n; i++)
-		if (strcmp(name + n + 1, m->p->part[i].suffix) == 0) {
-			t->dtype = m->p->part[i].dtype;
-			t->ndim = m->p->part[i].ndim;
-			t->shape[0] = m->p->part[i].shape[0];
-			t->shape[1] = m->p->part[i].shape[1];
-			t->data = m->p->part[i].data;
-			return 0;
-		}
-	return -1;
-}
-
 /* The config the layout writes must read back to the same scheme. */
 static void
 round_trip(enum qlayout l, int order, struct qscheme s, int64_t rows, int64_t cols)
@@ -833,7 +808,7 @@ round_trip(enum qlayout l, int order, struct qscheme s, int64_t rows, int64_t co
 	struct ql_packed p;
 	struct ql_config c;
 	cJSON *qc;
-	struct memckpt m = { &p, "model.layers.0.mlp.up_proj" };
+	struct packed_ckpt m = { &p, "model.layers.0.mlp.up_proj" };
 	int64_t r2, c2;
 	char label[128];
 
@@ -875,7 +850,7 @@ round_trip(enum qlayout l, int order, struct qscheme s, int64_t rows, int64_t co
 	qc = ql_config(&o, &s, "mse", NULL, 0);
 	CHECKF(ql_config_parse(qc, &c, &e) == 0, "%s: config: %s", label, e.msg);
 	cJSON_Delete(qc);
-	if (t_check(ql_unpack(&c, m.prefix, mem_find, &m, &back, &r2, &c2, &e) == 0, __FILE__, __LINE__,
+	if (t_check(ql_unpack(&c, m.prefix, packed_find, &m, &back, &r2, &c2, &e) == 0, __FILE__, __LINE__,
 	    "%s: unpack: %s", label, e.msg)) {
 		size_t bad = 0;
 
@@ -1092,7 +1067,7 @@ TEST(unpack_rejects_mismatched_parts)
 	float sc[32], *x = NULL;
 	struct ql_packed p;
 	struct ql_config c;
-	struct memckpt m = { &p, "m" };
+	struct packed_ckpt m = { &p, "m" };
 	int64_t r, k;
 
 	for (int i = 0; i < 32; i++)
@@ -1103,18 +1078,18 @@ TEST(unpack_rejects_mismatched_parts)
 	c.layout = QL_AWQ;
 	c.s = s;
 	p.part[1].shape[0] = 3;		/* qzeros rows */
-	CHECK(ql_unpack(&c, "m", mem_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.qzeros: shape"));
+	CHECK(ql_unpack(&c, "m", packed_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.qzeros: shape"));
 	p.part[1].shape[0] = 2;
 	p.part[2].dtype = QD_I32;	/* scales */
-	CHECK(ql_unpack(&c, "m", mem_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.scales: dtype"));
+	CHECK(ql_unpack(&c, "m", packed_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.scales: dtype"));
 	p.part[2].dtype = QD_F16;
 	c.s.group = 48;			/* 64 % 48 */
-	CHECK(ql_unpack(&c, "m", mem_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "multiple"));
+	CHECK(ql_unpack(&c, "m", packed_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "multiple"));
 	c.s.group = 32;
 	snprintf(p.part[0].suffix, sizeof p.part[0].suffix, "nope");
-	CHECK(ql_unpack(&c, "m", mem_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.qweight: missing"));
+	CHECK(ql_unpack(&c, "m", packed_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.qweight: missing"));
 	snprintf(p.part[0].suffix, sizeof p.part[0].suffix, "qweight");
-	CHECK(ql_unpack(&c, "m", mem_find, &m, &x, &r, &k, &e) == 0 && r == 16 && k == 64);
+	CHECK(ql_unpack(&c, "m", packed_find, &m, &x, &r, &k, &e) == 0 && r == 16 && k == 64);
 	free(x);
 	ql_packed_free(&p);
 }
