@@ -440,6 +440,54 @@ choose_types(struct plan *p, const struct st2gguf_opts *o, int def, const struct
 	free(names);
 }
 
+/* A mixed-precision plan (qcalib --bits-budget) decides the types of the
+ * weights it names: a ggml block format (q4_0 ... q8_0, or int4/int8
+ * symmetric in groups of 32, which are Q4_0's and Q8_0's blocks) is that
+ * type, a weight the plan leaves in float is F16 (or -t's F32, BF16); the others keep the
+ * preset's choice.  A planned format GGUF cannot hold is an error, not a
+ * silent substitute. */
+static void
+follow_plan(struct plan *p, const struct qparams *qp, const char *qpath)
+{
+	cJSON *plan = cJSON_Parse(qp->plan);
+	const cJSON *fl = cJSON_GetObjectItemCaseSensitive(plan, "float"), *f;
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct out_tensor *t = &p->t[i];
+		const char *hf;
+		const struct qp_entry *q;
+		int type = -1;
+
+		if (t->n_src != 1 || t->src[0] == NULL)
+			continue;
+		hf = t->src[0]->t->name;
+		cJSON_ArrayForEach(f, fl)
+			if (cJSON_IsString(f) && strcmp(f->valuestring, hf) == 0)
+				type = QF_F16;
+		if (type < 0 && (q = qparams_find(qp, hf)) != NULL) {
+			if (qblock_info(q->s.fmt) && qblock_info(q->s.fmt)->group == 32 &&
+			    q->s.fmt != QF_NVFP4 && q->s.fmt != QF_MXFP4)
+				type = (int)q->s.fmt;
+			else if (q->s.gran == QG_GROUP && q->s.group == 32 && q->s.sym &&
+			    (q->s.fmt == QF_INT4 || q->s.fmt == QF_INT8))
+				type = q->s.fmt == QF_INT4 ? QF_Q4_0 : QF_Q8_0;
+			else
+				cli_die("%s: %s: the plan's %s is not a type st2gguf follows (plan with "
+				    "--formats among q4_0, q4_1, q5_0, q5_1, q8_0, none)", qpath, hf,
+				    qfmt_table[q->s.fmt].name);
+		}
+		if (type < 0)
+			continue;
+		if (type == QF_F16 && (t->type == QF_F32 || t->type == QF_BF16))
+			type = t->type;	/* -t F32 or BF16 asked for that float */
+		if (type != QF_F16 && t->ne[0] % 32 != 0)
+			cli_die("%s: %s: rows of %llu elements do not fit %s's blocks of 32", qpath, hf,
+			    (unsigned long long)t->ne[0], qfmt_table[type].name);
+		t->type = type;
+	}
+	cJSON_Delete(plan);
+}
+
 /* ---- the plan ---- */
 
 static struct out_tensor *
@@ -1043,24 +1091,6 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 
 	if (default_type < 0)
 		default_type = QF_F16;
-	{
-		struct st2gguf_opts oo = *o;
-
-		oo.default_type = default_type;
-		build_plan(&p, &c, a, &h, path);
-		choose_types(&p, &oo, default_type, a, &h, path);
-	}
-
-	/* vocabulary first: a bad tokenizer should fail before any work */
-	if (o->vocab && strcmp(o->vocab, "none") == 0) {
-		vocab_none(&v);
-	} else if (vocab_load(&v, c.dir ? c.dir : path, (uint64_t)h.n_vocab, &e) != 0) {
-		cli_die_err(&e);
-	}
-	/* the converter turns Gemma's SentencePiece prefix space off */
-	if ((a->flags & ARCH_SPM_NO_PREFIX) && v.scores && strcmp(v.model, "llama") == 0)
-		v.add_space_prefix = 0;
-
 	if (o->qparams) {
 		if (qparams_load(&qpf, o->qparams, &e) != 0)
 			cli_die_err(&e);
@@ -1082,6 +1112,26 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 			fold_base = c.tensors;
 		}
 	}
+	{
+		struct st2gguf_opts oo = *o;
+
+		oo.default_type = default_type;
+		build_plan(&p, &c, a, &h, path);
+		choose_types(&p, &oo, default_type, a, &h, path);
+		if (qp && qp->plan)
+			follow_plan(&p, qp, o->qparams);
+	}
+
+	/* vocabulary first: a bad tokenizer should fail before any work */
+	if (o->vocab && strcmp(o->vocab, "none") == 0) {
+		vocab_none(&v);
+	} else if (vocab_load(&v, c.dir ? c.dir : path, (uint64_t)h.n_vocab, &e) != 0) {
+		cli_die_err(&e);
+	}
+	/* the converter turns Gemma's SentencePiece prefix space off */
+	if ((a->flags & ARCH_SPM_NO_PREFIX) && v.scores && strcmp(v.model, "llama") == 0)
+		v.add_space_prefix = 0;
+
 	if (o->imatrix) {
 		if (imatrix_load(&imf, o->imatrix, &e) != 0)
 			cli_die_err(&e);

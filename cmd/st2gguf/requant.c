@@ -33,7 +33,7 @@
 #include "widen.h"
 
 #define SLAB_BYTES	(32u << 20)	/* output bytes per slab */
-#define CHUNK_FLOATS	(32u << 10)	/* floats per thread chunk (128 KiB) */
+#define CHUNK_FLOATS	(64u << 10)	/* floats per thread chunk (256 KiB): fewer system calls, still in L2 */
 
 struct out_tensor {
 	const struct gguf_tensor *in;
@@ -210,11 +210,15 @@ populate(const void *p, size_t len)
 #endif
 }
 
+/* Whole transfers at an offset, retried after signals and short counts.
+ * Reads: the kernel copies from the page cache through its own mapping,
+ * cheaper than faulting the file into ours, and the chunk lands in this
+ * thread's cache.  A short read means the file shrank under us. */
 static int
-write_at(int fd, const unsigned char *buf, size_t len, uint64_t off)
+transfer_at(int fd, unsigned char *buf, size_t len, uint64_t off, int writing)
 {
 	while (len > 0) {
-		ssize_t r = pwrite(fd, buf, len, (off_t)off);
+		ssize_t r = writing ? pwrite(fd, buf, len, (off_t)off) : pread(fd, buf, len, (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -227,24 +231,16 @@ write_at(int fd, const unsigned char *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* Whole reads: the kernel copies from the page cache through its own
- * (huge-page) mapping, cheaper than faulting the file into ours, and the
- * chunk lands in this thread's cache. */
 static int
 read_at(int fd, unsigned char *buf, size_t len, uint64_t off)
 {
-	while (len > 0) {
-		ssize_t r = pread(fd, buf, len, (off_t)off);
+	return transfer_at(fd, buf, len, off, 0);
+}
 
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		buf += r;
-		len -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
+static int
+write_at(int fd, const unsigned char *buf, size_t len, uint64_t off)
+{
+	return transfer_at(fd, (unsigned char *)buf, len, off, 1);
 }
 
 static void
