@@ -8,20 +8,7 @@
 
 #include "layout.h"
 #include "safetensors.h"
-
-static int
-find(void *ctx, const char *name, struct ql_tensor *t)
-{
-	const struct st_tensor *s = st_find(ctx, name);
-
-	if (s == NULL)
-		return -1;
-	t->dtype = s->dtype;
-	t->ndim = s->ndim;
-	memcpy(t->shape, s->shape, sizeof t->shape);
-	t->data = s->data;
-	return 0;
-}
+#include "st_lookup.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				continue;
 			memcpy(prefix, f.tensors[i].name, plen);
 			prefix[plen] = 0;
-			if (ql_unpack(&c, prefix, find, &f, &x, &r, &k, &e) == 0)
+			if (ql_unpack(&c, prefix, st_lookup, &f, &x, &r, &k, &e) == 0)
 				free(x);
 		}
 		st_close(&f);

@@ -9,20 +9,7 @@
 
 #include "layout.h"
 #include "safetensors.h"
-
-static int
-find(void *ctx, const char *name, struct ql_tensor *t)
-{
-	const struct st_tensor *s = st_find(ctx, name);
-
-	if (s == NULL)
-		return -1;
-	t->dtype = s->dtype;
-	t->ndim = s->ndim;
-	memcpy(t->shape, s->shape, sizeof t->shape);
-	t->data = s->data;
-	return 0;
-}
+#include "st_lookup.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -41,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (size_t i = 0; i < f.n_tensors; i++)
 		names[i] = f.tensors[i].name;
-	j = ql_detect(names, f.n_tensors, find, &f, &e);
+	j = ql_detect(names, f.n_tensors, st_lookup, &f, &e);
 	for (size_t i = 0; i < f.n_tensors; i++) {
 		size_t plen, n = strlen(names[i]);
 		char prefix[1024];
@@ -52,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n > 7 && n - 7 < sizeof prefix && strcmp(names[i] + n - 7, "_blocks") == 0) {
 			memcpy(prefix, names[i], n - 7);
 			prefix[n - 7] = 0;
-			if (ql_gptoss_unpack(prefix, find, &f, &x, shape, 0, &e) == 0)
+			if (ql_gptoss_unpack(prefix, st_lookup, &f, &x, shape, 0, &e) == 0)
 				free(x);
 			continue;
 		}
@@ -61,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		memcpy(prefix, names[i], plen);
 		prefix[plen] = 0;
-		if (ql_unpack(&c, prefix, find, &f, &x, &r, &k, &e) == 0)
+		if (ql_unpack(&c, prefix, st_lookup, &f, &x, &r, &k, &e) == 0)
 			free(x);
 	}
 	cJSON_Delete(j);

@@ -14,34 +14,20 @@
 //   path), and onnxruntime runs it;
 // - malformed inputs files, shape mismatches and a missing library fail
 //   with a clear message, exit 1, no output file.
-import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import {
+  root, oracleRequire, PY, OWW, ortOpts, pass, fail, skip, check, loadOrt, havePython, scratch, finish, compare,
+} from './lib/harness.mjs';
 
-const root = process.cwd();
-const require = createRequire(path.join(root, 'tests/oracles/package.json'));
-let ort;
-try {
-  ort = require('onnxruntime-node');
-} catch (e) {
-  console.log('SKIP onnx-capture: onnxruntime-node not installed (scripts/deps.sh)');
-  process.exit(0);
-}
-const ORTLIB = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')),
+const ort = loadOrt('onnx-capture');
+const ORTLIB = path.join(path.dirname(oracleRequire.resolve('onnxruntime-node/package.json')),
   'bin/napi-v6/linux/x64/libonnxruntime.so.1');
-const PY = '/usr/bin/python3';
-const havePy = spawnSync(PY, ['-c', 'import onnx, numpy']).status === 0;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-capture-test-'));
+const havePy = havePython();
+const tmp = scratch('onnx-capture-test-');
 const env = { ...process.env, QUTILS_ONNXRUNTIME: ORTLIB };
-let failed = 0;
-const pass = (n, why = '') => console.log(`PASS ${n}${why ? ' ' + why : ''}`);
-const fail = (n, why) => { failed++; console.log(`FAIL ${n}: ${why}`); };
-const skip = (n, why) => console.log(`SKIP ${n}: ${why}`);
-const check = (ok, n, why, good = '') => (ok ? pass(n, good) : fail(n, why));
 
-const OWW = 'tests/oracles/openwakeword/package/models';
 const TD = '/usr/share/libonnx-testdata/data/pytorch-converted';
 const MODELS = [
   { name: 'oww-embedding', file: `${OWW}/embedding_model.onnx`, min: 20 },
@@ -54,7 +40,7 @@ const N = 4;	// calibration samples
 
 const sh = (cmd, args, opts = {}) => spawnSync(cmd, args, { encoding: 'utf8', env, maxBuffer: 1 << 26, ...opts });
 const capture = (args) => sh('node', ['scripts/onnx-capture.mjs', ...args]);
-const ortOpts = { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3 };
+const ortQuiet = { ...ortOpts, logSeverityLevel: 3 };
 
 function readST(file) {
   const b = fs.readFileSync(file);
@@ -90,16 +76,9 @@ function sample(c, k) {
   const dims = c.shape.slice(1), n = dims.reduce((a, b) => a * b, 1);
   return new ort.Tensor('float32', c.data.slice(k * n, (k + 1) * n), dims);
 }
-function compare(ref, got) {
-  let s = 0, e = 0, dot = 0, b = 0;
-  for (let i = 0; i < ref.length; i++) {
-    s += ref[i] * ref[i]; e += (ref[i] - got[i]) ** 2; dot += ref[i] * got[i]; b += got[i] * got[i];
-  }
-  return { sqnr: e === 0 ? Infinity : 10 * Math.log10(s / e), cos: s && b ? dot / Math.sqrt(s * b) : 1 };
-}
 const same = (a, b) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 async function runAll(file, caps, nsamp, extraOut) {
-  const s = await ort.InferenceSession.create(file, ortOpts);
+  const s = await ort.InferenceSession.create(file, ortQuiet);
   const outs = [];
   for (let k = 0; k < nsamp; k++) {
     const feeds = {};
@@ -370,5 +349,4 @@ print(m.graph.output[0].name)
   check(!bad, 'onnx-capture safetensors-read-fuzz', bad, `(20000 mutations: ${parsed} parsed, ${thrown} refused with a message)`);
 }
 
-fs.rmSync(tmp, { recursive: true, force: true });
-process.exit(failed ? 1 : 0);
+finish(tmp);

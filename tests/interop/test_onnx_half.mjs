@@ -9,44 +9,16 @@
 //  - both: every dequantized weight equals numpy's recomputation from the
 //    half weights (onnx_dq_check.py), and onnxruntime computing the
 //    DequantizeLinear (+ Cast) nodes alone gives those same bits.
-import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import {
+  PY, OWW, ortOpts as opts, pass, fail, skip, relay, loadOrt, needPython, scratch, finish, rng, compare, qdq, runEach,
+} from './lib/harness.mjs';
 
-const root = process.cwd();
-const require = createRequire(path.join(root, 'tests/oracles/package.json'));
-let ort;
-try {
-  ort = require('onnxruntime-node');
-} catch (e) {
-  console.log('SKIP onnx-half: onnxruntime-node not installed (scripts/deps.sh)');
-  process.exit(0);
-}
-const PY = '/usr/bin/python3';
-if (spawnSync(PY, ['-c', 'import onnx, numpy']).status !== 0) {
-  console.log('SKIP onnx-half: /usr/bin/python3 with onnx and numpy not found');
-  process.exit(0);
-}
-const OWW = 'tests/oracles/openwakeword/package/models';
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qdq-half-'));
-let failed = 0;
-const pass = (n, why = '') => console.log(`PASS ${n}${why ? ' ' + why : ''}`);
-const fail = (n, why) => { failed++; console.log(`FAIL ${n}: ${why}`); };
-const skip = (n, why) => console.log(`SKIP ${n}: ${why}`);
-
-function rng(seed) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u() + 1e-12)) * Math.cos(2 * Math.PI * u());
-}
+const ort = loadOrt('onnx-half');
+needPython('onnx-half');
+const tmp = scratch('qdq-half-');
 
 // binary16 <-> number (round to nearest even), for feeding and reading float16
 const f32buf = new Float32Array(1), u32buf = new Uint32Array(f32buf.buffer);
@@ -102,7 +74,6 @@ const FORMATS = [
   { name: 'bf16-cast', args: ['-w', 'bf16'], min: 35 },
   { name: 'matmulnbits-b32', args: ['--matmulnbits', '-b', '32'], min: 12, nbits: true },
 ];
-const opts = { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, interOpNumThreads: 1 };
 
 function half(src, type) {
   const out = path.join(tmp, `${path.basename(src, '.onnx')}-${type}.onnx`);
@@ -110,21 +81,9 @@ function half(src, type) {
   if (r.status !== 0) throw new Error(`onnx_to_half.py: ${r.stderr.trim().slice(-300)}`);
   return out;
 }
-function qdq(args, out) {
-  const r = spawnSync('qdq-insert', ['-q', ...args, '-o', out], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`qdq-insert ${args.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
-}
 // the classifiers have one output: compare over several inputs
 const NFEEDS = 6;
-async function run(file, feedsList) {
-  const s = await ort.InferenceSession.create(file, opts);
-  const outs = [];
-  for (const feeds of feedsList) {
-    const r = await s.run(feeds);
-    outs.push(...s.outputNames.map((n) => r[n]));
-  }
-  return outs;
-}
+const run = (file, feedsList) => runEach(ort, file, feedsList);
 function flat(outs) {
   const v = [];
   for (const t of outs) {
@@ -132,14 +91,6 @@ function flat(outs) {
     for (const h of t.data) v.push(fromHalf(h));
   }
   return Float64Array.from(v);
-}
-function compare(ref, got) {
-  let s = 0, e = 0, dot = 0, a = 0, b = 0;
-  for (let i = 0; i < ref.length; i++) {
-    s += ref[i] * ref[i]; e += (ref[i] - got[i]) ** 2;
-    dot += ref[i] * got[i]; a += ref[i] * ref[i]; b += got[i] * got[i];
-  }
-  return { sqnr: e === 0 ? Infinity : 10 * Math.log10(s / e), cos: a && b ? dot / Math.sqrt(a * b) : 1 };
 }
 
 const pyQueue = [];
@@ -204,7 +155,7 @@ for (const m of MODELS) {
 
 // numpy's recomputation; then onnxruntime evaluates the weight nodes alone
 const r = spawnSync(PY, ['tests/interop/onnx_dq_check.py', '--sub', sub, ...pyQueue], { encoding: 'utf8', maxBuffer: 1 << 24 });
-for (const l of r.stdout.trim().split('\n').filter(Boolean)) { console.log(l); if (l.startsWith('FAIL')) failed++; }
+relay(r.stdout);
 if (r.status !== 0) fail('onnx-half-dq-exact', `python: ${r.stderr.trim().slice(-300)}`);
 for (let i = 0; i < pyQueue.length; i += 3) {
   const label = pyQueue[i + 2], base = path.join(sub, label.replace(/\//g, '_'));
@@ -225,5 +176,4 @@ for (let i = 0; i < pyQueue.length; i += 3) {
     else fail(`onnx-half-ort-weights ${label}`, `${bad} of ${n} values differ`);
   } catch (e) { fail(`onnx-half-ort-weights ${label}`, e.message.slice(0, 300)); }
 }
-fs.rmSync(tmp, { recursive: true, force: true });
-process.exit(failed ? 1 : 0);
+finish(tmp);

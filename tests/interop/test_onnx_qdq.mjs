@@ -7,43 +7,17 @@
 // round-trips; static int8 uses ranges calibrated by ORT itself.  Each
 // output's dequantized weights are also checked bit for bit against numpy
 // (onnx_dq_check.py), which also runs onnx 1.12's checker where it applies.
-import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import {
+  PY, OWW, ortOpts as opts, pass, fail, skip, relay, loadOrt, havePython, scratch, finish, rng, compare, qdq,
+} from './lib/harness.mjs';
 
-const root = process.cwd();
-const require = createRequire(path.join(root, 'tests/oracles/package.json'));
-let ort;
-try {
-  ort = require('onnxruntime-node');
-} catch (e) {
-  console.log('SKIP onnx-interop: onnxruntime-node not installed (scripts/deps.sh)');
-  process.exit(0);
-}
-const PY = '/usr/bin/python3';
-const havePy = spawnSync(PY, ['-c', 'import onnx, numpy']).status === 0;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qdq-interop-'));
-let failed = 0;
-const pass = (n, why = '') => console.log(`PASS ${n}${why ? ' ' + why : ''}`);
-const fail = (n, why) => { failed++; console.log(`FAIL ${n}: ${why}`); };
-const skip = (n, why) => console.log(`SKIP ${n}: ${why}`);
+const ort = loadOrt('onnx-interop');
+const havePy = havePython();
+const tmp = scratch('qdq-interop-');
 
-// deterministic inputs
-function rng(seed) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u() + 1e-12)) * Math.cos(2 * Math.PI * u());
-}
-
-const OWW = 'tests/oracles/openwakeword/package/models';
 const TD = '/usr/share/libonnx-testdata/data/pytorch-converted';
 const f32 = (g, shape, scale = 1) => {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -83,8 +57,6 @@ const FORMATS = [
   { name: 'mixed-int4-int8', args: ['-w', 'int8', '--node-format', 'Gemm_1=int4:32', '--node-format', 'MatMul=int4:32', '--node-format', '*conv2d_[1-5]*=uint4:32'], min: 12 },
 ];
 
-const opts = { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, interOpNumThreads: 1 };
-
 async function run(file, feeds, outNames) {
   const s = await ort.InferenceSession.create(file, opts);
   const f = {};
@@ -99,20 +71,6 @@ function flat(outs) {
   return Float64Array.from(parts.flat());
 }
 
-function compare(ref, got) {
-  let s = 0, e = 0, dot = 0, a = 0, b = 0;
-  for (let i = 0; i < ref.length; i++) {
-    s += ref[i] * ref[i]; e += (ref[i] - got[i]) ** 2;
-    dot += ref[i] * got[i]; a += ref[i] * ref[i]; b += got[i] * got[i];
-  }
-  return { sqnr: e === 0 ? Infinity : 10 * Math.log10(s / e), cos: a && b ? dot / Math.sqrt(a * b) : 1 };
-}
-
-function qdq(args, out) {
-  const r = spawnSync('qdq-insert', ['-q', ...args, '-o', out], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`qdq-insert ${args.join(' ')}: exit ${r.status}: ${r.stderr.trim()}`);
-}
-
 // numpy's checks run once at the end over every output (one python start)
 const pyQueue = [];
 function pyCheck(orig, q, label) {
@@ -125,8 +83,7 @@ function pyRun() {
   if (!pyQueue.length) return;
   const r = spawnSync(PY, ['tests/interop/onnx_dq_check.py', ...pyQueue], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const label = 'batch';
-  const lines = r.stdout.trim().split('\n').filter(Boolean);
-  for (const l of lines) { console.log(l); if (l.startsWith('FAIL')) failed++; }
+  relay(r.stdout);
   if (r.status !== 0) fail(`onnx-dq-exact ${label}`, `python: ${r.stderr.trim().slice(-300)}`);
 }
 
@@ -306,5 +263,4 @@ for (const m of MODELS) {
 }
 
 pyRun();
-fs.rmSync(tmp, { recursive: true, force: true });
-process.exit(failed ? 1 : 0);
+finish(tmp);

@@ -10,50 +10,22 @@
 // int32 biases) and compares with the output; onnx_dq_check.py checks the
 // weights and biases against numpy.  Models: openWakeWord's, a generated
 // model with one node of every rule, and ONNX's own PyTorch test models.
-import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import {
+  PY, OWW, ortOpts as opts, pass, fail, skip, relay, loadOrt, needPython, scratch, finish, rng, compare, runEach,
+} from './lib/harness.mjs';
 
-const root = process.cwd();
-const require = createRequire(path.join(root, 'tests/oracles/package.json'));
-let ort;
-try {
-  ort = require('onnxruntime-node');
-} catch (e) {
-  console.log('SKIP onnx-static: onnxruntime-node not installed (scripts/deps.sh)');
-  process.exit(0);
-}
-const PY = '/usr/bin/python3';
-if (spawnSync(PY, ['-c', 'import onnx, numpy']).status !== 0) {
-  console.log('SKIP onnx-static: /usr/bin/python3 with onnx and numpy not found');
-  process.exit(0);
-}
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qdq-static-'));
-let failed = 0;
-const pass = (n, why = '') => console.log(`PASS ${n}${why ? ' ' + why : ''}`);
-const fail = (n, why) => { failed++; console.log(`FAIL ${n}: ${why}`); };
-const skip = (n, why) => console.log(`SKIP ${n}: ${why}`);
+const ort = loadOrt('onnx-static');
+needPython('onnx-static');
+const tmp = scratch('qdq-static-');
 const py = (args) => {
   const r = spawnSync(PY, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${args[0]}: ${r.stderr.trim().slice(-300)}`);
   return r.stdout;
 };
 
-function rng(seed) {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u() + 1e-12)) * Math.cos(2 * Math.PI * u());
-}
-
-const OWW = 'tests/oracles/openwakeword/package/models';
 const TD = '/usr/share/libonnx-testdata/data';
 const rules = path.join(tmp, 'rules.onnx');
 py(['tests/interop/onnx_rules_model.py', rules]);
@@ -81,28 +53,21 @@ const MODELS = [
   { name: 'pt-sigmoid', file: `${TD}/pytorch-converted/test_Sigmoid/model.onnx`, min: 25, noweights: true },
   { name: 'pt-leakyrelu', file: `${TD}/pytorch-converted/test_LeakyReLU/model.onnx`, min: 15, noweights: true },
 ];
-const opts = { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1, interOpNumThreads: 1 };
 
 // one python start for all models: each model's inputs (name, dims, type),
-// and the model with every float tensor exposed (as onnx_expose.py does)
+// and the model with every float tensor exposed (by onnx_expose.py)
 function prepare(models) {
   return JSON.parse(py(['-c', `
 import json, sys, onnx
 sys.argv = sys.argv[1:]
+sys.path.insert(0, 'tests/interop')
+from onnx_expose import expose
 out = []
 for src, dst in zip(sys.argv[0::2], sys.argv[1::2]):
     m = onnx.load(src); inits = {t.name for t in m.graph.initializer}
     out.append([[i.name, [d.dim_value or 1 for d in i.type.tensor_type.shape.dim], i.type.tensor_type.elem_type]
                 for i in m.graph.input if i.name not in inits])
-    inferred = onnx.shape_inference.infer_shapes(m)
-    types = {v.name: v for v in list(inferred.graph.value_info) + list(inferred.graph.output)}
-    have = {o.name for o in m.graph.output}
-    for n in m.graph.node:
-        for o in n.output:
-            v = types.get(o)
-            if o and o not in have and v is not None and v.type.tensor_type.elem_type == 1:
-                m.graph.output.append(v)
-                have.add(o)
+    expose(m)
     onnx.save(m, dst)
 print(json.dumps(out))`, ...models.flatMap((m) => [m.file, path.join(tmp, `${m.name}-exposed.onnx`)])]));
 }
@@ -118,25 +83,9 @@ function feedsFor(ins, g, scale, fixed) {
   return f;
 }
 // the classifiers have one output value: judge on several inputs
-async function run(file, feedsList) {
-  const s = await ort.InferenceSession.create(file, opts);
-  const outs = [];
-  for (const feeds of feedsList) {
-    const r = await s.run(feeds);
-    outs.push(...s.outputNames.map((n) => r[n]));
-  }
-  return outs;
-}
+const run = (file, feedsList) => runEach(ort, file, feedsList);
 function flat(outs) {
   return Float64Array.from(outs.filter((t) => t.type === 'float32').flatMap((t) => Array.from(t.data)));
-}
-function compare(ref, got) {
-  let s = 0, e = 0, dot = 0, a = 0, b = 0;
-  for (let i = 0; i < ref.length; i++) {
-    s += ref[i] * ref[i]; e += (ref[i] - got[i]) ** 2;
-    dot += ref[i] * got[i]; a += ref[i] * ref[i]; b += got[i] * got[i];
-  }
-  return { sqnr: e === 0 ? Infinity : 10 * Math.log10(s / e), cos: a && b ? dot / Math.sqrt(a * b) : 1 };
 }
 // a safetensors file: one F32 tensor per captured activation, all values
 function writeCaptures(file, caps) {
@@ -263,11 +212,10 @@ print(json.dumps([dict(collections.Counter(n.op_type for n in onnx.load(f).graph
 } catch (e) { fail('onnx-static-ort-fused', e.message); }
 try {
   const r = py(['tests/interop/onnx_qdq_rules.py', ...rulesQueue]);
-  for (const l of r.trim().split('\n').filter(Boolean)) { console.log(l); if (l.startsWith('FAIL')) failed++; }
+  relay(r);
 } catch (e) { fail('onnx-static-rules', e.message); }
 try {
   const r = py(['tests/interop/onnx_dq_check.py', ...dqQueue]);
-  for (const l of r.trim().split('\n').filter(Boolean)) { console.log(l); if (l.startsWith('FAIL')) failed++; }
+  relay(r);
 } catch (e) { fail('onnx-static-dq-exact', e.message); }
-if (!process.env.KEEP) fs.rmSync(tmp, { recursive: true, force: true });
-process.exit(failed ? 1 : 0);
+finish(tmp, { keep: !!process.env.KEEP });

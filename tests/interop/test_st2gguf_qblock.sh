@@ -9,14 +9,8 @@
 #    error against the float weights is lower than minmax's, and libllama
 #    loads and runs the file.
 set -u
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-GGUFPY=tests/oracles/llama-src/gguf-py
-if ! $PY -c 'import numpy' 2>/dev/null || [ ! -d "$GGUFPY" ]; then
-	echo "SKIP st2gguf-qblock: numpy or gguf-py missing (scripts/deps.sh)"
-	exit 0
-fi
+SUITE=st2gguf-qblock
+. tests/interop/lib/ggufpy.sh
 mkmodel --layers 1 --hidden 64 --dtype bf16 -o "$T/m" >/dev/null || { echo "FAIL st2gguf-qblock: mkmodel"; exit 1; }
 for f in q4_0:Q4_0 q4_1:Q4_1 q5_0:Q5_0 q5_1:Q5_1 q8_0:Q8_0; do
 	fmt=${f%%:*} type=${f#*:}
@@ -36,50 +30,24 @@ for f in q4_0:Q4_0 q4_1:Q4_1 q5_0:Q5_0 q5_1:Q5_1 q8_0:Q8_0; do
 	else
 		echo "FAIL $label minmax: differs from ggml's quantizer: $(cmp "$T/plain.gguf" "$T/mm.gguf" | head -1)"
 	fi
-	PYTHONPATH=$GGUFPY $PY - "$T/m/model.safetensors" "$T/mse.qp" "$T/mse.gguf" "$T/mm.gguf" "$type" <<'PYEOF' >"$T/out" 2>&1
-import json, struct, sys
+	PYTHONPATH=$PYPATH $PY - "$T/m/model.safetensors" "$T/mse.qp" "$T/mse.gguf" "$T/mm.gguf" "$type" <<'PYEOF' >"$T/out" 2>&1
+import sys
 import numpy as np
 from gguf import GGUFReader
 from gguf.quants import dequantize
-
-def st_load(path):
-    b = open(path, "rb").read()
-    n = struct.unpack_from("<Q", b)[0]
-    h = json.loads(b[8:8 + n])
-    out = {}
-    for k, v in h.items():
-        if k == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        raw = b[8 + n + s:8 + n + e]
-        if v["dtype"] == "BF16":
-            a = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
-        elif v["dtype"] == "F32":
-            a = np.frombuffer(raw, "<f4")
-        else:
-            continue
-        out[k] = a.reshape(v["shape"])
-    return out
-
-def permute(a, n):   # llama's rotary row order for q_proj / k_proj
-    return a.reshape(n, 2, a.shape[0] // n // 2, -1).swapaxes(1, 2).reshape(a.shape)
+from qp_gguf import ROPE_HEADS, module_of, permute, st_load
 
 w, qp, typ = st_load(sys.argv[1]), st_load(sys.argv[2]), sys.argv[5]
 g, gm = GGUFReader(sys.argv[3]), GGUFReader(sys.argv[4])
 tensors = {t.name: t for t in g.tensors}
 mm = {t.name: t for t in gm.tensors}
-names = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-         "mlp.down_proj": "ffn_down"}
-heads = {"self_attn.q_proj": 4, "self_attn.k_proj": 2}   # mkmodel's defaults for hidden 64
 f32 = np.float32
 checked = bad = 0
 e_mse = e_mm = 0.0
 for hf, W in w.items():
     if hf + ".scale" not in qp:
         continue
-    mod = ".".join(hf.split(".")[3:5])
-    gname = "blk.%s.%s.weight" % (hf.split(".")[2], names[mod])
+    mod, gname = module_of(hf)
     D = qp[hf + ".scale"].astype(f32)
     M = qp.get(hf + ".min", np.zeros_like(D)).astype(f32)
     d = np.repeat(D, 32, axis=1); m = np.repeat(M, 32, axis=1)
@@ -102,8 +70,8 @@ for hf, W in w.items():
         q = np.clip(q, -128, 127)
         want = (q.astype(f32) * dh).astype(f32)
     ref = Wf
-    if mod in heads:
-        want, ref = permute(want, heads[mod]), permute(ref, heads[mod])
+    if mod in ROPE_HEADS:
+        want, ref = permute(want, ROPE_HEADS[mod]), permute(ref, ROPE_HEADS[mod])
     t = tensors[gname]
     if t.tensor_type.name != typ:
         print("%s is %s, not %s" % (gname, t.tensor_type.name, typ)); bad += 1; continue
@@ -123,11 +91,5 @@ PYEOF
 	else
 		echo "FAIL $label mse: $(head -c 400 "$T/out" | tr '\n' ' ')"
 	fi
-	if [ -x "$QU_BIN/tests/interop/llama_run" ]; then
-		if echo "1 2 3" | "$QU_BIN/tests/interop/llama_run" generate "$T/mse.gguf" 4 >"$T/gen" 2>&1; then
-			echo "PASS $label mse: llama.cpp loads and runs it"
-		else
-			echo "FAIL $label mse: llama.cpp: $(head -c 300 "$T/gen")"
-		fi
-	fi
+	llama_runs "$label mse" "$T/mse.gguf"
 done

@@ -5,14 +5,8 @@
 # files (f16 scale, round half to even, llama's Q/K row permutation), and by
 # libllama loading the file.
 set -u
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-GGUFPY=tests/oracles/llama-src/gguf-py
-if ! $PY -c 'import numpy' 2>/dev/null || [ ! -d "$GGUFPY" ]; then
-	echo "SKIP st2gguf-qparams: numpy or gguf-py missing (scripts/deps.sh)"
-	exit 0
-fi
+SUITE=st2gguf-qparams
+. tests/interop/lib/ggufpy.sh
 mkmodel --layers 2 --hidden 64 --dtype bf16 -o "$T/m" >/dev/null || { echo "FAIL st2gguf-qparams: mkmodel"; exit 1; }
 for f in "int4:Q4_0" "int8:Q8_0"; do
 	fmt=${f%%:*} type=${f#*:}
@@ -22,44 +16,20 @@ for f in "int4:Q4_0" "int8:Q8_0"; do
 		echo "FAIL $label: $(head -c 300 "$T/err")"
 		continue
 	fi
-	PYTHONPATH=$GGUFPY $PY - "$T/m/model.safetensors" "$T/$fmt.qp" "$T/$fmt.gguf" "$type" <<'PYEOF' >"$T/out" 2>&1
-import json, struct, sys
+	PYTHONPATH=$PYPATH $PY - "$T/m/model.safetensors" "$T/$fmt.qp" "$T/$fmt.gguf" "$type" <<'PYEOF' >"$T/out" 2>&1
+import sys
 import numpy as np
 from gguf import GGUFReader
 from gguf.quants import dequantize
-
-def st_load(path):
-    b = open(path, "rb").read()
-    n = struct.unpack_from("<Q", b)[0]
-    h = json.loads(b[8:8 + n])
-    out = {}
-    for k, v in h.items():
-        if k == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        raw = b[8 + n + s:8 + n + e]
-        if v["dtype"] == "BF16":
-            a = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
-        elif v["dtype"] == "F32":
-            a = np.frombuffer(raw, "<f4")
-        else:
-            continue
-        out[k] = a.reshape(v["shape"])
-    return out
+from qp_gguf import ROPE_HEADS, module_of, permute, st_load
 
 w, qp, g, typ = st_load(sys.argv[1]), st_load(sys.argv[2]), GGUFReader(sys.argv[3]), sys.argv[4]
-heads, kv = 4, 2    # mkmodel's defaults for hidden 64
 tensors = {t.name: t for t in g.tensors}
-names = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-         "mlp.down_proj": "ffn_down"}
 checked = bad = 0
 for hf, W in w.items():
     if hf + ".scale" not in qp:
         continue
-    layer = hf.split(".")[2]
-    mod = ".".join(hf.split(".")[3:5])
-    gname = "blk.%s.%s.weight" % (layer, names[mod])
+    mod, gname = module_of(hf)
     S = qp[hf + ".scale"]
     d = S.astype(np.float16).astype(np.float32)
     dd = np.repeat(d, 32, axis=1)
@@ -68,9 +38,8 @@ for hf, W in w.items():
     else:
         q = np.clip(np.rint(W / dd), -128, 127)
     want = (q * dd).astype(np.float32)
-    if mod in ("self_attn.q_proj", "self_attn.k_proj"):   # llama's rotary row order
-        n = heads if mod == "self_attn.q_proj" else kv
-        want = want.reshape(n, 2, want.shape[0] // n // 2, -1).swapaxes(1, 2).reshape(want.shape)
+    if mod in ROPE_HEADS:
+        want = permute(want, ROPE_HEADS[mod])
     t = tensors[gname]
     if t.tensor_type.name != typ:
         print("%s is %s, not %s" % (gname, t.tensor_type.name, typ)); bad += 1; continue
@@ -86,11 +55,5 @@ PYEOF
 	else
 		echo "FAIL $label: $(head -c 400 "$T/out" | tr '\n' ' ')"
 	fi
-	if [ -x "$QU_BIN/tests/interop/llama_run" ]; then
-		if echo "1 2 3" | "$QU_BIN/tests/interop/llama_run" generate "$T/$fmt.gguf" 4 >"$T/gen" 2>&1; then
-			echo "PASS $label: llama.cpp loads and runs it"
-		else
-			echo "FAIL $label: llama.cpp: $(head -c 300 "$T/gen")"
-		fi
-	fi
+	llama_runs "$label" "$T/$fmt.gguf"
 done

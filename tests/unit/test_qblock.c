@@ -15,35 +15,17 @@
 #include "layout.h"
 #include "qblock.h"
 #include "qparams.h"
+#include "qpfiles.h"
 #include "quant.h"
 #include "safetensors.h"
 #include "wsel.h"
-
-static uint32_t rng = 777;
-
-static float
-frand(void)	/* uniform in [-1, 1) */
-{
-	rng = rng * 1664525u + 1013904223u;
-	return (float)((rng >> 8) * (1.0 / 8388608.0)) - 1.0f;
-}
-
-static float
-gauss(void)
-{
-	float s = 0;
-
-	for (int i = 0; i < 6; i++)
-		s += frand();
-	return s * 0.7f;
-}
 
 /* heavy-tailed rows, as LLM weights have */
 static void
 fill(float *x, size_t n, float sd)
 {
 	for (size_t i = 0; i < n; i++)
-		x[i] = gauss() * sd * (i % 53 == 0 ? 5.0f : 1.0f);
+		x[i] = t_gauss() * sd * (i % 53 == 0 ? 5.0f : 1.0f);
 }
 
 static struct qp_entry *
@@ -401,31 +383,6 @@ TEST(mse_beats_minmax_tiny_qwen3) { mse_beats_minmax_on("tiny-qwen3/model.safete
 
 /* ---- compressed-tensors FP4 layouts both ways ---- */
 
-struct parts {
-	const char *prefix;
-	struct ql_packed *pk;
-};
-
-static int
-find_part(void *ctx, const char *name, struct ql_tensor *t)
-{
-	struct parts *p = ctx;
-	size_t n = strlen(p->prefix);
-
-	if (strncmp(name, p->prefix, n) != 0 || name[n] != '.')
-		return -1;
-	for (int i = 0; i < p->pk->n; i++)
-		if (strcmp(name + n + 1, p->pk->part[i].suffix) == 0) {
-			t->dtype = p->pk->part[i].dtype;
-			t->ndim = p->pk->part[i].ndim;
-			t->shape[0] = p->pk->part[i].shape[0];
-			t->shape[1] = p->pk->part[i].shape[1];
-			t->data = p->pk->part[i].data;
-			return 0;
-		}
-	return -1;
-}
-
 TEST(fp4_pack_unpack_is_fake_quant)
 {
 	enum { R = 24, C = 96 };
@@ -442,7 +399,7 @@ TEST(fp4_pack_unpack_is_fake_quant)
 			int32_t q[R * C];
 			struct ql_packed pk;
 			struct ql_config cfg = { QL_CT, 0, w->s, 0 };
-			struct parts ps = { "m", &pk };
+			struct packed_ckpt ps = { &pk, "m" };
 			float *back;
 			int64_t rows, cols;
 
@@ -452,22 +409,22 @@ TEST(fp4_pack_unpack_is_fake_quant)
 			qparams_codes(w, x, q, 2);
 			qparams_fakequant(w, x, fq, 2);
 			CHECK(ql_fp4_pack(w, q, &pk, &e) == 0);
-			CHECKF(ql_fp4_unpack(&cfg, "m", find_part, &ps, &back, &rows, &cols, 0, &e) == 0, "%s", e.msg);
+			CHECKF(ql_fp4_unpack(&cfg, "m", packed_find, &ps, &back, &rows, &cols, 0, &e) == 0, "%s", e.msg);
 			CHECK(rows == R && cols == C);
 			CHECKF(back && memcmp(back, fq, sizeof fq) == 0, "%s %s: unpacked != fake-quantized",
 			    qblock_info(fmt)->name, m ? "mse" : "minmax");
 			free(back);
 			/* hostile: a NaN scale, a zero global scale, a short scale tensor */
 			pk.part[1].data[0] = fmt == QF_NVFP4 ? 0x7f : 0xff;
-			CHECK(ql_fp4_unpack(&cfg, "m", find_part, &ps, &back, &rows, &cols, 0, &e) < 0 &&
+			CHECK(ql_fp4_unpack(&cfg, "m", packed_find, &ps, &back, &rows, &cols, 0, &e) < 0 &&
 			    strstr(e.msg, "NaN"));
 			if (fmt == QF_NVFP4) {
 				memset(pk.part[2].data, 0, 4);
-				CHECK(ql_fp4_unpack(&cfg, "m", find_part, &ps, &back, &rows, &cols, 0, &e) < 0 &&
+				CHECK(ql_fp4_unpack(&cfg, "m", packed_find, &ps, &back, &rows, &cols, 0, &e) < 0 &&
 				    strstr(e.msg, "global"));
 			}
 			pk.part[1].shape[1]--;
-			CHECK(ql_fp4_unpack(&cfg, "m", find_part, &ps, &back, &rows, &cols, 0, &e) < 0 &&
+			CHECK(ql_fp4_unpack(&cfg, "m", packed_find, &ps, &back, &rows, &cols, 0, &e) < 0 &&
 			    strstr(e.msg, "shape"));
 			ql_packed_free(&pk);
 			qparams_free(&qp);
@@ -475,22 +432,6 @@ TEST(fp4_pack_unpack_is_fake_quant)
 }
 
 /* ---- qparams files ---- */
-
-static unsigned char *
-mem_qparams(const struct qparams *qp, size_t *len)
-{
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	struct qerr e;
-	int rc = qparams_write(qp, f, &e);
-
-	fclose(f);
-	if (rc < 0) {
-		free(buf);
-		return NULL;
-	}
-	return (unsigned char *)buf;
-}
 
 TEST(qparams_block_round_trip)
 {
@@ -530,35 +471,6 @@ TEST(qparams_block_round_trip)
 	qparams_free(&back);
 	free(buf);
 	qparams_free(&qp);
-}
-
-struct tdef {
-	const char *name;
-	enum qdtype dt;
-	int ndim;
-	uint64_t shape[2];
-	const void *data;
-};
-
-static unsigned char *
-mem_file(const char *const *meta, int nmeta, const struct tdef *t, int nt, size_t *len)
-{
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	struct st_writer *w = st_writer_new();
-	struct qerr e;
-
-	for (int i = 0; i < nmeta; i++)
-		st_writer_meta(w, meta[2 * i], meta[2 * i + 1], &e);
-	for (int i = 0; i < nt; i++)
-		st_writer_add(w, t[i].name, t[i].dt, t[i].ndim, t[i].shape, &e);
-	st_writer_header(w, f, &e);
-	for (int i = 0; i < nt; i++)
-		st_writer_data(w, f, t[i].data, st_writer_nbytes(w, (size_t)i), &e);
-	st_writer_finish(w, &e);
-	st_writer_free(w);
-	fclose(f);
-	return (unsigned char *)buf;
 }
 
 static void
@@ -826,6 +738,7 @@ TEST(gptoss_by_hand)
 int
 main(void)
 {
+	t_seed(777u);
 	RUN(nvfp4_by_hand);
 	RUN(mxfp4_by_hand);
 	RUN(e2m1_fast_equals_reference);

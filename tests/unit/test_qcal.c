@@ -16,27 +16,9 @@
 #include "layout.h"
 #include "linq.h"
 #include "qparams.h"
+#include "qpfiles.h"
 #include "safetensors.h"
 #include "wsel.h"
-
-static uint32_t rng = 12345;
-
-static float
-frand(void)	/* uniform in [-1, 1) */
-{
-	rng = rng * 1664525u + 1013904223u;
-	return (float)((rng >> 8) * (1.0 / 8388608.0)) - 1.0f;
-}
-
-static float
-gauss(void)
-{
-	float s = 0;
-
-	for (int i = 0; i < 6; i++)
-		s += frand();
-	return s * 0.7f;
-}
 
 /* ---- FP8 against a model written from the format's definition ---- */
 
@@ -143,7 +125,7 @@ TEST(linq_fast_path_equals_reference)
 					bad += linq_qint(special[i] * scales[k], scales[k], z, qmin, qmax) !=
 					    linq_quant1(fmts[f], special[i] * scales[k], scales[k], z);
 				for (int i = 0; i < 20000; i++, n++) {
-					float x = frand() * 300.0f * scales[k];
+					float x = t_frand() * 300.0f * scales[k];
 
 					bad += linq_qint(x, scales[k], z, qmin, qmax) !=
 					    linq_quant1(fmts[f], x, scales[k], z);
@@ -223,7 +205,7 @@ TEST(calib_mse_never_worse_than_minmax)
 	float *x = malloc(64 * 256 * sizeof *x);
 
 	for (int i = 0; i < 64 * 256; i++)
-		x[i] = gauss() * (i % 97 == 0 ? 8 : 1);
+		x[i] = t_gauss() * (i % 97 == 0 ? 8 : 1);
 	for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++)
 		for (int sym = 0; sym < 2; sym++) {
 			struct qscheme s = { fmts[f], sym, QG_GROUP, 0, 32, { 0, 0 } };
@@ -392,7 +374,7 @@ generated_model(void)
 	st_writer_header(w, f, &e);
 	for (int i = 0; i < 3; i++) {
 		for (int k = 0; k < 64 * 256; k++) {
-			float v = gauss() * 0.02f;
+			float v = t_gauss() * 0.02f;
 
 			if (k % 61 == 0)
 				v *= 6;		/* outliers */
@@ -423,22 +405,6 @@ TEST(mse_beats_minmax_generated)
 }
 
 /* ---- qparams ---- */
-
-static unsigned char *
-mem_qparams(const struct qparams *qp, size_t *len)
-{
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	struct qerr e;
-
-	if (qparams_write(qp, f, &e) < 0) {
-		fclose(f);
-		free(buf);
-		return NULL;
-	}
-	fclose(f);
-	return (unsigned char *)buf;
-}
 
 TEST(qparams_round_trip)
 {
@@ -477,37 +443,6 @@ TEST(qparams_round_trip)
 	qparams_free(&back);
 	free(buf);
 	qparams_free(&qp);
-}
-
-/* A hand-built qparams file: meta pairs, then tensors (name, dtype, ndim,
- * shape, data). */
-struct tdef {
-	const char *name;
-	enum qdtype dt;
-	int ndim;
-	uint64_t shape[2];
-	const void *data;
-};
-
-static unsigned char *
-mem_file(const char *const *meta, int nmeta, const struct tdef *t, int nt, size_t *len)
-{
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-	struct st_writer *w = st_writer_new();
-	struct qerr e;
-
-	for (int i = 0; i < nmeta; i++)
-		st_writer_meta(w, meta[2 * i], meta[2 * i + 1], &e);
-	for (int i = 0; i < nt; i++)
-		st_writer_add(w, t[i].name, t[i].dt, t[i].ndim, t[i].shape, &e);
-	st_writer_header(w, f, &e);
-	for (int i = 0; i < nt; i++)
-		st_writer_data(w, f, t[i].data, st_writer_nbytes(w, (size_t)i), &e);
-	st_writer_finish(w, &e);
-	st_writer_free(w);
-	fclose(f);
-	return (unsigned char *)buf;
 }
 
 static const char *corpus_dir;
@@ -859,31 +794,6 @@ TEST(golden_quark)
 
 /* ---- layouts: pack then unpack equals fake quantization, bit for bit ---- */
 
-struct memckpt {
-	struct ql_packed *p;
-	const char *prefix;
-};
-
-static int
-mem_find(void *ctx, const char *name, struct ql_tensor *t)
-{
-	struct memckpt *m = ctx;
-	size_t n = strlen(m->prefix);
-
-	if (strncmp(name, m->prefix, n) != 0 || name[n] != '.')
-		return -1;
-	for (int i = 0; i < m->p->n; i++)
-		if (strcmp(name + n + 1, m->p->part[i].suffix) == 0) {
-			t->dtype = m->p->part[i].dtype;
-			t->ndim = m->p->part[i].ndim;
-			t->shape[0] = m->p->part[i].shape[0];
-			t->shape[1] = m->p->part[i].shape[1];
-			t->data = m->p->part[i].data;
-			return 0;
-		}
-	return -1;
-}
-
 /* The config the layout writes must read back to the same scheme. */
 static void
 round_trip(enum qlayout l, int order, struct qscheme s, int64_t rows, int64_t cols)
@@ -898,14 +808,14 @@ round_trip(enum qlayout l, int order, struct qscheme s, int64_t rows, int64_t co
 	struct ql_packed p;
 	struct ql_config c;
 	cJSON *qc;
-	struct memckpt m = { &p, "model.layers.0.mlp.up_proj" };
+	struct packed_ckpt m = { &p, "model.layers.0.mlp.up_proj" };
 	int64_t r2, c2;
 	char label[128];
 
 	snprintf(label, sizeof label, "%s%s %s sym=%d gran=%s", qlayout_names[l],
 	    order ? "(order)" : "", qfmt_table[s.fmt].name, s.sym, qgran_names[s.gran]);
 	for (size_t i = 0; i < n; i++)
-		x[i] = gauss() * 0.05f;
+		x[i] = t_gauss() * 0.05f;
 	linq_grid(&s, rows, cols, &g, &e);
 	sc = malloc((size_t)linq_ncells(&g) * 4);
 	zp = malloc((size_t)linq_ncells(&g) * 4);
@@ -940,7 +850,7 @@ round_trip(enum qlayout l, int order, struct qscheme s, int64_t rows, int64_t co
 	qc = ql_config(&o, &s, "mse", NULL, 0);
 	CHECKF(ql_config_parse(qc, &c, &e) == 0, "%s: config: %s", label, e.msg);
 	cJSON_Delete(qc);
-	if (t_check(ql_unpack(&c, m.prefix, mem_find, &m, &back, &r2, &c2, &e) == 0, __FILE__, __LINE__,
+	if (t_check(ql_unpack(&c, m.prefix, packed_find, &m, &back, &r2, &c2, &e) == 0, __FILE__, __LINE__,
 	    "%s: unpack: %s", label, e.msg)) {
 		size_t bad = 0;
 
@@ -1157,7 +1067,7 @@ TEST(unpack_rejects_mismatched_parts)
 	float sc[32], *x = NULL;
 	struct ql_packed p;
 	struct ql_config c;
-	struct memckpt m = { &p, "m" };
+	struct packed_ckpt m = { &p, "m" };
 	int64_t r, k;
 
 	for (int i = 0; i < 32; i++)
@@ -1168,18 +1078,18 @@ TEST(unpack_rejects_mismatched_parts)
 	c.layout = QL_AWQ;
 	c.s = s;
 	p.part[1].shape[0] = 3;		/* qzeros rows */
-	CHECK(ql_unpack(&c, "m", mem_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.qzeros: shape"));
+	CHECK(ql_unpack(&c, "m", packed_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.qzeros: shape"));
 	p.part[1].shape[0] = 2;
 	p.part[2].dtype = QD_I32;	/* scales */
-	CHECK(ql_unpack(&c, "m", mem_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.scales: dtype"));
+	CHECK(ql_unpack(&c, "m", packed_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.scales: dtype"));
 	p.part[2].dtype = QD_F16;
 	c.s.group = 48;			/* 64 % 48 */
-	CHECK(ql_unpack(&c, "m", mem_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "multiple"));
+	CHECK(ql_unpack(&c, "m", packed_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "multiple"));
 	c.s.group = 32;
 	snprintf(p.part[0].suffix, sizeof p.part[0].suffix, "nope");
-	CHECK(ql_unpack(&c, "m", mem_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.qweight: missing"));
+	CHECK(ql_unpack(&c, "m", packed_find, &m, &x, &r, &k, &e) < 0 && strstr(e.msg, "m.qweight: missing"));
 	snprintf(p.part[0].suffix, sizeof p.part[0].suffix, "qweight");
-	CHECK(ql_unpack(&c, "m", mem_find, &m, &x, &r, &k, &e) == 0 && r == 16 && k == 64);
+	CHECK(ql_unpack(&c, "m", packed_find, &m, &x, &r, &k, &e) == 0 && r == 16 && k == 64);
 	free(x);
 	ql_packed_free(&p);
 }
@@ -1199,12 +1109,12 @@ gptq_case(const char *label, struct qscheme s, int64_t rows, int64_t cols, int64
 	double rtn, gp;
 
 	for (int64_t i = 0; i < rows * cols; i++)
-		w0[i] = w[i] = gauss() * 0.05f;
+		w0[i] = w[i] = t_gauss() * 0.05f;
 	for (int64_t i = 0; i < cols * cols; i++)	/* mixing: inputs are correlated */
-		a[i] = (i % (cols + 1) == 0 ? 1.0f : 0.0f) + 0.3f * frand();
+		a[i] = (i % (cols + 1) == 0 ? 1.0f : 0.0f) + 0.3f * t_frand();
 	for (int64_t t = 0; t < n; t++) {
 		for (int64_t k = 0; k < cols; k++)
-			z[k] = gauss() * (k % 7 == 0 ? 4.0f : 1.0f);	/* a few loud channels */
+			z[k] = t_gauss() * (k % 7 == 0 ? 4.0f : 1.0f);	/* a few loud channels */
 		for (int64_t k = 0; k < cols; k++) {
 			float v = 0;
 
@@ -1252,9 +1162,9 @@ TEST(gptq_edges)
 	struct calib_opts co;
 
 	for (int i = 0; i < 64; i++)
-		w[i] = frand();
+		w[i] = t_frand();
 	for (int i = 0; i < 16 * 8; i++)
-		x[i] = i % 8 == 3 ? 0 : frand();	/* input 3 never fires */
+		x[i] = i % 8 == 3 ? 0 : t_frand();	/* input 3 never fires */
 	calib_defaults(&co);
 	linq_grid(&blk, 8, 8, &g, &e);
 	CHECK(gptq_quantize(&blk, &g, w, x, 16, 0.01, &co, NULL, sc, zp, q, 1, &e) < 0);
@@ -1274,7 +1184,7 @@ TEST(activation_ranges_clip_outliers)
 	double sd = 0;
 
 	for (int i = 0; i < N; i++) {
-		x[i] = gauss();
+		x[i] = t_gauss();
 		sd += (double)x[i] * x[i];
 	}
 	sd = sqrt(sd / N);
@@ -1352,7 +1262,7 @@ TEST(budget_beats_uniform_of_same_size)
 	co.method = CALIB_MSE;
 	for (int t = 0; t < NT; t++) {
 		for (int i = 0; i < R * C; i++)	/* tensor 0 carries heavy outliers */
-			x[i] = gauss() * 0.02f * ((t == 0 && i % 53 == 0) ? 30.0f : 1.0f);
+			x[i] = t_gauss() * 0.02f * ((t == 0 && i % 53 == 0) ? 30.0f : 1.0f);
 		nel[t] = R * C;
 		for (int j = 0; j < 3; j++) {
 			struct qgrid g;
@@ -1383,6 +1293,7 @@ TEST(budget_beats_uniform_of_same_size)
 int
 main(void)
 {
+	t_seed(12345u);
 	corpus_dir = getenv("QU_WRITE_CORPUS");
 	RUN(fp8_decode_matches_definition);
 	RUN(fp8_encode_rounds_to_even_and_saturates);
