@@ -299,6 +299,21 @@ fake_with(const struct qscheme *s, const struct st_tensor *t, const float *x,
 	qparams_free(&tmp);
 }
 
+/* The qparams file, written atomically (dies on error). */
+static void
+write_qparams(const struct qparams *qp, const char *out)
+{
+	struct cli_out o;
+	struct qerr e;
+
+	cli_out_open(&o, out, 1);
+	if (qparams_write(qp, o.f, &e) < 0) {
+		cli_out_abort(&o);
+		cli_die("%s: %s", out, e.msg);
+	}
+	cli_out_commit(&o);
+}
+
 static void
 budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co, double budget,
     const char *formats, const char *out, int jobs, int quiet, const char *input,
@@ -440,16 +455,8 @@ budget_plan(struct ckpt *ck, const struct wsel *sel, const struct calib_opts *co
 		else
 			fprintf(rep, "%-44s %-16s %8s %9s\n", "uniform", c[j].label, "-", "n/a");
 	}
-	if (out) {
-		struct cli_out o;
-
-		cli_out_open(&o, out, 1);
-		if (qparams_write(&qp, o.f, &e) < 0) {
-			cli_out_abort(&o);
-			cli_die("%s: %s", out, e.msg);
-		}
-		cli_out_commit(&o);
-	}
+	if (out)
+		write_qparams(&qp, out);
 	qparams_free(&qp);
 	free(idx), free(bits), free(err), free(nelem), free(x2), free(choice);
 }
@@ -478,16 +485,8 @@ smooth_calib(struct ckpt *ck, const struct wsel *sel, struct awq_job *j, const c
 		cli_die("%s: %s", captures ? captures : imatrix, e.msg);
 	if (qp.n_w == 0)
 		cli_warn("%s: no tensor to calibrate (float *.weight of rank >= 2, not excluded)", input);
-	if (out) {
-		struct cli_out o;
-
-		cli_out_open(&o, out, 1);
-		if (qparams_write(&qp, o.f, &e) < 0) {
-			cli_out_abort(&o);
-			cli_die("%s: %s", out, e.msg);
-		}
-		cli_out_commit(&o);
-	}
+	if (out)
+		write_qparams(&qp, out);
 	if (want_report) {
 		FILE *f = out && strcmp(out, "-") == 0 ? stderr : stdout;
 
@@ -803,16 +802,7 @@ main(int argc, char **argv)
 		if (out == NULL)
 			cli_usage_error("no output: give -o file");
 		act_ranges(&qp, captures, am, af, co.percentile);
-		{
-			struct cli_out o;
-
-			cli_out_open(&o, out, 1);
-			if (qparams_write(&qp, o.f, &e) < 0) {
-				cli_out_abort(&o);
-				cli_die("%s: %s", out, e.msg);
-			}
-			cli_out_commit(&o);
-		}
+		write_qparams(&qp, out);
 		qparams_free(&qp);
 		cli_close_stdout();
 		return 0;
@@ -984,16 +974,8 @@ main(int argc, char **argv)
 	}
 	if (captures && !gptq)
 		act_ranges(&qp, captures, am, af, co.percentile);
-	if (out) {
-		struct cli_out o;
-
-		cli_out_open(&o, out, 1);
-		if (qparams_write(&qp, o.f, &e) < 0) {
-			cli_out_abort(&o);
-			cli_die("%s: %s", out, e.msg);
-		}
-		cli_out_commit(&o);
-	}
+	if (out)
+		write_qparams(&qp, out);
 	if (want_report)
 		report(out && strcmp(out, "-") == 0 ? stderr : stdout, json,
 		    gptq ? "gptq" : calib_method_names[co.method], rows, nrows);

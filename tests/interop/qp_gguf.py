@@ -15,7 +15,7 @@ ROPE_HEADS = {"self_attn.q_proj": 4, "self_attn.k_proj": 2}
 
 
 def st_load(path):
-    """The BF16 and F32 tensors of a safetensors file, as float32 arrays."""
+    """The BF16 and F32 tensors of a safetensors file as float32 arrays (I8, I32 as they are)."""
     b = open(path, "rb").read()
     n = struct.unpack_from("<Q", b)[0]
     h = json.loads(b[8:8 + n])
@@ -27,8 +27,8 @@ def st_load(path):
         raw = b[8 + n + s:8 + n + e]
         if v["dtype"] == "BF16":
             a = (np.frombuffer(raw, "<u2").astype(np.uint32) << 16).view(np.float32)
-        elif v["dtype"] == "F32":
-            a = np.frombuffer(raw, "<f4")
+        elif v["dtype"] in ("F32", "I8", "I32"):
+            a = np.frombuffer(raw, {"F32": "<f4", "I8": "i1", "I32": "<i4"}[v["dtype"]])
         else:
             continue
         out[k] = a.reshape(v["shape"])

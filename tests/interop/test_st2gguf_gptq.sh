@@ -6,14 +6,8 @@
 # An act-order plan with g_idx is refused: GGUF blocks are consecutive
 # inputs, so only --static-groups act-order can go there.
 set -u
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-GGUFPY=tests/oracles/llama-src/gguf-py
-if ! $PY -c 'import numpy' 2>/dev/null || [ ! -d "$GGUFPY" ]; then
-	echo "SKIP st2gguf-gptq: numpy or gguf-py missing (scripts/deps.sh)"
-	exit 0
-fi
+SUITE=st2gguf-gptq
+. tests/interop/lib/ggufpy.sh
 mkmodel --layers 1 --hidden 64 --dtype bf16 -o "$T/m" >/dev/null || { echo "FAIL st2gguf-gptq: mkmodel"; exit 1; }
 $PY - "$T/m/model.safetensors" "$T/caps.safetensors" <<'PYEOF' || { echo "FAIL st2gguf-gptq: captures"; exit 1; }
 import json, struct, sys
@@ -51,29 +45,13 @@ if ! qcalib -q -m gptq --captures "$T/caps.safetensors" --act-order --static-gro
 	echo "FAIL st2gguf-gptq: $(head -c 300 "$T/err")"
 	exit 1
 fi
-PYTHONPATH=$GGUFPY $PY - "$T/m/model.safetensors" "$T/gptq.qp" "$T/gptq.gguf" "$T/rtn.gguf" \
+PYTHONPATH=$PYPATH $PY - "$T/m/model.safetensors" "$T/gptq.qp" "$T/gptq.gguf" "$T/rtn.gguf" \
 	"$T/caps.safetensors" <<'PYEOF'
 import json, struct, sys
 import numpy as np
 from gguf import GGUFReader
 from gguf.quants import dequantize
-
-def st_load(path):
-    b = open(path, "rb").read()
-    n = struct.unpack_from("<Q", b)[0]
-    h = json.loads(b[8:8 + n])
-    out = {}
-    for k, v in h.items():
-        if k == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        raw = b[8 + n + s:8 + n + e]
-        dt = {"BF16": "<u2", "F32": "<f4", "I8": "i1", "I32": "<i4"}[v["dtype"]]
-        a = np.frombuffer(raw, dt)
-        if v["dtype"] == "BF16":
-            a = (a.astype(np.uint32) << 16).view(np.float32)
-        out[k] = a.reshape(v["shape"])
-    return out
+from qp_gguf import st_load
 
 w, qp, caps = st_load(sys.argv[1]), st_load(sys.argv[2]), st_load(sys.argv[5])
 g = {t.name: t for t in GGUFReader(sys.argv[3]).tensors}

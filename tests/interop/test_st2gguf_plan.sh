@@ -6,14 +6,8 @@
 # ggml_quantize_chunk, tests/interop/test_gguf_ggml.sh); libllama runs it;
 # a plan format GGUF cannot follow is refused.
 set -u
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-GGUFPY=tests/oracles/llama-src/gguf-py
-if ! $PY -c 'import numpy' 2>/dev/null || [ ! -d "$GGUFPY" ]; then
-	echo "SKIP st2gguf-plan: numpy or gguf-py missing (scripts/deps.sh)"
-	exit 0
-fi
+SUITE=st2gguf-plan
+. tests/interop/lib/ggufpy.sh
 mkmodel --layers 2 --hidden 128 --intermediate 256 -o "$T/m" >/dev/null || { echo "FAIL st2gguf-plan: mkmodel"; exit 1; }
 # 8 bits: Q4_0 and Q8_0; 12 bits: Q8_0 and float
 for budget in 8 12; do
@@ -24,19 +18,16 @@ for budget in 8 12; do
 		echo "FAIL st2gguf-plan $budget bits: $(head -c 300 "$T/err")"
 		continue
 	fi
-	PYTHONPATH=$GGUFPY $PY - "$T/plan.qp" "$T/plan.gguf" "$T/q4_0.gguf" "$T/q8_0.gguf" <<'PYEOF' >"$T/out" 2>&1
+	PYTHONPATH=$PYPATH $PY - "$T/plan.qp" "$T/plan.gguf" "$T/q4_0.gguf" "$T/q8_0.gguf" <<'PYEOF' >"$T/out" 2>&1
 import json, struct, sys
 from gguf import GGUFReader
+from qp_gguf import module_of
 
 b = open(sys.argv[1], "rb").read()
 meta = json.loads(b[8:8 + struct.unpack_from("<Q", b)[0]])["__metadata__"]
 plan = json.loads(meta["plan"])
-names = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-         "mlp.down_proj": "ffn_down"}
 def gguf_name(hf):
-    p = hf.split(".")   # model.layers.N.self_attn.q_proj.weight
-    return "blk.%s.%s.weight" % (p[2], names[p[3] + "." + p[4]])
+    return module_of(hf)[1]
 want = {}
 for hf in plan["float"]:
     want[gguf_name(hf)] = "F16"
@@ -59,15 +50,7 @@ print("%d weights as planned (%s), quantized bytes as ggml's" % (len(want), ", "
     "%d %s" % (list(want.values()).count(k), k) for k in kinds)))
 PYEOF
 	if [ $? -eq 0 ]; then echo "PASS st2gguf-plan $budget bits: $(tail -1 "$T/out")"; else echo "FAIL st2gguf-plan $budget bits: $(tail -c 400 "$T/out" | tr '\n' ' ')"; fi
-	if [ -x "$QU_BIN/tests/interop/llama_run" ]; then
-		if echo "1 2 3" | "$QU_BIN/tests/interop/llama_run" generate "$T/plan.gguf" 4 >"$T/gen" 2>&1; then
-			echo "PASS st2gguf-plan $budget bits: llama.cpp loads and runs the mixed file"
-		else
-			echo "FAIL st2gguf-plan $budget bits: llama.cpp: $(head -c 300 "$T/gen")"
-		fi
-	else
-		echo "SKIP st2gguf-plan: llama_run not built"
-	fi
+	llama_runs "st2gguf-plan $budget bits" "$T/plan.gguf"
 done
 # a plan format that is no GGUF type st2gguf follows is an error, and no file
 qcalib -q -m minmax --bits-budget 6 --formats int4-g128,int8,none "$T/m" -o "$T/bad.qp" >/dev/null 2>&1
