@@ -594,6 +594,24 @@ is_scale_name(const char *hf)
 	    (n > 12 && strcmp(hf + n - 12, ".input_scale") == 0);
 }
 
+/* Tensors of the integer layouts qpack writes and reads (spec:
+ * safetensors-and-hf-layouts.md): their weights are not float. */
+static int
+is_packed_name(const char *hf)
+{
+	static const char *const suffix[] = { ".weight_packed", ".qweight", ".qzeros", ".scales",
+		".g_idx", ".weight_zero_point", ".weight_g_idx", ".weight_global_scale", "_blocks" };
+	size_t n = strlen(hf);
+
+	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		size_t k = strlen(suffix[i]);
+
+		if (n > k && strcmp(hf + n - k, suffix[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
     const struct hparams *h, const char *path)
@@ -627,9 +645,14 @@ build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
 
 		if (is_scale_name(st->name))
 			continue;
-		if (!arch_map_name(a, st->name, name, sizeof name, &role, &layer, &expert))
+		if (!arch_map_name(a, st->name, name, sizeof name, &role, &layer, &expert)) {
+			if (is_packed_name(st->name))
+				cli_die("%s: tensor %s: an integer-quantized checkpoint (AWQ, GPTQ, "
+				    "compressed-tensors, ...); st2gguf reads float and FP8 weights: unpack it "
+				    "first (qpack --dequant %s -o DIR)", path, st->name, path);
 			cli_die("%s: tensor %s: not a tensor of architecture %s", path, st->name,
 			    a->model_type);
+		}
 		if (role == AR_DROP)
 			continue;
 		if (role == AR_OUTPUT && (h->tied || (a->flags & ARCH_NO_OUTPUT)))
