@@ -4,7 +4,8 @@
 #   fast       libcommon/gptq.c's tiled, vectorized, threaded path
 #   act-order  the same with --act-order
 #   before     the unblocked implementation this replaced (commit dc4a169,
-#              built from git history; skipped when git does not have it)
+#              built from git history; only with BEFORE=1: about 4.5 CPU
+#              minutes per run at 4096, skipped when git does not have it)
 # The scalar reference path, bit-identical to "fast", is timed at a quarter
 # of the size (it is O(cols^3) in plain loops).
 # Usage: scripts/bench-gptq.sh [BUILD] [COLS] [N]
@@ -26,7 +27,7 @@ q=$((C / 4))
 printf '  reference  -j1  %s   (%sx%s)\n' "$("$B/bench/bench_gptq" "$q" "$q" "$N" 1 0 1)" "$q" "$q"
 printf '  fast       -j1  %s   (%sx%s)\n' "$("$B/bench/bench_gptq" "$q" "$q" "$N" 1)" "$q" "$q"
 # before: the old implementation, with the bench driver's inputs
-if git cat-file -e dc4a169:libcommon/gptq.c 2>/dev/null; then
+if [ "${BEFORE:-0}" = 1 ] && git cat-file -e dc4a169:libcommon/gptq.c 2>/dev/null; then
 	mkdir -p "$T/old"
 	git show dc4a169:libcommon/gptq.c >"$T/old/gptq.c"
 	git show dc4a169:libcommon/gptq.h >"$T/old/gptq.h"
