@@ -672,6 +672,7 @@ struct wtensor {
 	uint32_t type;
 	int n_dims;
 	uint64_t ne[4], nbytes;
+	uint64_t offset;		/* in the data section; set with the header */
 };
 
 struct gguf_writer {
@@ -681,6 +682,7 @@ struct gguf_writer {
 	size_t n_tensors, cap_tensors;
 	struct strset names;
 	int header_done, failed;
+	uint64_t data_start;		/* file offset of the data; set with the header */
 	size_t cur;			/* tensor being written */
 	uint64_t cur_done;		/* its bytes written so far */
 };
@@ -970,12 +972,9 @@ gguf_w_total_size(const struct gguf_writer *w)
 uint64_t
 gguf_w_data_offset(const struct gguf_writer *w, size_t i)
 {
-	uint32_t a = writer_alignment(w);
-	uint64_t n = pad_to(header_size(w), a);
-
-	for (size_t k = 0; k < i && k < w->n_tensors; k++)
-		n += pad_to(w->tensors[k].nbytes, a);
-	return n;
+	if (!w->header_done || i >= w->n_tensors)
+		return 0;
+	return w->data_start + w->tensors[i].offset;
 }
 
 /* Output goes through a small buffer so that a header of many short records
@@ -1090,7 +1089,7 @@ gguf_w_write_header(struct gguf_writer *w, FILE *out, struct qerr *e)
 			wb_put(wb, kv->data, (size_t)(kv->n * size));	/* stored little-endian */
 	}
 	for (size_t i = 0; i < w->n_tensors; i++) {
-		const struct wtensor *t = &w->tensors[i];
+		struct wtensor *t = &w->tensors[i];
 
 		wb_str(wb, t->name, strlen(t->name));
 		wb_le(wb, (uint64_t)t->n_dims, 4);
@@ -1098,6 +1097,7 @@ gguf_w_write_header(struct gguf_writer *w, FILE *out, struct qerr *e)
 			wb_le(wb, t->ne[d], 8);
 		wb_le(wb, t->type, 4);
 		wb_le(wb, off, 8);
+		t->offset = off;
 		off += pad_to(t->nbytes, a);
 	}
 	/* ggml's writer pads even when there are no tensors */
@@ -1109,6 +1109,7 @@ gguf_w_write_header(struct gguf_writer *w, FILE *out, struct qerr *e)
 	if (err)
 		return write_failed(w, e, err);
 	w->header_done = 1;
+	w->data_start = pad_to(hs, a);
 	w->cur = 0;
 	w->cur_done = 0;
 	return 0;

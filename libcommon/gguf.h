@@ -107,9 +107,10 @@ int gguf_w_add_tensor(struct gguf_writer *w, const char *name, uint32_t type,
     int n_dims, const uint64_t *ne, struct qerr *e);
 uint64_t gguf_w_tensor_nbytes(const struct gguf_writer *w, size_t i);
 uint64_t gguf_w_total_size(const struct gguf_writer *w);	/* the whole file */
-/* File offset of tensor i's data, for writers that place it themselves
- * (pwrite into a file of gguf_w_total_size bytes, padding left zero); such
- * a writer calls gguf_w_write_header and not gguf_w_write_data/finish. */
+/* File offset of tensor i's data once the header is written (0 before), for
+ * writers that place it themselves (pwrite into a file of
+ * gguf_w_total_size bytes, padding left zero); such a writer calls
+ * gguf_w_write_header and not gguf_w_write_data/finish. */
 uint64_t gguf_w_data_offset(const struct gguf_writer *w, size_t i);
 int gguf_w_write_header(struct gguf_writer *w, FILE *out, struct qerr *e);
 /* Bytes of tensors 0, 1, ... in order (several calls per tensor allowed). */
