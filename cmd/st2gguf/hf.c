@@ -440,6 +440,21 @@ choose_types(struct plan *p, const struct st2gguf_opts *o, int def, const struct
 	free(names);
 }
 
+/* The GGUF type whose blocks a qparams scheme describes, or -1: ggml's
+ * 32-element block formats (q4_0 ... q8_0) themselves, and symmetric int4
+ * / int8 in groups of 32, which are Q4_0's and Q8_0's blocks. */
+static int
+gguf_type_of_scheme(const struct qscheme *s)
+{
+	if (s->gran != QG_GROUP || s->group != 32)
+		return -1;
+	if (qblock_info(s->fmt) && s->fmt != QF_NVFP4 && s->fmt != QF_MXFP4)
+		return (int)s->fmt;
+	if (s->sym && (s->fmt == QF_INT4 || s->fmt == QF_INT8))
+		return s->fmt == QF_INT4 ? QF_Q4_0 : QF_Q8_0;
+	return -1;
+}
+
 /* A mixed-precision plan (qcalib --bits-budget) decides the types of the
  * weights it names: a ggml block format (q4_0 ... q8_0, or int4/int8
  * symmetric in groups of 32, which are Q4_0's and Q8_0's blocks) is that
@@ -464,18 +479,11 @@ follow_plan(struct plan *p, const struct qparams *qp, const char *qpath)
 		cJSON_ArrayForEach(f, fl)
 			if (cJSON_IsString(f) && strcmp(f->valuestring, hf) == 0)
 				type = QF_F16;
-		if (type < 0 && (q = qparams_find(qp, hf)) != NULL) {
-			if (qblock_info(q->s.fmt) && qblock_info(q->s.fmt)->group == 32 &&
-			    q->s.fmt != QF_NVFP4 && q->s.fmt != QF_MXFP4)
-				type = (int)q->s.fmt;
-			else if (q->s.gran == QG_GROUP && q->s.group == 32 && q->s.sym &&
-			    (q->s.fmt == QF_INT4 || q->s.fmt == QF_INT8))
-				type = q->s.fmt == QF_INT4 ? QF_Q4_0 : QF_Q8_0;
-			else
-				cli_die("%s: %s: the plan's %s is not a type st2gguf follows (plan with "
-				    "--formats among q4_0, q4_1, q5_0, q5_1, q8_0, none)", qpath, hf,
-				    qfmt_table[q->s.fmt].name);
-		}
+		if (type < 0 && (q = qparams_find(qp, hf)) != NULL &&
+		    (type = gguf_type_of_scheme(&q->s)) < 0)
+			cli_die("%s: %s: the plan's %s is not a type st2gguf follows (plan with "
+			    "--formats among q4_0, q4_1, q5_0, q5_1, q8_0, none)", qpath, hf,
+			    qfmt_table[q->s.fmt].name);
 		if (type < 0)
 			continue;
 		if (type == QF_F16 && (t->type == QF_F32 || t->type == QF_BF16))
@@ -809,7 +817,6 @@ static const struct qp_entry *
 qparams_for(const struct qparams *qp, const struct out_tensor *t, const struct st_tensor *st)
 {
 	const struct qp_entry *q;
-	enum qfmt want = t->type == QF_Q4_0 ? QF_INT4 : t->type == QF_Q8_0 ? QF_INT8 : QF_COUNT;
 
 	if (qp == NULL || (q = qparams_find(qp, st->name)) == NULL)
 		return NULL;
@@ -819,10 +826,7 @@ qparams_for(const struct qparams *qp, const struct out_tensor *t, const struct s
 		cli_die("%s: g_idx (GPTQ act-order groups) cannot be represented in GGUF, whose "
 		    "blocks are consecutive inputs; write the plan with --static-groups or "
 		    "without --act-order", st->name);
-	if ((int)q->s.fmt == (int)t->type && qblock_info(q->s.fmt) && qblock_info(q->s.fmt)->group == 32)
-		want = q->s.fmt;	/* qcalib -f q4_0, q4_1, q5_0, q5_1, q8_0: ggml's own blocks */
-	if (want == QF_COUNT || q->s.fmt != want || q->s.gran != QG_GROUP || q->s.group != 32 ||
-	    q->ndim != st->ndim || (!qblock_info(want) && !q->s.sym))
+	if (gguf_type_of_scheme(&q->s) != t->type || q->ndim != st->ndim)
 		return NULL;
 	for (int i = 0; i < q->ndim; i++)
 		if (q->shape[i] != st->shape[i])
