@@ -14,7 +14,7 @@
  *
  * (names from llama.cpp's src/models/llama.cpp and llama-graph.cpp), and
  * writes them as F32 [tokens, channels] safetensors: the captures format of
- * qparams(5).  Built by mk/awq.mk against the oracle's headers. */
+ * qparams(5).  Built by mk/hfconv.mk against the oracle's headers. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
