@@ -164,6 +164,14 @@ qk_fit_qkx(int n, int nmax, const float *x, const float *w, uint8_t *L,
 	return scale;
 }
 
+float
+qk_fit_search(const struct qk_search *sr, const float *x, const float *w, uint8_t *L,
+    float *the_min)
+{
+	return qk_fit_qkx(sr->n, sr->nmax, x, w, L, the_min, sr->rmin, sr->rdelta, sr->nstep,
+	    sr->use_mad);
+}
+
 /* make_qp_quants: codes in [0, nmax] for non-negative values (sub-scales),
  * weighted; returns the super-scale itself. */
 float
@@ -340,8 +348,8 @@ qk_fit_q2_K_ref(const float *x, struct qk_fit *f)
 	for (int j = 0; j < 16; j++) {
 		for (int l = 0; l < 16; l++)
 			w[l] = fabsf(x[16 * j + l]);
-		f->scales[j] = qk_fit_qkx(16, 3, x + 16 * j, w, f->L + 16 * j, &f->mins[j],
-		    -0.5f, 0.1f, 15, 1);
+		f->scales[j] = qk_fit_search(&qk_searches[QK_Q2_K][0], x + 16 * j, w, f->L + 16 * j,
+		    &f->mins[j]);
 	}
 }
 
@@ -358,8 +366,8 @@ qk_fit_q2_K_imatrix(const float *x, const float *qw, struct qk_fit *f)
 		for (int l = 0; l < 16; l++)
 			sw += w[l];
 		f->sw[j] = sw;
-		f->scales[j] = qk_fit_qkx(16, 3, x + 16 * j, w, f->L + 16 * j, &f->mins[j],
-		    -0.9f, 0.05f, 36, 0);
+		f->scales[j] = qk_fit_search(&qk_searches[QK_Q2_K][1], x + 16 * j, w, f->L + 16 * j,
+		    &f->mins[j]);
 	}
 }
 
@@ -565,7 +573,7 @@ qk_dequantize_q3_K(const void *src, float *y, int64_t n)
 /* The no-imatrix fit of Q4_K (nmax 15) and Q5_K (nmax 31): weights
  * av + |x| with av the sub-block's RMS. */
 static void
-fit_k32_ref(const float *x, struct qk_fit *f, int nmax, float rmin, int nstep)
+fit_k32_ref(const float *x, struct qk_fit *f, const struct qk_search *sr)
 {
 	float w[32];
 
@@ -574,13 +582,12 @@ fit_k32_ref(const float *x, struct qk_fit *f, int nmax, float rmin, int nstep)
 		float av = sqrtf(qk_sum_sq(xb, 32) / 32);
 		for (int l = 0; l < 32; l++)
 			w[l] = av + fabsf(xb[l]);
-		f->scales[j] = qk_fit_qkx(32, nmax, xb, w, f->L + 32 * j, &f->mins[j],
-		    rmin, 0.1f, nstep, 0);
+		f->scales[j] = qk_fit_search(sr, xb, w, f->L + 32 * j, &f->mins[j]);
 	}
 }
 
 static void
-fit_k32_imatrix(const float *x, const float *qw, struct qk_fit *f, int nmax)
+fit_k32_imatrix(const float *x, const float *qw, struct qk_fit *f, const struct qk_search *sr)
 {
 	float w[32];
 	float sigma2 = 2 * qk_sum_sq(x, QK_K) / QK_K;
@@ -593,15 +600,14 @@ fit_k32_imatrix(const float *x, const float *qw, struct qk_fit *f, int nmax)
 		for (int l = 0; l < 32; l++)
 			sw += w[l];
 		f->sw[j] = sw;
-		f->scales[j] = qk_fit_qkx(32, nmax, xb, w, f->L + 32 * j, &f->mins[j],
-		    -0.9f, 0.05f, 36, 0);
+		f->scales[j] = qk_fit_search(sr, xb, w, f->L + 32 * j, &f->mins[j]);
 	}
 }
 
-void qk_fit_q4_K_ref(const float *x, struct qk_fit *f) { fit_k32_ref(x, f, 15, -1.f, 20); }
-void qk_fit_q5_K_ref(const float *x, struct qk_fit *f) { fit_k32_ref(x, f, 31, -0.5f, 15); }
-void qk_fit_q4_K_imatrix(const float *x, const float *qw, struct qk_fit *f) { fit_k32_imatrix(x, qw, f, 15); }
-void qk_fit_q5_K_imatrix(const float *x, const float *qw, struct qk_fit *f) { fit_k32_imatrix(x, qw, f, 31); }
+void qk_fit_q4_K_ref(const float *x, struct qk_fit *f) { fit_k32_ref(x, f, &qk_searches[QK_Q4_K][0]); }
+void qk_fit_q5_K_ref(const float *x, struct qk_fit *f) { fit_k32_ref(x, f, &qk_searches[QK_Q5_K][0]); }
+void qk_fit_q4_K_imatrix(const float *x, const float *qw, struct qk_fit *f) { fit_k32_imatrix(x, qw, f, &qk_searches[QK_Q4_K][1]); }
+void qk_fit_q5_K_imatrix(const float *x, const float *qw, struct qk_fit *f) { fit_k32_imatrix(x, qw, f, &qk_searches[QK_Q5_K][1]); }
 
 /* Max-based six-bit scales and mins (the no-imatrix path); d, dmin out. */
 static void
@@ -1002,6 +1008,12 @@ qk_dequantize_iq4_xs(const void *src, float *y, int64_t n)
 
 /* One table row per format: how to fit a super-block with and without an
  * importance vector, and how to finish it. */
+const struct qk_search qk_searches[QK_NFORMATS][2] = {
+	[QK_Q2_K] = { { 16, 3, -0.5f, 0.1f, 15, 1 }, { 16, 3, -0.9f, 0.05f, 36, 0 } },
+	[QK_Q4_K] = { { 32, 15, -1.f, 0.1f, 20, 0 }, { 32, 15, -0.9f, 0.05f, 36, 0 } },
+	[QK_Q5_K] = { { 32, 31, -0.5f, 0.1f, 15, 0 }, { 32, 31, -0.9f, 0.05f, 36, 0 } },
+};
+
 const struct qk_format qk_formats[QK_NFORMATS] = {
 	[QK_Q2_K] = { sizeof(struct blk_q2_K), qk_fit_q2_K_ref, qk_fit_q2_K_imatrix,
 		qk_finish_q2_K_ref, qk_finish_q2_K_imatrix },

@@ -82,10 +82,22 @@ struct qk_format {
 };
 
 extern const struct qk_format qk_formats[QK_NFORMATS];
+
+/* make_qkx2/3's search for the formats with a minimum (Q2_K, Q4_K, Q5_K):
+ * sub-block size, largest code and the scale search, [0] without an
+ * importance matrix, [1] with one (ggml's constants, spec/gguf.md §4). */
+struct qk_search {
+	int n, nmax;
+	float rmin, rdelta;
+	int nstep, use_mad;
+};
+extern const struct qk_search qk_searches[QK_NFORMATS][2];
 extern const int8_t qk_iq4nl_values[16];	/* defined in quant_simple.c */
 
 float qk_fit_qkx(int n, int nmax, const float *x, const float *w, uint8_t *L,
     float *the_min, float rmin, float rdelta, int nstep, int use_mad);
+float qk_fit_search(const struct qk_search *sr, const float *x, const float *w, uint8_t *L,
+    float *the_min);	/* qk_fit_qkx with a table row's search */
 float qk_fit_qp(int n, int nmax, const float *x, uint8_t *L, const float *w);
 float qk_sum_sq(const float *x, int n);
 int qk_iq4_index(float x);

@@ -530,23 +530,14 @@ K(fit_blocks)(int fmt, const float *const *xb, const float *const *qw, int nblk,
 		int off = 0;
 		switch (fmt) {
 		case QK_Q2_K:
-			if (qw[0])
-				K(fit_qkx)(16, 3, x, w, L, scale, min, -0.9f, 0.05f, 36, 0);
-			else
-				K(fit_qkx)(16, 3, x, w, L, scale, min, -0.5f, 0.1f, 15, 1);
-			break;
 		case QK_Q4_K:
-			if (qw[0])
-				K(fit_qkx)(32, 15, x, w, L, scale, min, -0.9f, 0.05f, 36, 0);
-			else
-				K(fit_qkx)(32, 15, x, w, L, scale, min, -1.f, 0.1f, 20, 0);
+		case QK_Q5_K: {
+			const struct qk_search *sr = &qk_searches[fmt][qw[0] != NULL];
+
+			K(fit_qkx)(sr->n, sr->nmax, x, w, L, scale, min, sr->rmin, sr->rdelta, sr->nstep,
+			    sr->use_mad);
 			break;
-		case QK_Q5_K:
-			if (qw[0])
-				K(fit_qkx)(32, 31, x, w, L, scale, min, -0.9f, 0.05f, 36, 0);
-			else
-				K(fit_qkx)(32, 31, x, w, L, scale, min, -0.5f, 0.1f, 15, 0);
-			break;
+		}
 		case QK_Q3_K:
 			if (qw[0])
 				K(fit_qx)(16, 4, x, w, L, scale);
