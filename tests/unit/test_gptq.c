@@ -10,6 +10,7 @@
 #include "dtype.h"
 #include "gptq.h"
 #include "harness.h"
+#include "qpfiles.h"
 #include "layout.h"
 #include "qparams.h"
 #include "safetensors.h"
@@ -272,31 +273,6 @@ TEST(act_order_by_hand)
 
 /* ---- pack -> unpack equals the fake-quantized weight, act-order on ---- */
 
-struct memckpt {
-	const struct ql_packed *p;
-	const char *prefix;
-};
-
-static int
-mem_find(void *ctx, const char *name, struct ql_tensor *t)
-{
-	struct memckpt *m = ctx;
-	size_t n = strlen(m->prefix);
-
-	if (strncmp(name, m->prefix, n) != 0 || name[n] != '.')
-		return -1;
-	for (int i = 0; i < m->p->n; i++)
-		if (strcmp(name + n + 1, m->p->part[i].suffix) == 0) {
-			t->dtype = m->p->part[i].dtype;
-			t->ndim = m->p->part[i].ndim;
-			t->shape[0] = m->p->part[i].shape[0];
-			t->shape[1] = m->p->part[i].shape[1];
-			t->data = m->p->part[i].data;
-			return 0;
-		}
-	return -1;
-}
-
 TEST(round_trip_with_g_idx)
 {
 	static const struct {
@@ -328,7 +304,7 @@ TEST(round_trip_with_g_idx)
 		struct calib_opts co;
 		struct ql_packed p;
 		struct ql_config c;
-		struct memckpt m;
+		struct packed_ckpt m;
 		cJSON *cfg;
 		int64_t r2, c2;
 		size_t bad = 0;
@@ -351,7 +327,7 @@ TEST(round_trip_with_g_idx)
 		CHECKF(ql_config_parse(cfg, &c, &e) == 0, "case %zu: %s", k, e.msg);
 		m.p = &p;
 		m.prefix = "m";
-		if (t_check(ql_unpack(&c, "m", mem_find, &m, &back, &r2, &c2, &e) == 0, __FILE__, __LINE__,
+		if (t_check(ql_unpack(&c, "m", packed_find, &m, &back, &r2, &c2, &e) == 0, __FILE__, __LINE__,
 		    "case %zu: unpack: %s", k, e.msg)) {
 			for (int64_t i = 0; i < rows * cols; i++)
 				bad += memcmp(&back[i], &fq[i], 4) != 0;
