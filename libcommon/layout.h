@@ -127,6 +127,10 @@ struct ql_config {
  * unknown method or a scheme this reader does not handle. */
 int ql_config_parse(const cJSON *qc, struct ql_config *c, struct qerr *e);
 
+/* The scheme module `prefix` (a weight's name without ".weight") was
+ * quantized under, as the config says; NULL when it stays float. */
+const struct qscheme *ql_module_scheme(const struct ql_config *c, const char *prefix);
+
 /* Looks a tensor up by full name (NULL if absent). */
 struct ql_tensor {
 	enum qdtype dtype;

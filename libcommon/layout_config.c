@@ -547,3 +547,10 @@ ql_config_parse(const cJSON *qc, struct ql_config *c, struct qerr *e)
 	}
 	return qerr_set(e, "quantization_config: quant_method \"%s\" is not supported", m);
 }
+
+const struct qscheme *
+ql_module_scheme(const struct ql_config *c, const char *prefix)
+{
+	(void)prefix;	/* one scheme for every module */
+	return &c->s;
+}
