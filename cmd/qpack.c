@@ -274,6 +274,7 @@ struct packjob {
 	const struct smooth_fold *fold;	/* -p smoothing to apply to it, or NULL */
 	struct qscheme s;
 	struct qgrid g;
+	enum ql_act_order act;		/* GPTQ's column order, as the config says */
 	int quantize;
 };
 
@@ -395,7 +396,7 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 			if (gptq_run(&j->s, &j->g, x, xin, (int64_t)ct->shape[0], &go, &opt.co, &opt.lo,
 			    scale, zp, q, g_idx, &e) < 0)
 				cli_die("%s: %s: %s", input, j->t->name, e.msg);
-			if (ql_pack_gidx(&opt.lo, &j->s, &j->g, opt.act, q, scale, zp,
+			if (ql_pack_gidx(&opt.lo, &j->s, &j->g, j->act, q, scale, zp,
 			    j->s.gran == QG_GROUP ? g_idx : NULL, pk, &e) < 0)
 				cli_die("%s: %s: %s", input, j->t->name, e.msg);
 			free(xin);
@@ -430,7 +431,7 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 			q[i] = qparams_code(j->qe, (int64_t)i);
 	else
 		linq_quantize(&j->s, &j->g, x, scale, zp, q, opt.jobs);
-	if (ql_pack_gidx(&opt.lo, &j->s, &j->g, opt.act, q, scale, zp, j->qe ? j->qe->g_idx : NULL, pk,
+	if (ql_pack_gidx(&opt.lo, &j->s, &j->g, j->act, q, scale, zp, j->qe ? j->qe->g_idx : NULL, pk,
 	    &e) < 0)
 		cli_die("%s: %s: %s", input, j->t->name, e.msg);
 	free(x);
@@ -554,6 +555,35 @@ write_shards(const struct plan *p, const struct ckpt *ck, const struct packjob *
 	cli_progress_end(&prog);
 }
 
+/* vLLM loads q_proj, k_proj, v_proj (and gate_proj, up_proj) as one fused
+ * layer and refuses shards under different schemes; Transformers loads
+ * them.  A plan that splits them gets a note. */
+static void
+warn_fused(const struct ql_module *m, size_t n)
+{
+	static const char *const fused[][3] = { { "q_proj", "k_proj", "v_proj" }, { "gate_proj", "up_proj", NULL } };
+
+	for (size_t i = 0; i < n; i++) {
+		const char *dot = strrchr(m[i].name, '.');
+		size_t plen = dot ? (size_t)(dot - m[i].name) + 1 : 0;
+
+		for (size_t f = 0; f < sizeof fused / sizeof fused[0]; f++) {
+			if (strcmp(m[i].name + plen, fused[f][0]) != 0)
+				continue;
+			for (int k = 1; k < 3 && fused[f][k]; k++)
+				for (size_t j = 0; j < n; j++) {
+					if (strncmp(m[j].name, m[i].name, plen) != 0 ||
+					    strcmp(m[j].name + plen, fused[f][k]) != 0)
+						continue;
+					if ((m[i].s == NULL) != (m[j].s == NULL) ||
+					    (m[i].s && !same_scheme(m[i].s, m[j].s)))
+						cli_warn("%s and %s have different schemes: vLLM fuses them and "
+						    "needs one (Transformers loads them)", m[i].name, m[j].name);
+				}
+		}
+	}
+}
+
 static int
 pack(const char *input)
 {
@@ -563,9 +593,9 @@ pack(const char *input)
 	struct packjob *jobs;
 	struct smooth_fold *folds;
 	struct plan p = { 0 };
-	char **ignore = NULL;
-	size_t n_ignore = 0, n_quant = 0;
-	struct qscheme cfg_s = opt.s;
+	char **modname = NULL;
+	struct ql_module *mods = NULL;
+	size_t n_mods = 0, n_quant = 0;
 	struct cli_outdir od;
 	cJSON *config, *qc;
 
@@ -574,7 +604,8 @@ pack(const char *input)
 	if (opt.qparams && qparams_load(&qp, opt.qparams, &e) < 0)
 		cli_die_err(&e);
 	if ((jobs = calloc(ck.n_tensors + 1, sizeof *jobs)) == NULL ||
-	    (ignore = calloc(ck.n_tensors + 1, sizeof *ignore)) == NULL ||
+	    (modname = calloc(ck.n_tensors + 1, sizeof *modname)) == NULL ||
+	    (mods = calloc(ck.n_tensors + 1, sizeof *mods)) == NULL ||
 	    (folds = calloc(ck.n_tensors + 1, sizeof *folds)) == NULL)
 		cli_die("out of memory");
 	/* smoothing factors (AWQ, SmoothQuant): 1/s into the op before */
@@ -604,13 +635,7 @@ pack(const char *input)
 				if (!opt.quiet)
 					cli_warn("%s: left in float: %s", t->name, e.msg);
 			} else {
-				enum ql_act_order act = j->qe ? (enum ql_act_order)j->qe->act_order : opt.act;
-
-				if (n_quant == 0)
-					cfg_s = j->s, opt.act = act;
-				else if (!same_scheme(&cfg_s, &j->s) || act != opt.act)
-					cli_die("%s: %s: schemes differ between tensors; one layout config holds one scheme",
-					    opt.qparams, t->name);
+				j->act = j->qe ? (enum ql_act_order)j->qe->act_order : opt.act;
 				if (j->qe && j->qe->g_idx && !ql_stores_gidx(opt.lo.layout, &j->s))
 					cli_die("%s: %s: %s cannot store g_idx (act-order groups); write the plan "
 					    "with --static-groups", opt.qparams, t->name, qlayout_names[opt.lo.layout]);
@@ -620,18 +645,30 @@ pack(const char *input)
 					opt.lo.model_dtype = t->dtype;
 			}
 		}
-		if (!j->quantize && t->ndim == 2 && strlen(t->name) > 7 &&
+		/* the config's modules: the quantized ones with their scheme, the
+		 * other Linear weights as float (ignore, exclude) */
+		if (j->quantize || (t->ndim == 2 && strlen(t->name) > 7 &&
 		    strcmp(t->name + strlen(t->name) - 7, ".weight") == 0 &&
-		    !strstr(t->name, "embed") && !strstr(t->name, "wte") && !strstr(t->name, "wpe")) {
+		    !strstr(t->name, "embed") && !strstr(t->name, "wte") && !strstr(t->name, "wpe"))) {
 			module_name(t->name, mod, sizeof mod);
-			if ((ignore[n_ignore++] = strdup(mod)) == NULL)
+			if ((modname[n_mods] = strdup(mod)) == NULL)
 				cli_die("out of memory");
+			mods[n_mods].name = modname[n_mods];
+			mods[n_mods].s = j->quantize ? &j->s : NULL;
+			mods[n_mods++].act = j->act;
 		}
 	}
 	if (n_quant == 0)
 		cli_die("%s: no tensor to quantize for %s", input, qlayout_names[opt.lo.layout]);
 	if (opt.lo.model_dtype == QD_COUNT)
 		opt.lo.model_dtype = QD_BF16;
+	/* the config before a byte is written: awq, gptq and fp8 refuse a plan
+	 * with several schemes here */
+	if ((qc = ql_config_modules(&opt.lo, mods, n_mods,
+	    opt.qparams ? "qparams" : opt.gptq ? "gptq" : calib_method_names[opt.co.method], &e)) == NULL)
+		cli_die("%s: %s", opt.qparams ? opt.qparams : input, e.msg);
+	if (!opt.quiet)
+		warn_fused(mods, n_mods);
 
 	/* plan: every output tensor with its size, before writing a byte */
 	for (size_t i = 0; i < ck.n_tensors; i++) {
@@ -641,7 +678,7 @@ pack(const char *input)
 			struct ql_packed pk;
 			char mod[1024], name[1100];
 
-			if (ql_plan_act(&opt.lo, &jobs[i].s, &jobs[i].g, opt.act, &pk, &e) < 0)
+			if (ql_plan_act(&opt.lo, &jobs[i].s, &jobs[i].g, jobs[i].act, &pk, &e) < 0)
 				cli_die("%s: %s", t->name, e.msg);
 			module_name(t->name, mod, sizeof mod);
 			for (int m = 0; m < pk.n; m++) {
@@ -664,9 +701,6 @@ pack(const char *input)
 	config = ck.config ? cJSON_Duplicate(ck.config, 1) : cJSON_CreateObject();
 	if (config == NULL || !cJSON_IsObject(config))
 		cli_die("%s: config.json is not an object", input);
-	qc = ql_config_act(&opt.lo, &cfg_s, opt.act,
-	    opt.qparams ? "qparams" : opt.gptq ? "gptq" : calib_method_names[opt.co.method],
-	    (const char *const *)ignore, n_ignore);
 	cJSON_DeleteItemFromObjectCaseSensitive(config, "quantization_config");
 	cJSON_AddItemToObject(config, "quantization_config", qc);
 	write_json_file(od.tmp, "config.json", config);
@@ -679,9 +713,10 @@ pack(const char *input)
 	for (size_t i = 0; i < p.n; i++)
 		free(p.items[i].name);
 	free(p.items);
-	for (size_t i = 0; i < n_ignore; i++)
-		free(ignore[i]);
-	free(ignore);
+	for (size_t i = 0; i < n_mods; i++)
+		free(modname[i]);
+	free(modname);
+	free(mods);
 	free(jobs);
 	free(folds);
 	qparams_free(&qp);
@@ -823,6 +858,16 @@ dequant(const char *input)
 		}
 	} else if (ql_config_parse(qc, &deq_cfg, &e) < 0) {
 		cli_die("%s: config.json: %s", input, e.msg);
+	} else {	/* several schemes: targets and ignore against the tensors */
+		const char **names = calloc(ck.n_tensors + 1, sizeof *names);
+
+		if (names == NULL)
+			cli_die("out of memory");
+		for (size_t i = 0; i < ck.n_tensors; i++)
+			names[i] = ck.tensors[i].t->name;
+		if (ql_config_check(&deq_cfg, names, ck.n_tensors, find_tensor, &ck, &e) < 0)
+			cli_die("%s: config.json: %s", input, e.msg);
+		free(names);
 	}
 	if ((prefixes = calloc(ck.n_tensors + 1, sizeof *prefixes)) == NULL)
 		cli_die("out of memory");
@@ -910,6 +955,7 @@ dequant(const char *input)
 		free(prefixes[i]);
 	free(prefixes);
 	cJSON_Delete(detected);
+	ql_config_free(&deq_cfg);
 	ckpt_close(&ck);
 	return 0;
 }

@@ -113,22 +113,52 @@ cJSON *ql_config(const struct ql_opts *o, const struct qscheme *s, const char *m
 cJSON *ql_config_act(const struct ql_opts *o, const struct qscheme *s, enum ql_act_order act,
     const char *method, const char *const *ignore, size_t n_ignore);
 
+/* A module of a mixed-precision plan and its scheme (NULL: left in float). */
+struct ql_module {
+	const char *name;		/* the weight's name without ".weight" */
+	const struct qscheme *s;
+	enum ql_act_order act;
+};
+/* The config for modules under several schemes (in the order given).  With
+ * one scheme it is exactly ql_config_act's.  compressed-tensors: one config
+ * group per scheme, its targets the exact module names, the float ones in
+ * "ignore", "format" mixed-precision when groups differ in format.  quark:
+ * the scheme of most modules in global_quant_config, the others' in
+ * layer_quant_config keyed by module name, the float ones in "exclude".
+ * awq, gptq, fp8 hold one scheme: NULL with a message naming two modules
+ * whose schemes differ. */
+cJSON *ql_config_modules(const struct ql_opts *o, const struct ql_module *m, size_t n,
+    const char *method, struct qerr *e);
+
 /* ---- unpacking ---- */
+
+struct ql_match;
 
 /* How a quantized checkpoint is laid out, from its quantization_config. */
 struct ql_config {
 	enum qlayout layout;
 	int quark_order;
-	struct qscheme s;		/* weights' scheme (group -1: channel) */
+	struct qscheme s;		/* weights' scheme (group -1: channel); with
+					 * several, the first group's (global for quark) */
 	int fp8_block;			/* fp8: weight_scale_inv blocks */
+	struct ql_match *m;		/* NULL with one scheme; else which module has
+					 * which (owned: ql_config_free) */
 };
 
 /* Reads quantization_config (the object itself).  -1 with a message for an
- * unknown method or a scheme this reader does not handle. */
+ * unknown method or a scheme this reader does not handle.  A config with
+ * several schemes (compressed-tensors config_groups that differ, quark
+ * layer_quant_config) allocates: ql_config_free it.  One with a single
+ * scheme allocates nothing (ql_config_free is then a no-op). */
 int ql_config_parse(const cJSON *qc, struct ql_config *c, struct qerr *e);
+void ql_config_free(struct ql_config *c);
 
 /* The scheme module `prefix` (a weight's name without ".weight") was
- * quantized under, as the config says; NULL when it stays float. */
+ * quantized under, as the config says; NULL when it stays float.  With one
+ * scheme, that scheme for any module.  With several, as the loaders match
+ * names (layout_match.h): ignore/exclude, then exact names and "re:"
+ * regexes (compressed-tensors) or the first matching layer_quant_config
+ * key (quark), then "Linear" or global_quant_config. */
 const struct qscheme *ql_module_scheme(const struct ql_config *c, const char *prefix);
 
 /* Looks a tensor up by full name (NULL if absent). */
@@ -139,6 +169,14 @@ struct ql_tensor {
 	const unsigned char *data;
 };
 typedef int (*ql_find_fn)(void *ctx, const char *name, struct ql_tensor *t);
+
+/* For a config with several schemes, against the checkpoint's tensor
+ * names (all n): every exact or regex target matches a module, no module
+ * is matched by name by two groups of different schemes, and no packed
+ * tensor belongs to a module the config leaves in float.  0 for a config
+ * with one scheme. */
+int ql_config_check(const struct ql_config *c, const char *const *names, size_t n, ql_find_fn find,
+    void *ctx, struct qerr *e);
 
 /* The packed tensor that marks a quantized module: a name ending in it
  * gives the prefix ("qweight", "weight_packed", "weight" with F8/I32...). */

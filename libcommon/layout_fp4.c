@@ -108,12 +108,17 @@ int
 ql_fp4_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
     float **out, int64_t *rows, int64_t *cols, int shape_only, struct qerr *e)
 {
+	const struct qscheme *ms = ql_module_scheme(c, prefix);
 	struct ql_tensor w, sc, gs;
-	uint64_t o, in, gsz = c->s.fmt == QF_NVFP4 ? 16 : 32;
+	uint64_t o, in, gsz;
 	float global = 1;
 	float *x;
 
 	*out = NULL;
+	if (ms == NULL || !(ms->fmt == QF_NVFP4 || ms->fmt == QF_MXFP4))
+		return qerr_set(e, "%s: quantization_config %s", prefix, ms ? "gives it no fp4 format" :
+		    "leaves it in float");
+	gsz = ms->fmt == QF_NVFP4 ? 16 : 32;
 	if (find_part(find, ctx, prefix, ".weight_packed", QD_U8, &w, e) < 0)
 		return -1;
 	if (w.ndim != 2 || w.shape[0] == 0 || w.shape[1] == 0 || (2 * w.shape[1]) % gsz)
@@ -121,13 +126,13 @@ ql_fp4_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, vo
 		    prefix, (unsigned long long)gsz);
 	o = w.shape[0];
 	in = 2 * w.shape[1];
-	if (find_part(find, ctx, prefix, ".weight_scale", c->s.fmt == QF_NVFP4 ? QD_F8_E4M3 : QD_U8,
+	if (find_part(find, ctx, prefix, ".weight_scale", ms->fmt == QF_NVFP4 ? QD_F8_E4M3 : QD_U8,
 	    &sc, e) < 0)
 		return -1;
 	if (sc.ndim != 2 || sc.shape[0] != o || sc.shape[1] != in / gsz)
 		return qerr_set(e, "%s.weight_scale: shape does not match the weight: expected [%llu, %llu]",
 		    prefix, (unsigned long long)o, (unsigned long long)(in / gsz));
-	if (c->s.fmt == QF_NVFP4) {
+	if (ms->fmt == QF_NVFP4) {
 		if (find_part(find, ctx, prefix, ".weight_global_scale", QD_F32, &gs, e) < 0)
 			return -1;
 		if (!(gs.ndim == 0 || (gs.ndim == 1 && gs.shape[0] == 1)))
@@ -142,7 +147,7 @@ ql_fp4_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, vo
 	if (shape_only)
 		return 0;
 	for (uint64_t k = 0; k < o * (in / gsz); k++)
-		if (c->s.fmt == QF_MXFP4 ? sc.data[k] == 0xff :
+		if (ms->fmt == QF_MXFP4 ? sc.data[k] == 0xff :
 		    isnan(linq_fp8_decode(sc.data[k], 1)))
 			return qerr_set(e, "%s.weight_scale: element %llu is NaN", prefix,
 			    (unsigned long long)k);
@@ -152,7 +157,7 @@ ql_fp4_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, vo
 	for (uint64_t i = 0; i < o * in; i++) {
 		uint8_t code = (uint8_t)((w.data[i / 2] >> (4 * (i & 1))) & 15), sb = sc.data[i / gsz];
 
-		x[i] = c->s.fmt == QF_NVFP4 ?
+		x[i] = ms->fmt == QF_NVFP4 ?
 		    qblock_value(QF_NVFP4, code, linq_fp8_decode(sb, 1), 0, global) :
 		    qblock_value(QF_MXFP4, code, e8m0(sb), 0, 1);
 	}

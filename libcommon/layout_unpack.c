@@ -15,13 +15,24 @@ ql_is_marker(const struct ql_config *c, const char *name, enum qdtype dt, size_t
 
 	for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++) {
 		size_t m = strlen(markers[i]);
+		const struct qscheme *s = &c->s;
 
 		if (n <= m || strcmp(name + n - m, markers[i]) != 0)
 			continue;
 		*prefix_len = n - m;
+		if (c->m) {	/* several schemes: the module's own, or float */
+			char prefix[1024];
+
+			if (n - m >= sizeof prefix)
+				return 0;
+			memcpy(prefix, name, n - m);
+			prefix[n - m] = 0;
+			if ((s = ql_module_scheme(c, prefix)) == NULL)
+				return 0;
+		}
 		switch (c->layout) {
 		case QL_CT:
-			return linq_is_float(c->s.fmt) ? i == 2 && dt == QD_F8_E4M3 : i == 0;
+			return linq_is_float(s->fmt) ? i == 2 && dt == QD_F8_E4M3 : i == 0;
 		case QL_AWQ:
 		case QL_GPTQ:
 			return i == 1;
@@ -223,20 +234,27 @@ unpack_gptq(const struct ql_config *c, const struct src *s, float **outp, int64_
 }
 
 static int
-unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+unpack(const struct ql_config *cfg, const char *prefix, ql_find_fn find, void *ctx,
     float **outp, int64_t *rows, int64_t *cols, int shape_only, struct qerr *e)
 {
+	/* the module's scheme in place of the config's first */
+	const struct qscheme *ms = ql_module_scheme(cfg, prefix);
+	struct ql_config one = *cfg, *c = &one;
 	struct src s = { prefix, find, ctx };
-	struct qscheme sch = c->s;
+	struct qscheme sch;
 	struct qgrid g;
 	struct ql_tensor w, sc, zp, gi = { 0 };
 	int32_t *q = NULL, *z = NULL, *gidx = NULL;
 	float *scale = NULL, *x = NULL;
 	uint64_t out, in;
-	int bits = linq_bits(c->s.fmt), k = bits ? 32 / bits : 1, rc = -1, has_zp = 0, no_gidx = 1;
-	int grp = c->s.gran == QG_GROUP;
+	int bits, k, rc = -1, has_zp = 0, no_gidx = 1, grp;
 
 	*outp = NULL;
+	if (ms == NULL)
+		return qerr_set(e, "%s: quantization_config leaves it in float", prefix);
+	one.s = sch = *ms;
+	one.m = NULL;
+	bits = linq_bits(c->s.fmt), k = bits ? 32 / bits : 1, grp = c->s.gran == QG_GROUP;
 	if (c->layout == QL_GPTQ)
 		return unpack_gptq(c, &s, outp, rows, cols, shape_only, e);
 	if (c->layout == QL_CT && (c->s.fmt == QF_NVFP4 || c->s.fmt == QF_MXFP4))

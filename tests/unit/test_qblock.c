@@ -398,7 +398,7 @@ TEST(fp4_pack_unpack_is_fake_quant)
 			struct qerr e;
 			int32_t q[R * C];
 			struct ql_packed pk;
-			struct ql_config cfg = { QL_CT, 0, w->s, 0 };
+			struct ql_config cfg = { QL_CT, 0, w->s, 0, NULL };
 			struct packed_ckpt ps = { &pk, "m" };
 			float *back;
 			int64_t rows, cols;

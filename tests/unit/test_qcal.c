@@ -1044,7 +1044,7 @@ TEST(configs_malformed)
 	expect_bad_config("gptq_bits_str", "{\"quant_method\":\"gptq\",\"bits\":\"4\",\"group_size\":128}", "not an integer");
 	expect_bad_config("ct_no_groups", "{\"quant_method\":\"compressed-tensors\",\"format\":\"pack-quantized\"}", "config_groups");
 	expect_bad_config("ct_mixed", "{\"quant_method\":\"compressed-tensors\",\"format\":\"pack-quantized\",\"config_groups\":"
-	    "{\"a\":{\"weights\":{\"num_bits\":4}},\"b\":{\"weights\":{\"num_bits\":8}}}}", "different weight schemes");
+	    "{\"a\":{\"weights\":{\"num_bits\":4}},\"b\":{\"weights\":{\"num_bits\":8}}}}", "config_groups.a: \"targets\" missing");
 	expect_bad_config("ct_nvfp4", "{\"quant_method\":\"compressed-tensors\",\"format\":\"nvfp4-pack-quantized\",\"config_groups\":"
 	    "{\"a\":{\"weights\":{\"num_bits\":4,\"type\":\"float\"}}}}", "group_size");
 	expect_bad_config("ct_group_no_size", "{\"quant_method\":\"compressed-tensors\",\"format\":\"pack-quantized\",\"config_groups\":"
