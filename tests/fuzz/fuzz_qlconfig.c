@@ -1,6 +1,7 @@
 /* Fuzz target: a quantized checkpoint as --dequant sees it.  Input: a
  * quantization_config JSON object, a blank line, then a safetensors file;
- * every packed module the config announces is unpacked. */
+ * a config with several schemes is checked against the tensors, and every
+ * packed module the config announces is unpacked. */
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,8 +29,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jl = sep ? (size_t)(sep - data) : size;
 	if ((j = cJSON_ParseWithLength((const char *)data, jl)) == NULL)
 		return 0;
-	if (ql_config_parse(j, &c, &e) == 0 && sep &&
-	    st_parse(&f, sep + 2, size - jl - 2, "fuzz", &e) == 0) {
+	if (ql_config_parse(j, &c, &e) < 0) {
+		cJSON_Delete(j);
+		return 0;
+	}
+	if (sep && st_parse(&f, sep + 2, size - jl - 2, "fuzz", &e) == 0) {
+		const char **names = calloc(f.n_tensors + 1, sizeof *names);
+
+		for (size_t i = 0; names && i < f.n_tensors; i++)
+			names[i] = f.tensors[i].name;
+		if (names)
+			ql_config_check(&c, names, f.n_tensors, st_lookup, &f, &e);
+		free(names);
 		for (size_t i = 0; i < f.n_tensors; i++) {
 			size_t plen;
 			char prefix[1024];
@@ -46,6 +57,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		st_close(&f);
 	}
+	ql_config_free(&c);
 	cJSON_Delete(j);
 	return 0;
 }
