@@ -224,6 +224,63 @@ bad:
 	return NULL;
 }
 
+/* fp8's per-tensor evidence as a compressed-tensors group: the tensors are
+ * the same (F8 weight, scalar weight_scale), so beside pack-quantized
+ * modules they are compressed-tensors' float-quantized per tensor. */
+static cJSON *
+as_ct(cJSON *qc)
+{
+	const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(qc, "quant_method"));
+	cJSON *ct;
+
+	if (m && strcmp(m, "compressed-tensors") == 0)
+		return qc;
+	if (!m || strcmp(m, "fp8") != 0 || cJSON_GetObjectItemCaseSensitive(qc, "weight_block_size"))
+		return NULL;
+	ct = cJSON_CreateObject();
+	weights(ct, "float-quantized", 8, "float", 1, "tensor", -1);
+	cJSON_Delete(qc);
+	return ct;
+}
+
+/* Modules in several compressed-tensors schemes (a mixed-precision
+ * checkpoint): one config group per scheme, its targets the module names;
+ * NULL if a module is in another layout. */
+static cJSON *
+ct_mixed(cJSON **qc, char **js, char **prefix, size_t n, size_t *group, size_t ng)
+{
+	cJSON *out = cJSON_CreateObject(), *groups;
+	const char *fmt = NULL;
+
+	for (size_t k = 0; k < ng; k++) {
+		const char *f;
+
+		if ((qc[k] = as_ct(qc[k])) == NULL) {
+			cJSON_Delete(out);
+			return NULL;
+		}
+		f = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(qc[k], "format"));
+		fmt = fmt == NULL || strcmp(fmt, f) == 0 ? f : "mixed-precision";
+	}
+	cJSON_AddStringToObject(out, "quant_method", "compressed-tensors");
+	cJSON_AddStringToObject(out, "format", fmt);
+	groups = cJSON_AddObjectToObject(out, "config_groups");
+	for (size_t k = 0; k < ng; k++) {
+		cJSON *g = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(qc[k], "config_groups"), "group_0"), 1);
+		cJSON *t = cJSON_AddArrayToObject(g, "targets");
+		char name[32];
+
+		for (size_t i = 0; i < n; i++)
+			if (group[i] == k)
+				cJSON_AddItemToArray(t, cJSON_CreateString(prefix[i]));
+		snprintf(name, sizeof name, "group_%zu", k);
+		cJSON_AddItemToObject(groups, name, g);
+	}
+	(void)js;
+	return out;
+}
+
 cJSON *
 ql_detect(const char *const *names, size_t n, ql_find_fn find, void *ctx, struct qerr *e)
 {
@@ -231,65 +288,93 @@ ql_detect(const char *const *names, size_t n, ql_find_fn find, void *ctx, struct
 	 * is fp8 block, not per tensor */
 	static const char *const markers[] = { "weight_packed", "qweight", "weight_scale_inv",
 		"weight_scale" };
-	cJSON *found = NULL;
-	char *first = NULL, *fj = NULL;
-	size_t plen;
+	enum { MAX_SCHEMES = 64 };
+	cJSON *found = NULL, *qcs[MAX_SCHEMES];
+	char *js_of[MAX_SCHEMES], **prefix = calloc(n + 1, sizeof *prefix);
+	size_t plen, nm = 0, ng = 0, *group = calloc(n + 1, sizeof *group);
 	struct block_range br = { { 1, 1 }, { UINT64_MAX, UINT64_MAX } };
 
+	if (prefix == NULL || group == NULL) {
+		free(prefix);
+		free(group);
+		qerr_set(e, "out of memory");
+		return NULL;
+	}
 	for (size_t i = 0; i < n; i++) {
-		char prefix[1100];
+		char pfx[1100];
 		struct ql_tensor w, sc;
 
-		if (!ends(names[i], ".weight_scale_inv", &plen) || plen >= sizeof prefix)
+		if (!ends(names[i], ".weight_scale_inv", &plen) || plen >= sizeof pfx)
 			continue;
-		snprintf(prefix, sizeof prefix, "%.*s", (int)plen, names[i]);
-		if (has(find, ctx, prefix, "weight", &w) && w.ndim == 2 &&
-		    has(find, ctx, prefix, "weight_scale_inv", &sc) && sc.ndim == 2)
+		snprintf(pfx, sizeof pfx, "%.*s", (int)plen, names[i]);
+		if (has(find, ctx, pfx, "weight", &w) && w.ndim == 2 &&
+		    has(find, ctx, pfx, "weight_scale_inv", &sc) && sc.ndim == 2)
 			narrow(&br, w.shape, sc.shape);
 	}
 
 	for (size_t i = 0; i < n; i++) {
 		for (size_t m = 0; m < sizeof markers / sizeof markers[0]; m++) {
-			char prefix[1100];
+			char pfx[1100];
 			cJSON *qc;
 			char *js;
+			size_t k;
 
 			if (!ends(names[i], markers[m], &plen) || plen == 0 || names[i][plen - 1] != '.' ||
-			    plen >= sizeof prefix)
+			    plen >= sizeof pfx)
 				continue;
-			snprintf(prefix, sizeof prefix, "%.*s", (int)(plen - 1), names[i]);
-			if (m == 3 && (has(find, ctx, prefix, "weight_packed", NULL) ||
-			    has(find, ctx, prefix, "weight_scale_inv", NULL)))
+			snprintf(pfx, sizeof pfx, "%.*s", (int)(plen - 1), names[i]);
+			if (m == 3 && (has(find, ctx, pfx, "weight_packed", NULL) ||
+			    has(find, ctx, pfx, "weight_scale_inv", NULL)))
 				break;	/* counted under its own marker */
-			if ((qc = from_module(prefix, m == 3 ? "weight" : markers[m], find, ctx, &br, e)) == NULL)
+			if ((qc = from_module(pfx, m == 3 ? "weight" : markers[m], find, ctx, &br, e)) == NULL)
 				goto fail;
-			js = cJSON_PrintUnformatted(qc);
-			if (found == NULL) {
-				found = qc, fj = js;
-				first = strdup(prefix);
-				continue;
-			}
-			cJSON_Delete(qc);
-			if (js == NULL || strcmp(js, fj) != 0) {
-				qerr_set(e, "ambiguous: %s and %s are in different layouts (%s, %s); "
-				    "give a config.json with its quantization_config", first, prefix, fj,
-				    js ? js : "?");
+			if ((js = cJSON_PrintUnformatted(qc)) == NULL || (prefix[nm] = strdup(pfx)) == NULL) {
 				free(js);
+				cJSON_Delete(qc);
+				qerr_set(e, "out of memory");
 				goto fail;
 			}
-			free(js);
+			for (k = 0; k < ng && strcmp(js_of[k], js) != 0; k++)
+				;
+			if (k == ng && ng == MAX_SCHEMES) {
+				free(js);
+				cJSON_Delete(qc);
+				nm++;
+				qerr_set(e, "more than %d schemes; give a config.json with its quantization_config",
+				    MAX_SCHEMES);
+				goto fail;
+			}
+			if (k == ng) {
+				qcs[ng] = qc, js_of[ng++] = js;
+			} else {
+				cJSON_Delete(qc);
+				free(js);
+			}
+			group[nm++] = k;
 			break;
 		}
 	}
-	if (found == NULL)
+	if (ng == 0)
 		qerr_set(e, "no quantized weight found (qweight, weight_packed, weight_scale, "
 		    "weight_scale_inv, *_blocks)");
-	free(first);
-	free(fj);
-	return found;
+	else if (ng == 1)
+		found = qcs[0], qcs[0] = NULL;
+	else if ((found = ct_mixed(qcs, js_of, prefix, nm, group, ng)) == NULL) {
+		size_t b = 0;
+
+		while (group[b] == 0)
+			b++;
+		qerr_set(e, "ambiguous: %s and %s are in different layouts (%s, %s); "
+		    "give a config.json with its quantization_config", prefix[0], prefix[b], js_of[0], js_of[group[b]]);
+	}
 fail:
-	cJSON_Delete(found);
-	free(first);
-	free(fj);
-	return NULL;
+	for (size_t k = 0; k < ng; k++) {
+		cJSON_Delete(qcs[k]);
+		free(js_of[k]);
+	}
+	for (size_t i = 0; i < nm; i++)
+		free(prefix[i]);
+	free(prefix);
+	free(group);
+	return found;
 }

@@ -19,6 +19,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct qerr e;
 	const char **names;
 	cJSON *j;
+	int parsed;
 
 	if (st_parse(&f, data, size, "fuzz", &e) != 0)
 		return 0;
@@ -29,6 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < f.n_tensors; i++)
 		names[i] = f.tensors[i].name;
 	j = ql_detect(names, f.n_tensors, st_lookup, &f, &e);
+	parsed = j && ql_config_parse(j, &c, &e) == 0;
 	for (size_t i = 0; i < f.n_tensors; i++) {
 		size_t plen, n = strlen(names[i]);
 		char prefix[1024];
@@ -43,14 +45,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				free(x);
 			continue;
 		}
-		if (j == NULL || ql_config_parse(j, &c, &e) != 0 ||
-		    !ql_is_marker(&c, names[i], f.tensors[i].dtype, &plen) || plen >= sizeof prefix)
+		if (!parsed || !ql_is_marker(&c, names[i], f.tensors[i].dtype, &plen) || plen >= sizeof prefix)
 			continue;
 		memcpy(prefix, names[i], plen);
 		prefix[plen] = 0;
 		if (ql_unpack(&c, prefix, st_lookup, &f, &x, &r, &k, &e) == 0)
 			free(x);
 	}
+	if (parsed)
+		ql_config_free(&c);
 	cJSON_Delete(j);
 	free(names);
 	st_close(&f);
