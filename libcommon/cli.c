@@ -314,9 +314,11 @@ void
 cli_outdir_open(struct cli_outdir *d, const char *path)
 {
 	d->path = strdup(path);
-	d->tmp = temp_name(path);
 	if (d->path == NULL)
 		cli_die("out of memory");
+	for (size_t n = strlen(d->path); n > 1 && d->path[n - 1] == '/'; n--)
+		d->path[n - 1] = 0;	/* "out/": the temp folder beside out, not in it */
+	d->tmp = temp_name(d->path);
 	if (mkdir(d->tmp, 0777) != 0)
 		cli_die("%s: %s", d->tmp, strerror(errno));
 	track(d->tmp, 1);
