@@ -149,6 +149,25 @@ int ql_is_marker(const struct ql_config *c, const char *name, enum qdtype dt, si
 int ql_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
     float **out, int64_t *rows, int64_t *cols, struct qerr *e);
 
+/* A packed module in linq's grid, before dequantization: codes q
+ * [rows*cols] (row = output), a scale and a zero point per cell of g, and
+ * g_idx [cols] (each input's cell column; NULL: contiguous groups).
+ * Dequantization is linq_dequant1(s.fmt, q, scale[cell], z[cell]). */
+struct ql_codes {
+	struct qscheme s;
+	struct qgrid g;
+	int64_t rows, cols;
+	int32_t *q, *z, *gidx;
+	float *scale;
+};
+
+/* Unpacks module prefix of an integer or FP8 layout into kc; the codes
+ * only if with_codes (the rest is small: enough to plan with).  -1 with a
+ * message otherwise (the FP4 formats included). */
+int ql_unpack_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    int with_codes, struct ql_codes *kc, struct qerr *e);
+void ql_codes_free(struct ql_codes *kc);
+
 /* Only out and in, from the packed tensor (cheap; for planning). */
 int ql_unpack_shape(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
     int64_t *rows, int64_t *cols, struct qerr *e);
