@@ -707,12 +707,12 @@ unpack_write(const struct item *it, const struct ckpt *ck, const struct ql_confi
 	if (it->part == -3) {	/* gpt-oss experts: N_blocks, N_scales -> N */
 		uint64_t shape[3];
 
-		if (ql_gptoss_unpack(it->name, packed_find, (void *)ck, &x, shape, 0, &e) < 0)
+		if (ql_gptoss_unpack(it->name, packed_lookup, (void *)ck, &x, shape, 0, &e) < 0)
 			cli_die("%s: %s", ck->path, e.msg);
 		rows = (int64_t)(shape[0] * shape[1]), cols = (int64_t)shape[2];
 	} else {
 		snprintf(prefix, sizeof prefix, "%.*s", (int)plen, it->name);
-		if (ql_unpack(cfg, prefix, packed_find, (void *)ck, &x, &rows, &cols, &e) < 0)
+		if (ql_unpack(cfg, prefix, packed_lookup, (void *)ck, &x, &rows, &cols, &e) < 0)
 			cli_die("%s: %s", ck->path, e.msg);
 	}
 	n = (size_t)(rows * cols);
@@ -800,7 +800,7 @@ dequant(const char *input)
 			if (strcmp(t->name + plen, "_scales") == 0)
 				continue;	/* with its _blocks */
 			snprintf(name, sizeof name, "%.*s", (int)plen, t->name);
-			if (ql_gptoss_unpack(name, packed_find, &ck, &unused, shape, 1, &e) < 0)
+			if (ql_gptoss_unpack(name, packed_lookup, &ck, &unused, shape, 1, &e) < 0)
 				cli_die("%s: %s", input, e.msg);
 			plan_add(&p, name, opt.dtype, 3, shape,
 			    shape[0] * shape[1] * shape[2] * (uint64_t)qdtype_table[opt.dtype].bits / 8, i, -3);
@@ -811,7 +811,7 @@ dequant(const char *input)
 			int64_t rows, cols;
 			uint64_t shape[2];
 
-			if (ql_unpack_shape(&pk.cfg, module, packed_find, &ck, &rows, &cols, &e) < 0)
+			if (ql_unpack_shape(&pk.cfg, module, packed_lookup, &ck, &rows, &cols, &e) < 0)
 				cli_die("%s: %s", input, e.msg);
 			shape[0] = (uint64_t)rows;
 			shape[1] = (uint64_t)cols;

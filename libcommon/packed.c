@@ -5,7 +5,7 @@
 #include "packed.h"
 
 int
-packed_find(void *ctx, const char *name, struct ql_tensor *t)
+packed_lookup(void *ctx, const char *name, struct ql_tensor *t)
 {
 	const struct ckpt_tensor *ct = ckpt_find(ctx, name);
 
@@ -46,7 +46,7 @@ packed_open(struct packed *pk, const struct ckpt *ck, struct qerr *e)
 			return qerr_set(e, "out of memory");
 		for (size_t i = 0; i < ck->n_tensors; i++)
 			names[i] = ck->tensors[i].t->name;
-		pk->detected = ql_detect(names, ck->n_tensors, packed_find, (void *)ck, e);
+		pk->detected = ql_detect(names, ck->n_tensors, packed_lookup, (void *)ck, e);
 		free(names);
 		if (pk->detected == NULL) {	/* e says why; the caller decides */
 			char why[sizeof e->msg];

@@ -28,7 +28,7 @@ int packed_open(struct packed *pk, const struct ckpt *ck, struct qerr *e);
 void packed_close(struct packed *pk);
 
 /* ql_find_fn over a checkpoint (ctx: the struct ckpt). */
-int packed_find(void *ckpt, const char *name, struct ql_tensor *t);
+int packed_lookup(void *ckpt, const char *name, struct ql_tensor *t);
 
 /* The module whose marker tensor this is (P.weight_packed, P.qweight, ...),
  * or NULL. */
