@@ -53,6 +53,7 @@ packed_open(struct packed *pk, const struct ckpt *ck, struct qerr *e)
 
 			memcpy(why, e->msg, sizeof why);
 			qerr_set(e, "no quantization_config, and %s", why);
+			pk->why = *e;
 			return 0;
 		}
 		if (ql_config_parse(pk->detected, &pk->cfg, e) < 0) {

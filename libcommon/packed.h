@@ -19,6 +19,7 @@ struct packed {
 	char **prefix;			/* sorted */
 	size_t n;
 	cJSON *detected;		/* the config recognised from the tensors, or NULL */
+	struct qerr why;		/* n == 0: why nothing was recognised */
 };
 
 /* 0 with pk filled (n may be 0: nothing quantized, or no config and
