@@ -1,7 +1,7 @@
 #!/bin/sh
 # st2gguf reads packed checkpoints (qpack's compressed-tensors, AWQ, GPTQ,
 # Quark): weights whose codes fit a ggml block keep them (Q4_0, Q4_1,
-# Q8_0).  Judged by llama.cpp's gguf-py dequantizing the GGUF against
+# Q8_0, MXFP4).  Judged by llama.cpp's gguf-py dequantizing the GGUF against
 # `qpack --dequant` of the same checkpoint (llama's q/k row order): equal
 # values where every scale (and Q4_1 minimum) is an f16 value, else within
 # f16 rounding of them; closer than dequantizing and quantizing again
@@ -60,7 +60,7 @@ if n == 0:
     sys.exit("no packed weight found")
 if want != "exact" and worst < float(want):
     sys.exit("least SQNR %.1f dB < %s" % (worst, want))
-if not worst > worst_rq:
+if not worst >= worst_rq:
     sys.exit("keeping the codes (%.1f dB) is no closer than quantizing again (%.1f dB)" % (worst, worst_rq))
 print("%d weights %s, %s (least SQNR %.1f dB; dequantized and quantized again: %.1f dB)" % (
     n, want_type, "values equal to qpack --dequant's" if want == "exact" else "scales rounded to f16",
@@ -76,6 +76,7 @@ ct-uint4-asym-g32 Q4_1 60 -f uint4 --asym -g 32 --layout compressed-tensors
 gptq-int4-g32 Q4_0 exact -f int4 -g 32 --layout gptq
 awq-uint4-g32 Q4_1 60 -f uint4 --asym -g 32 --layout awq
 quark-int4-g32 Q4_0 60 -f int4 -g 32 --layout quark
+ct-mxfp4 MXFP4 exact -f mxfp4 --layout compressed-tensors
 CASES
 
 # groups that are not whole blocks: dequantized and quantized to -t, said so
