@@ -88,3 +88,39 @@ if qpack -q -f int4 -g 16 --layout compressed-tensors "$T/m" -o "$T/g16" 2>"$T/e
 else
 	echo "FAIL $SUITE groups of 16: $(cat "$T/err" "$T/say" | head -c 300)"
 fi
+
+# mixture of experts (qwen3_moe, tests/interop/hfref.py): every expert is a
+# packed module; the stacked expert tensors keep their codes, and each
+# dequantizes to what st2gguf writes as F32 from `qpack --dequant`'s floats
+# (the float path, checked against llama.cpp's converter elsewhere)
+if PYTHONPATH=tests/interop $PY -c "import hfref; cfg, W = hfref.make_model('qwen3_moe'); hfref.write_model('$T/moe', cfg, W, 'BF16')" 2>"$T/err" &&
+   qpack -q -f int4 -g 32 --layout compressed-tensors "$T/moe" -o "$T/moe-ct" 2>"$T/err" &&
+   qpack -q --dequant "$T/moe-ct" -o "$T/moe-f32" 2>"$T/err" &&
+   st2gguf --vocab none "$T/moe-ct" -o "$T/moe.gguf" 2>"$T/say" &&
+   st2gguf -q --vocab none -t F32 "$T/moe-f32" -o "$T/moe-f32.gguf" 2>"$T/err"; then
+	PYTHONPATH=$PYPATH $PY - "$T/moe.gguf" "$T/moe-f32.gguf" <<'PYEOF' >"$T/out" 2>&1
+import sys
+import numpy as np
+from gguf import GGUFReader
+from gguf.quants import dequantize
+kept = {t.name: t for t in GGUFReader(sys.argv[1]).tensors}
+ref = {t.name: t for t in GGUFReader(sys.argv[2]).tensors}
+n = nexp = 0
+for name, t in kept.items():
+    if t.tensor_type.name != "Q4_0":
+        continue
+    got = dequantize(t.data, t.tensor_type).reshape(-1)
+    want = np.asarray(ref[name].data, dtype=np.float32).reshape(-1)
+    if not np.array_equal(got, want):
+        sys.exit("%s: %d values differ" % (name, int((got != want).sum())))
+    n += 1
+    nexp += "_exps" in name
+if nexp == 0:
+    sys.exit("no expert tensor kept as Q4_0 (%s)" % ", ".join(sorted(kept)))
+print("%d Q4_0 tensors (%d of stacked experts) equal to the F32 conversion of the dequantized floats" % (n, nexp))
+PYEOF
+	if [ $? -eq 0 ]; then echo "PASS $SUITE moe: $(tail -1 "$T/out")"; else echo "FAIL $SUITE moe: $(tail -c 400 "$T/out" | tr '\n' ' ')"; fi
+	llama_runs "$SUITE moe" "$T/moe.gguf"
+else
+	echo "FAIL $SUITE moe: $(cat "$T/err" "$T/say" 2>/dev/null | head -c 300)"
+fi
