@@ -734,8 +734,11 @@ build_plan(struct plan *p, const struct ckpt *c, const struct packed *pk, const 
 		uint64_t packed_shape[2];
 		struct out_tensor *t;
 
-		if (module && st->dtype == QD_F8_E4M3)
-			module = NULL;	/* FP8 weights: read as they are, with their scales */
+		/* FP8 weights are read as they are, with their scales */
+		int fp8_weight = module && st->dtype == QD_F8_E4M3;
+
+		if (fp8_weight)
+			module = NULL;
 		if (module) {	/* the float weight it stands for */
 			struct qerr e;
 			int64_t rows, cols;
@@ -746,7 +749,7 @@ build_plan(struct plan *p, const struct ckpt *c, const struct packed *pk, const 
 			hf = weight;
 			packed_shape[0] = (uint64_t)rows, packed_shape[1] = (uint64_t)cols;
 			shape = packed_shape, ndim = 2;
-		} else if (is_scale_name(st->name) || packed_is_part(pk, st->name)) {
+		} else if (!fp8_weight && (is_scale_name(st->name) || packed_is_part(pk, st->name))) {
 			continue;
 		}
 		if (!arch_map_name(a, hf, name, sizeof name, &role, &layer, &expert)) {

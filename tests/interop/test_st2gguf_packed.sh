@@ -89,6 +89,40 @@ else
 	echo "FAIL $SUITE groups of 16: $(cat "$T/err" "$T/say" | head -c 300)"
 fi
 
+# FP8 weights stay on st2gguf's FP8 path (dequantized with their scales)
+# whatever layout holds them: -t F32 gives qpack --dequant's values exactly
+for args in "--per-channel --layout compressed-tensors" "--per-channel --layout quark" "--per-tensor --layout fp8"; do
+	label="fp8 $(echo "$args" | sed 's/.*--layout //')"
+	rm -rf "$T/f8" "$T/f8.safetensors"
+	if qpack -q -f fp8_e4m3 $args "$T/m" -o "$T/f8" 2>"$T/err" &&
+	   qpack -q --dequant "$T/f8" -o "$T/f8.safetensors" 2>"$T/err" &&
+	   st2gguf -q --vocab none -t F32 "$T/f8" -o "$T/f8.gguf" 2>"$T/err"; then
+		PYTHONPATH=$PYPATH $PY - "$T/f8.safetensors" "$T/f8.gguf" <<'PYEOF' >"$T/out" 2>&1
+import sys
+import numpy as np
+from gguf import GGUFReader
+from qp_gguf import ROPE_HEADS, module_of, permute, st_load
+ref = st_load(sys.argv[1])
+got = {t.name: t for t in GGUFReader(sys.argv[2]).tensors}
+n = 0
+for hf, w in ref.items():
+    if ".layers." not in hf or w.ndim != 2:
+        continue
+    mod, name = module_of(hf)
+    if mod in ROPE_HEADS:
+        w = permute(w, ROPE_HEADS[mod])
+    g = np.asarray(got[name].data, dtype=np.float32).reshape(w.shape)
+    if not np.array_equal(g, w):
+        sys.exit("%s: %d values differ from qpack --dequant's" % (name, int((g != w).sum())))
+    n += 1
+print("%d FP8 weights, F32 values equal to qpack --dequant's" % n)
+PYEOF
+		if [ $? -eq 0 ]; then echo "PASS $SUITE $label: $(tail -1 "$T/out")"; else echo "FAIL $SUITE $label: $(tail -c 300 "$T/out" | tr '\n' ' ')"; fi
+	else
+		echo "FAIL $SUITE $label: $(head -c 300 "$T/err")"
+	fi
+done
+
 # mixture of experts (qwen3_moe, tests/interop/hfref.py): every expert is a
 # packed module; the stacked expert tensors keep their codes, and each
 # dequantizes to what st2gguf writes as F32 from `qpack --dequant`'s floats
