@@ -912,6 +912,24 @@ ql_module_scheme(const struct ql_config *c, const char *prefix)
 	return qlm_lookup(c->m, prefix);
 }
 
+const struct ql_config *
+ql_module_config(const struct ql_config *c, const char *prefix, struct ql_config *one,
+    struct qerr *e)
+{
+	const struct qscheme *s;
+
+	if (c->m == NULL)
+		return c;
+	if ((s = qlm_lookup(c->m, prefix)) == NULL) {
+		qerr_set(e, "%s: quantization_config leaves it in float", prefix);
+		return NULL;
+	}
+	*one = *c;
+	one->s = *s;
+	one->m = NULL;
+	return one;
+}
+
 void
 ql_config_free(struct ql_config *c)
 {

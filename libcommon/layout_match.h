@@ -34,4 +34,10 @@ void qlm_set_fallback(struct ql_match *m, int g);
 int qlm_finish(struct ql_match *m, struct qerr *e);
 const struct qscheme *qlm_lookup(const struct ql_match *m, const char *module);
 
+/* c as the unpackers read it for module prefix: c itself with one scheme,
+ * else a copy in *one with the module's scheme in s; NULL with a message
+ * when the config leaves the module in float. */
+const struct ql_config *ql_module_config(const struct ql_config *c, const char *prefix,
+    struct ql_config *one, struct qerr *e);
+
 #endif
