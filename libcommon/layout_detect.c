@@ -253,12 +253,14 @@ ct_mixed(cJSON **qc, char **js, char **prefix, size_t n, size_t *group, size_t n
 	const char *fmt = NULL;
 
 	for (size_t k = 0; k < ng; k++) {
+		cJSON *ct = as_ct(qc[k]);	/* qc[k] stays the caller's when NULL */
 		const char *f;
 
-		if ((qc[k] = as_ct(qc[k])) == NULL) {
+		if (ct == NULL) {
 			cJSON_Delete(out);
 			return NULL;
 		}
+		qc[k] = ct;
 		f = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(qc[k], "format"));
 		fmt = fmt == NULL || strcmp(fmt, f) == 0 ? f : "mixed-precision";
 	}
