@@ -17,7 +17,13 @@
  * The bit orders are data (ql_awq_order), the code offsets are the
  * signed/unsigned shift of the format.  Unpacking gives back the codes, the
  * scales and zero points in linq's grid, so dequantization is linq's and
- * equals fake quantization bit for bit. */
+ * equals fake quantization bit for bit.
+ *
+ * A checkpoint may hold several schemes (a mixed-precision plan): the
+ * config says which module has which (compressed-tensors config_groups
+ * with targets and ignore, quark layer_quant_config; layout_match.h has
+ * the loaders' matching rules), ql_module_scheme answers per module, and
+ * every unpacker reads the module's scheme, not the config's first. */
 #ifndef LAYOUT_H
 #define LAYOUT_H
 
