@@ -139,6 +139,35 @@ TEST(ct_linear_with_override)
 	ql_config_free(&c);
 }
 
+/* Python regex spellings real configs use, as re.match reads them */
+TEST(ct_regex_spellings)
+{
+	static const char json[] =
+	    "{\"quant_method\":\"compressed-tensors\",\"format\":\"pack-quantized\",\"config_groups\":{"
+	    "\"group_0\":{\"targets\":[\"Linear\"],\"weights\":" INT8_G128_SYM "},"
+	    "\"group_1\":{\"targets\":[\"re:model\\\\.layers\\\\.\\\\d+\\\\.mlp\\\\.down_proj$\","
+	    "\"re:.*self_attn\\\\.(?:q|k)_proj\",\"re:.*?experts\\\\.[0-9]+\\\\.w1\"],"
+	    "\"weights\":" INT4_G128_ASYM "}},"
+	    "\"ignore\":[\"re:^lm_head$\",\"re:.*mlp.gate$\",\"re:.*[^a-z]router\"]}";
+	struct ql_config c;
+	struct qerr e;
+
+	if (!CHECKF(parse(json, &c, &e) == 0, "%s", e.msg))
+		return;
+	CHECK(is(ql_module_scheme(&c, "model.layers.12.mlp.down_proj"), QF_INT4, QG_GROUP, 128, 0));
+	CHECK(is(ql_module_scheme(&c, "model.layers.x.mlp.down_proj"), QF_INT8, QG_GROUP, 128, 1));	/* \\d */
+	CHECK(is(ql_module_scheme(&c, "model.layers.1.mlp.down_proj_2"), QF_INT8, QG_GROUP, 128, 1));	/* $ */
+	CHECK(is(ql_module_scheme(&c, "model.layers.1.self_attn.k_proj"), QF_INT4, QG_GROUP, 128, 0));
+	CHECK(is(ql_module_scheme(&c, "model.layers.1.self_attn.v_proj"), QF_INT8, QG_GROUP, 128, 1));
+	CHECK(is(ql_module_scheme(&c, "model.layers.1.self_attnXq_proj"), QF_INT8, QG_GROUP, 128, 1));	/* \\. */
+	CHECK(is(ql_module_scheme(&c, "model.layers.3.mlp.experts.17.w1"), QF_INT4, QG_GROUP, 128, 0));
+	CHECK(ql_module_scheme(&c, "lm_head") == NULL);
+	CHECK(ql_module_scheme(&c, "xlm_head") != NULL);
+	CHECK(ql_module_scheme(&c, "model.layers.0.mlp.gate") == NULL);
+	CHECK(ql_module_scheme(&c, "model.layers.0.mlp.router") == NULL);
+	ql_config_free(&c);
+}
+
 /* Groups with one scheme are one scheme: nothing allocated, as before. */
 TEST(ct_same_scheme_groups_are_one)
 {
@@ -470,6 +499,7 @@ main(void)
 	RUN(ct_llm_compressor_int4_int8);
 	RUN(ct_llm_compressor_nvfp4_fp8_mixed_precision);
 	RUN(ct_linear_with_override);
+	RUN(ct_regex_spellings);
 	RUN(ct_same_scheme_groups_are_one);
 	RUN(quark_layer_quant_config);
 	RUN(mixed_round_trip_compressed_tensors);
