@@ -411,10 +411,15 @@ unpack_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, voi
 			for (uint64_t i = 0; i < out * in; i++)
 				q[i] = w.data[i];
 		} else {
+			/* word by word: k codes of consecutive inputs in each */
 			for (uint64_t r = 0; r < out; r++)
-				for (uint64_t i = 0; i < in; i++)
-					q[r * in + i] = (int32_t)field(get_u32(&w, r * w.shape[1] + i / (uint64_t)k),
-					    bits, (int)(i % (uint64_t)k)) - (1 << (bits - 1));
+				for (uint64_t wi = 0; wi < w.shape[1]; wi++) {
+					uint32_t v = get_u32(&w, r * w.shape[1] + wi);
+					uint64_t i0 = wi * (uint64_t)k, n = in - i0 < (uint64_t)k ? in - i0 : (uint64_t)k;
+
+					for (uint64_t t = 0; t < n; t++)
+						q[r * in + i0 + t] = (int32_t)field(v, bits, (int)t) - (1 << (bits - 1));
+				}
 		}
 		break;
 	case QL_FP8:
