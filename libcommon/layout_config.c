@@ -221,6 +221,21 @@ not_converted(const char *const *ignore, size_t n_ignore)
 	return a;
 }
 
+/* prefix + "^name$", name's regex metacharacters escaped */
+static void
+anchored(const char *prefix, const char *name, char *re, size_t cap)
+{
+	size_t k = (size_t)snprintf(re, cap, "%s^", prefix);
+
+	for (const char *c = name; *c && k + 3 < cap; c++) {
+		if (strchr(".^$*+?()[]{}|\\", *c))
+			re[k++] = '\\';
+		re[k++] = *c;
+	}
+	re[k++] = '$';
+	re[k] = 0;
+}
+
 /* GPTQModel's "dynamic": a "-:" regex skips a module. */
 static cJSON *
 gptq_dynamic(const char *const *ignore, size_t n_ignore)
@@ -229,18 +244,10 @@ gptq_dynamic(const char *const *ignore, size_t n_ignore)
 
 	for (size_t i = 0; i < n_ignore; i++) {
 		char re[1200];
-		size_t k = 0;
 
 		if (strcmp(ignore[i], "lm_head") == 0)
 			continue;
-		k += (size_t)snprintf(re, sizeof re, "-:^");
-		for (const char *c = ignore[i]; *c && k + 3 < sizeof re; c++) {
-			if (strchr(".^$*+?()[]{}|\\", *c))
-				re[k++] = '\\';
-			re[k++] = *c;
-		}
-		re[k++] = '$';
-		re[k] = 0;
+		anchored("-:", ignore[i], re, sizeof re);
 		cJSON_AddObjectToObject(d, re);
 	}
 	return d;
@@ -413,13 +420,38 @@ ql_config_modules(const struct ql_opts *o, const struct ql_module *m, size_t n,
 		qc = quark_config(o, m[first[global]].s, names, ls, nl, ignore, n_ignore);
 		break;
 	}
+	case QL_GPTQ: {	/* GPTQModel's dynamic: "+:^name$" overrides per module */
+		size_t global = 0;
+		cJSON *dyn;
+
+		for (k = 1; k < ng; k++)
+			if (count[k] > count[global])
+				global = k;
+		qc = ql_config_act(o, m[first[global]].s, m[first[global]].act, method, ignore, n_ignore);
+		if ((dyn = cJSON_GetObjectItemCaseSensitive(qc, "dynamic")) == NULL)
+			dyn = cJSON_AddObjectToObject(qc, "dynamic");
+		for (size_t i = 0; i < n; i++) {
+			char re[1200];
+			cJSON *d;
+
+			if (m[i].s == NULL || grp[i] == global)
+				continue;
+			anchored("+:", m[i].name, re, sizeof re);
+			d = cJSON_AddObjectToObject(dyn, re);
+			cJSON_AddNumberToObject(d, "bits", linq_bits(m[i].s->fmt));
+			cJSON_AddNumberToObject(d, "group_size", (double)group_of(m[i].s));
+			cJSON_AddBoolToObject(d, "sym", m[i].s->sym);
+			cJSON_AddBoolToObject(d, "desc_act", m[i].act != QL_ACT_NONE);
+		}
+		break;
+	}
 	default: {
 		char a[96], b[96];
 
 		describe(m[first[0]].s, m[first[0]].act, a, sizeof a);
 		describe(m[first[1]].s, m[first[1]].act, b, sizeof b);
 		qerr_set(e, "%s holds one scheme for every weight, but %s is %s and %s is %s "
-		    "(compressed-tensors and quark hold several)", qlayout_names[o->layout],
+		    "(compressed-tensors, quark and gptq hold several)", qlayout_names[o->layout],
 		    m[first[0]].name, a, m[first[1]].name, b);
 		break;
 	}
@@ -674,7 +706,7 @@ group_fail:
 		return 0;
 	}
 	/* several: which module has which scheme, as the loaders match */
-	if ((m = qlm_new(0, e)) == NULL)
+	if ((m = qlm_new(QLM_CT, e)) == NULL)
 		goto fail;
 	k = 0;
 	cJSON_ArrayForEach(g, groups) {
@@ -790,7 +822,7 @@ parse_quark(const cJSON *qc, struct ql_config *c, struct qerr *e)
 	}
 	if (!several)
 		return 0;
-	if ((m = qlm_new(1, e)) == NULL)
+	if ((m = qlm_new(QLM_QUARK, e)) == NULL)
 		return -1;
 	{
 		int gi = qlm_add_group(m, "global_quant_config", &c->s, e);
@@ -814,6 +846,83 @@ parse_quark(const cJSON *qc, struct ql_config *c, struct qerr *e)
 	cJSON_ArrayForEach(x, exclude)
 		if (qlm_add_ignore(m, x->valuestring, e) < 0)
 			goto fail;
+	if (qlm_finish(m, e) < 0)
+		goto fail;
+	c->m = m;
+	return 0;
+fail:
+	qlm_free(m);
+	return -1;
+}
+
+/* GPTQModel's "dynamic": per-module overrides of bits and group_size
+ * ("+:" or bare regex keys) and modules left in float ("-:"), the first
+ * key that re.matches in the file's order.  Only "-:" keys, or overrides
+ * that change nothing, leave one scheme. */
+static int
+parse_gptq_dynamic(const cJSON *qc, struct ql_config *c, struct qerr *e)
+{
+	const cJSON *dyn = cJSON_GetObjectItemCaseSensitive(qc, "dynamic"), *d;
+	struct ql_match *m = NULL;
+	int several = 0, pass;
+
+	if (dyn == NULL || cJSON_IsNull(dyn))
+		return 0;
+	if (!cJSON_IsObject(dyn))
+		return qerr_set(e, "quantization_config: gptq \"dynamic\" must be an object");
+	if (cJSON_GetArraySize(dyn) > 63)
+		return qerr_set(e, "quantization_config: gptq \"dynamic\" has %d keys (at most 63 are read)",
+		    cJSON_GetArraySize(dyn));
+	for (pass = 0; pass < 2; pass++) {	/* 0: read and compare; 1: build the table */
+		cJSON_ArrayForEach(d, dyn) {
+			struct qscheme s = c->s;
+			int64_t v;
+			int gi;
+
+			if (strncmp(d->string, "-:", 2) == 0) {
+				s.fmt = QF_COUNT;	/* float */
+			} else {
+				if (!cJSON_IsObject(d))
+					return qerr_set(e, "quantization_config: gptq dynamic[\"%.200s\"] must be an object",
+					    d->string);
+				if (get_int(d, "bits", NULL, &v, 0, e) < 0)
+					goto fail;
+				if (cJSON_GetObjectItemCaseSensitive(d, "bits") && !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(d, "bits"))) {
+					if (v != 4 && v != 8) {
+						qerr_set(e, "quantization_config: gptq dynamic[\"%.200s\"]: %lld bits (4 and 8 are read)",
+						    d->string, (long long)v);
+						goto fail;
+					}
+					s.fmt = v == 4 ? QF_UINT4 : QF_UINT8;
+				}
+				if (get_int(d, "group_size", NULL, &v, 0, e) < 0)
+					goto fail;
+				if (cJSON_GetObjectItemCaseSensitive(d, "group_size") &&
+				    !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(d, "group_size")) &&
+				    set_group(&s, v, e) < 0)
+					goto fail;
+				several |= !same_scheme(&s, &c->s);
+			}
+			if (pass == 1) {
+				char name[256];
+
+				snprintf(name, sizeof name, "dynamic[\"%.200s\"]", d->string);
+				if ((gi = qlm_add_group(m, name, &s, e)) < 0 || qlm_add_target(m, gi, d->string, e) < 0)
+					goto fail;
+			}
+		}
+		if (!several)
+			return 0;	/* "-:" modules have no packed tensors: one scheme */
+		if (pass == 0) {
+			int gi;
+
+			if ((m = qlm_new(QLM_GPTQ, e)) == NULL)
+				return -1;
+			if ((gi = qlm_add_group(m, "bits/group_size", &c->s, e)) < 0)
+				goto fail;
+			qlm_set_fallback(m, gi);
+		}
+	}
 	if (qlm_finish(m, e) < 0)
 		goto fail;
 	c->m = m;
@@ -867,9 +976,9 @@ ql_config_parse(const cJSON *qc, struct ql_config *c, struct qerr *e)
 			return qerr_set(e, "quantization_config: gptq with %lld bits (4 and 8 are read)", (long long)v);
 		c->s.fmt = v == 4 ? QF_UINT4 : QF_UINT8;
 		/* desc_act is informative: the g_idx tensor says each input's group */
-		if (get_int(qc, "group_size", NULL, &v, 1, e) < 0)
+		if (get_int(qc, "group_size", NULL, &v, 1, e) < 0 || set_group(&c->s, v, e) < 0)
 			return -1;
-		return set_group(&c->s, v, e);
+		return parse_gptq_dynamic(qc, c, e);
 	}
 	if (strcmp(m, "fp8") == 0 || strcmp(m, "modelopt") == 0) {
 		const cJSON *bs = cJSON_GetObjectItemCaseSensitive(qc, "weight_block_size");

@@ -28,7 +28,7 @@ struct exact {
 };
 
 struct ql_match {
-	int quark;
+	int mode;		/* QLM_CT, QLM_QUARK, QLM_GPTQ */
 	int n_groups, fallback, linear;	/* linear: the group targeting "Linear", or -1 */
 	struct qscheme scheme[QLM_MAX_GROUPS];
 	char *group_name[QLM_MAX_GROUPS];
@@ -40,7 +40,7 @@ struct ql_match {
 };
 
 struct ql_match *
-qlm_new(int quark, struct qerr *e)
+qlm_new(int mode, struct qerr *e)
 {
 	struct ql_match *m = calloc(1, sizeof *m);
 
@@ -48,7 +48,7 @@ qlm_new(int quark, struct qerr *e)
 		qerr_set(e, "out of memory");
 		return NULL;
 	}
-	m->quark = quark;
+	m->mode = mode;
 	m->fallback = m->linear = -1;
 	return m;
 }
@@ -219,7 +219,11 @@ add_pat(struct pat **p, size_t *n, size_t *cap, const char *text, enum pat_kind 
 		char ere[2048];
 		int rc;
 
-		if (py_to_ere(text + 3, ere, sizeof ere, e) < 0)
+		/* "re:" (compressed-tensors), "+:" or "-:" (GPTQModel's dynamic) */
+		const char *py = strncmp(text, "re:", 3) == 0 ? text + 3 :
+		    strncmp(text, "+:", 2) == 0 || strncmp(text, "-:", 2) == 0 ? text + 2 : text;
+
+		if (py_to_ere(py, ere, sizeof ere, e) < 0)
 			return qerr_prefix(e, "quantization_config");
 		if ((rc = regcomp(&x->re, ere, REG_EXTENDED | REG_NOSUB)) != 0) {
 			char msg[128];
@@ -260,7 +264,9 @@ qlm_add_target(struct ql_match *m, int g, const char *t, struct qerr *e)
 		return qerr_set(e, "quantization_config: more than %d targets", QLM_MAX_ENTRIES);
 	if (*t == 0)
 		return qerr_set(e, "quantization_config: %s: an empty target", m->group_name[g]);
-	if (m->quark)	/* vLLM: fnmatch with a '*', else the name itself */
+	if (m->mode == QLM_GPTQ)	/* a dynamic key: a regex, re.match */
+		return add_pat(&m->pat, &m->n_pat, &m->cap_pat, t, PAT_REGEX, g, order, e);
+	if (m->mode == QLM_QUARK)	/* vLLM: fnmatch with a '*', else the name itself */
 		return strchr(t, '*') ? add_pat(&m->pat, &m->n_pat, &m->cap_pat, t, PAT_GLOB, g, order, e) :
 		    add_exact(&m->exact, &m->n_exact, &m->cap_exact, t, g, order, e);
 	if (strncmp(t, "re:", 3) == 0)
@@ -283,7 +289,7 @@ qlm_add_ignore(struct ql_match *m, const char *t, struct qerr *e)
 		return qerr_set(e, "quantization_config: more than %d ignore entries", QLM_MAX_ENTRIES);
 	if (strncmp(t, "re:", 3) == 0)
 		return add_pat(&m->ign_pat, &m->n_ign_pat, &m->cap_ign_pat, t, PAT_REGEX, -1, 0, e);
-	if (m->quark && strchr(t, '*'))
+	if (m->mode == QLM_QUARK && strchr(t, '*'))
 		return add_pat(&m->ign_pat, &m->n_ign_pat, &m->cap_ign_pat, t, PAT_GLOB, -1, 0, e);
 	return add_exact(&m->ign_exact, &m->n_ign_exact, &m->cap_ign_exact, t, -1, 0, e);
 }
@@ -370,7 +376,7 @@ name_group(const struct ql_match *m, const char *module, int *second)
 
 		if (!pat_match(p, module))
 			continue;
-		if (g < 0 || (m->quark && p->order < order)) {
+		if (g < 0 || (m->mode != QLM_CT && p->order < order)) {
 			if (g >= 0 && *second < 0)
 				*second = g;
 			g = p->group, order = p->order;
@@ -390,7 +396,7 @@ qlm_lookup(const struct ql_match *m, const char *module)
 		return NULL;
 	g = name_group(m, module, &second);
 	if (g < 0)
-		g = m->quark ? m->fallback : m->linear;
+		g = m->mode != QLM_CT ? m->fallback : m->linear;
 	return g >= 0 && m->scheme[g].fmt != QF_COUNT ? &m->scheme[g] : NULL;	/* QF_COUNT: float */
 }
 
@@ -488,13 +494,13 @@ ql_config_check(const struct ql_config *c, const char *const *names, size_t n, q
 
 		for (k = 0; k < nm && !pat_match(&m->pat[i], mods[k]); k++)
 			;
-		if (k == nm && m->pat[i].kind == PAT_REGEX) {
+		if (k == nm && m->mode == QLM_CT && m->pat[i].kind == PAT_REGEX) {
 			qerr_set(e, "quantization_config: %s's target \"%s\" matches no module of the checkpoint",
 			    m->group_name[m->pat[i].group], m->pat[i].text);
 			goto done;
 		}
 	}
-	for (size_t k = 0; !m->quark && k < nm; k++) {
+	for (size_t k = 0; m->mode == QLM_CT && k < nm; k++) {
 		int second, g = name_group(m, mods[k], &second);
 
 		if (g >= 0 && second >= 0 && !same_scheme(&m->scheme[g], &m->scheme[second]) &&

@@ -14,13 +14,22 @@
  * Quark (vLLM's quark.py): exclude entries are exact names or "re:"
  * regexes (globs with '*' as Quark writes them are read too); then the
  * first layer_quant_config key that matches (fnmatch when it has a '*',
- * else the name itself), else global_quant_config. */
+ * else the name itself), else global_quant_config.
+ *
+ * GPTQModel's "dynamic" (vLLM's gptq_utils.get_dynamic_override): keys in
+ * the file's order, "-:" + regex leaves the module in float, "+:" (or no
+ * prefix) + regex overrides bits, group_size, sym, desc_act; re.match. */
 #ifndef LAYOUT_MATCH_H
 #define LAYOUT_MATCH_H
 
 #include "layout.h"
 
-struct ql_match *qlm_new(int quark, struct qerr *e);
+/* How names are matched: compressed-tensors' targets, Quark's
+ * layer_quant_config keys, GPTQModel's dynamic keys (regexes, re.match,
+ * the first in the file wins; "-:" keys leave modules in float, given as
+ * groups whose scheme has fmt QF_COUNT). */
+enum { QLM_CT, QLM_QUARK, QLM_GPTQ };
+struct ql_match *qlm_new(int mode, struct qerr *e);
 void qlm_free(struct ql_match *m);
 /* A group and its scheme; returns its index.  name: "group_0", a Quark
  * pattern... (for messages). */

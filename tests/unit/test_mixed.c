@@ -363,7 +363,7 @@ TEST(mixed_refused_by_one_scheme_layouts)
 	const struct qscheme a = { QF_INT4, 1, QG_GROUP, 0, 32, { 0, 0 } }, b = { QF_INT8, 1, QG_CHANNEL, 0, 0, { 0, 0 } };
 	const struct ql_module mods[3] = { { "x.q_proj", &a, QL_ACT_NONE }, { "x.k_proj", &a, QL_ACT_NONE },
 		{ "x.down_proj", &b, QL_ACT_NONE } };
-	static const enum qlayout one[] = { QL_AWQ, QL_GPTQ, QL_FP8 };
+	static const enum qlayout one[] = { QL_AWQ, QL_FP8 };
 	struct qerr e;
 
 	for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
@@ -375,6 +375,33 @@ TEST(mixed_refused_by_one_scheme_layouts)
 		    qc ? "accepted" : e.msg);
 		cJSON_Delete(qc);
 	}
+}
+
+/* GPTQModel's dynamic, as its docs show it: per-module bits and group
+ * size ("+:" regexes), modules left out ("-:"), the first match wins */
+TEST(gptq_dynamic)
+{
+	static const char json[] =
+	    "{\"quant_method\":\"gptq\",\"bits\":4,\"group_size\":128,\"desc_act\":false,\"sym\":true,"
+	    "\"checkpoint_format\":\"gptq\",\"dynamic\":{"
+	    "\"-:model\\\\.layers\\\\.0\\\\..*\":{},"
+	    "\"+:.*down_proj.*\":{\"bits\":8,\"group_size\":32},"
+	    "\".*mlp.*\":{\"group_size\":64},"
+	    "\"+:.*up_proj\":{\"bits\":8,\"group_size\":-1}}}";
+	static const char only_skips[] =
+	    "{\"quant_method\":\"gptq\",\"bits\":4,\"group_size\":128,\"dynamic\":{\"-:^a$\":{}}}";
+	struct ql_config c;
+	struct qerr e;
+
+	if (!CHECKF(parse(json, &c, &e) == 0, "%s", e.msg))
+		return;
+	CHECK(c.layout == QL_GPTQ && c.m != NULL);
+	CHECK(ql_module_scheme(&c, "model.layers.0.mlp.down_proj") == NULL);
+	CHECK(is(ql_module_scheme(&c, "model.layers.1.mlp.down_proj"), QF_UINT8, QG_GROUP, 32, 0));
+	CHECK(is(ql_module_scheme(&c, "model.layers.1.mlp.up_proj"), QF_UINT4, QG_GROUP, 64, 0));	/* first match */
+	CHECK(is(ql_module_scheme(&c, "model.layers.1.self_attn.o_proj"), QF_UINT4, QG_GROUP, 128, 0));
+	ql_config_free(&c);
+	CHECK(parse(only_skips, &c, &e) == 0 && c.m == NULL);	/* one scheme, as before */
 }
 
 /* ---- malformed ---- */
@@ -476,6 +503,10 @@ TEST(mixed_malformed)
 	bad_config("mixed_two_linear", GROUPS2("[\"Linear\"]", "[\"Linear\"]", ""), "both target \"Linear\"");
 	bad_config("quark_layer_list", "{\"quant_method\":\"quark\",\"global_quant_config\":{\"weight\":"
 	    QSPEC("int8", "per_channel", "") "},\"layer_quant_config\":{\"*q_proj\":{\"weight\":[1,2]}}}", "one spec");
+	bad_config("gptq_dynamic_bits", "{\"quant_method\":\"gptq\",\"bits\":4,\"group_size\":128,"
+	    "\"dynamic\":{\"+:.*\":{\"bits\":3}}}", "3 bits");
+	bad_config("gptq_dynamic_not_object", "{\"quant_method\":\"gptq\",\"bits\":4,\"group_size\":128,"
+	    "\"dynamic\":[1]}", "\"dynamic\" must be an object");
 	bad_config("quark_layer_type", "{\"quant_method\":\"quark\",\"global_quant_config\":{\"weight\":"
 	    QSPEC("int8", "per_channel", "") "},\"layer_type_quant_config\":{\"Linear\":{}}}", "layer_type_quant_config");
 	bad_against("mixed_target_matches_nothing", GROUPS2("[\"a.q_proj\"]", "[\"a.down_proj\",\"a.up_proj\"]", ""),
@@ -505,6 +536,7 @@ main(void)
 	RUN(mixed_round_trip_compressed_tensors);
 	RUN(mixed_round_trip_quark);
 	RUN(mixed_refused_by_one_scheme_layouts);
+	RUN(gptq_dynamic);
 	RUN(mixed_malformed);
 	return t_done();
 }

@@ -74,13 +74,15 @@ def fake_quant(x, scheme, scale, zp, scale_dtype):
     q = np.clip(np.rint(x / s) + z, lo, hi)
     return ((q - z).astype(np.float32) * s).astype(np.float32)
 
-def nibbles(w, axis_len, order=None):
-    """int32 words [..., n] -> [..., 8n] codes; element j of a word from nibble order[j]"""
+def nibbles(w, axis_len, order=None, bits=4):
+    """int32 words [..., n] -> [..., (32/bits) n] codes; element j of a word
+    from field order[j] (bits wide, LSB first)"""
+    k = 32 // bits
     u = w.astype(np.int64) & 0xffffffff
-    n = np.stack([(u >> (4 * k)) & 0xF for k in range(8)], -1)
+    n = np.stack([(u >> (bits * j)) & ((1 << bits) - 1) for j in range(k)], -1)
     if order is not None:
         n = n[..., order]
-    return n.reshape(*w.shape[:-1], w.shape[-1] * 8)[..., :axis_len]
+    return n.reshape(*w.shape[:-1], w.shape[-1] * k)[..., :axis_len]
 
 AWQ_REVERSE = [0, 4, 1, 5, 2, 6, 3, 7]
 
@@ -96,9 +98,10 @@ def dequant(layout, t, p, qc, args=None):
         w = (iw - np.repeat(iz, G, 0)).astype(np.float32) * np.repeat(s, G, 0)
         return w.T
     if layout == "gptq":
+        bits = (args or qc)["bits"]                           # dynamic overrides it per module
         qw = g("qweight"); out = qw.shape[1]
-        iw = nibbles(qw.T, qw.shape[0] * 8).T                  # along in
-        iz = nibbles(g("qzeros"), out) + 1                    # v1
+        iw = nibbles(qw.T, qw.shape[0] * 32 // bits, bits=bits).T   # along in
+        iz = nibbles(g("qzeros"), out, bits=bits) + 1         # v1
         gi = g("g_idx")
         s = g("scales").astype(np.float32)
         return ((iw - iz[gi]).astype(np.float32) * s[gi]).T
