@@ -51,7 +51,7 @@ usage(FILE *f)
 	    "  -p qparams       use the scales of a qcalib file; quantize its tensors only;\n"
 	    "                   a --bits-budget plan's tensors keep their own schemes\n"
 	    "                   (compressed-tensors: a config group each; quark:\n"
-	    "                   layer_quant_config; awq, gptq, fp8 hold one scheme)\n"
+	    "                   layer_quant_config; gptq: dynamic; awq, fp8: one)\n"
 	    "  --pack-method    quark's int4 nibble order: reorder (default) or order\n"
 	    "  --include PAT    quantize matching tensors even if excluded by default\n"
 	    "  --exclude PAT    leave matching tensors in float (lm_head, embed, norm are)\n"

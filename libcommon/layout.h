@@ -21,7 +21,8 @@
  *
  * A checkpoint may hold several schemes (a mixed-precision plan): the
  * config says which module has which (compressed-tensors config_groups
- * with targets and ignore, quark layer_quant_config; layout_match.h has
+ * with targets and ignore, quark layer_quant_config, GPTQModel's dynamic
+ * for gptq; layout_match.h has
  * the loaders' matching rules), ql_module_scheme answers per module, and
  * every unpacker reads the module's scheme, not the config's first. */
 #ifndef LAYOUT_H
@@ -131,8 +132,9 @@ struct ql_module {
  * "ignore", "format" mixed-precision when groups differ in format.  quark:
  * the scheme of most modules in global_quant_config, the others' in
  * layer_quant_config keyed by module name, the float ones in "exclude".
- * awq, gptq, fp8 hold one scheme: NULL with a message naming two modules
- * whose schemes differ. */
+ * gptq: the most common bits and group size at the top, the others as
+ * GPTQModel "dynamic" overrides keyed "+:^module$".  awq and fp8 hold one
+ * scheme: NULL with a message naming two modules whose schemes differ. */
 cJSON *ql_config_modules(const struct ql_opts *o, const struct ql_module *m, size_t n,
     const char *method, struct qerr *e);
 
@@ -154,7 +156,7 @@ struct ql_config {
 /* Reads quantization_config (the object itself).  -1 with a message for an
  * unknown method or a scheme this reader does not handle.  A config with
  * several schemes (compressed-tensors config_groups that differ, quark
- * layer_quant_config) allocates: ql_config_free it.  One with a single
+ * layer_quant_config, gptq dynamic overrides) allocates: ql_config_free it.  One with a single
  * scheme allocates nothing (ql_config_free is then a no-op). */
 int ql_config_parse(const cJSON *qc, struct ql_config *c, struct qerr *e);
 void ql_config_free(struct ql_config *c);
