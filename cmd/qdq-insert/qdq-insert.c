@@ -144,6 +144,8 @@ static size_t nweights;
 static struct onnx_model model;
 static int64_t out_opset;	/* the output's default-domain opset */
 static size_t n_half_cast;	/* half weights dequantized to float, then Cast */
+static struct randcal_table ranges;	/* --random-calib */
+static struct capture_list captured;	/* --capture-model */
 
 /* ---- names ---- */
 
@@ -1066,15 +1068,15 @@ act_range(const char *x, float *lo, float *hi)
 	const unsigned char *d;
 
 	if (opt.capture) {	/* a dry run: note what --static would look up */
-		capture_note(x);
+		capture_note(&captured, x);
 		*lo = -1, *hi = 1;
 		return 1;
 	}
 	if (!opt.have_qp)
-		return randcal_range(x, lo, hi);
+		return randcal_range(&ranges, x, lo, hi);
 	snprintf(key, sizeof key, "%s.range", x);
 	if (!qp_has(&opt.qp, key))
-		return randcal_range(x, lo, hi);
+		return randcal_range(&ranges, x, lo, hi);
 	d = qp_get(&opt.qp, key, "F32", shape, &rank, &n);
 	if (d == NULL || !((rank == 1 && shape[0] == 2) || (rank == 2 && shape[1] == 2 && n >= 2)))
 		cli_die("%s: %s: expected F32 [2] or [C, 2] (min, max) within the file", opt.qparams_path,
@@ -1327,7 +1329,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: warning: --random-calib: activation ranges from random inputs are"
 		    " a poor guess; calibrate on real inputs (scripts/onnx-capture.mjs, qcalib"
 		    " --captures) for a model worth shipping\n", cli_prog());
-		if (randcal_run(&model, &opt.rc, &e) < 0)
+		if (randcal_run(&ranges, &model, &opt.rc, &e) < 0)
 			cli_die_err(&e);
 	}
 
@@ -1439,7 +1441,7 @@ main(int argc, char **argv)
 		}
 		free(dn);
 		cli_out_abort(&mo);
-		capture_write(argv[optind], out, opt.capture_all, opt.quiet);
+		capture_write(&captured, argv[optind], out, opt.capture_all, opt.quiet);
 		cli_close_stdout();
 		return 0;
 	}
@@ -1478,7 +1480,7 @@ main(int argc, char **argv)
 	ns_free(&counts);
 	if (opt.have_qp)
 		qp_close(&opt.qp);
-	randcal_free(&opt.rc);
+	randcal_free(&opt.rc, &ranges);
 	onnx_free(&model);
 	cli_close_stdout();
 	return 0;

@@ -44,10 +44,17 @@ struct randcal_opts {
 	} *shapes;
 	size_t nshapes;
 };
+/* The ranges randcal_run measured, by tensor name (sorted once it ends). */
+struct randcal_table {
+	struct measured_range *range;	/* defined in randcal.c */
+	size_t n;
+	size_t hint;	/* where to look first: tensors come in the same order every sample */
+};
 uint32_t randcal_next(uint32_t *state);
-int randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e);
-int randcal_range(const char *name, float *lo, float *hi);
-void randcal_free(struct randcal_opts *o);
+int randcal_run(struct randcal_table *t, struct onnx_model *m, const struct randcal_opts *o,
+    struct qerr *e);
+int randcal_range(const struct randcal_table *t, const char *name, float *lo, float *hi);
+void randcal_free(struct randcal_opts *o, struct randcal_table *t);
 
 /* Their options: getopt_long codes and entries (needs <getopt.h>). */
 enum { OPT_RANDOM = 1000, OPT_SEED, OPT_DIST, OPT_ORTLIB, OPT_CAPTURE, OPT_CAPTURE_ALL, OPT_SHAPE };
@@ -61,8 +68,14 @@ enum { OPT_RANDOM = 1000, OPT_SEED, OPT_DIST, OPT_ORTLIB, OPT_CAPTURE, OPT_CAPTU
 	{"input-shape", required_argument, NULL, OPT_SHAPE}
 void randcal_option(int c, const char *arg, struct randcal_opts *o, int *capture,
     int *capture_all);
-void capture_note(const char *name);
-void capture_write(const char *model_path, const char *out, int all, int quiet);
+/* The activations a --capture-model dry run of --static looked up. */
+struct capture_list {
+	char **name;
+	size_t n;
+};
+void capture_note(struct capture_list *l, const char *name);
+void capture_write(struct capture_list *l, const char *model_path, const char *out, int all,
+    int quiet);
 int any_external(const struct Onnx__GraphProto *g);
 size_t expose_outputs(struct Onnx__GraphProto *g, char *const *want, size_t nwant);
 
