@@ -98,17 +98,18 @@ struct static_wop {
 	int64_t nscale;
 	int bias_idx;
 };
-size_t static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops,
-    int act_signed, size_t *nfolded, size_t *nconst);
+struct qdq_run;
+size_t static_apply(struct qdq_run *run, Onnx__GraphProto *root, const struct static_wop *wops,
+    size_t nwops, int act_signed, size_t *nfolded, size_t *nconst);
 
-/* qdq-insert.c, for static.c */
-char *fresh(const char *base, const char *suffix);
-void add_init(Onnx__GraphProto *g, Onnx__TensorProto *t);
-int act_range(const char *x, float *lo, float *hi);
+/* qdq-insert.c, for static.c; run is main's (defined in qdq-insert.c) */
+char *fresh(struct qdq_run *run, const char *base, const char *suffix);
+void add_init(struct qdq_run *run, Onnx__GraphProto *g, Onnx__TensorProto *t);
+int act_range(struct qdq_run *run, const char *x, float *lo, float *hi);
 void remove_node(Onnx__GraphProto *g, Onnx__NodeProto *n);
 const Onnx__TensorProto *graph_constant(Onnx__GraphProto *g, const char *name,
     Onnx__NodeProto **constant);
-float *const_f32(const Onnx__TensorProto *t, uint64_t *n);
-int const_scalar(const char *name, float *v);
+float *const_f32(struct qdq_run *run, const Onnx__TensorProto *t, uint64_t *n);
+int const_scalar(struct qdq_run *run, const char *name, float *v);
 
 #endif

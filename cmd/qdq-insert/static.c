@@ -185,6 +185,7 @@ struct fold {
  * graph's tensors on the way.  static_apply makes it and hands it to every
  * step, so nothing outlives the call. */
 struct static_plan {
+	struct qdq_run *run;	/* for new names, ranges and initializers */
 	struct act *a;
 	size_t n;
 	struct smap index;	/* name -> act */
@@ -394,7 +395,8 @@ want_own_range(struct static_plan *plan, Onnx__GraphProto *g, const char *x, int
 	/* only tensors of this graph: a pair inside an If branch for an outer
 	 * tensor would leave the outer consumers' shared scales out of reach */
 	if (!*x || smap_get(&plan->consts, x) || (owner = smap_get(&plan->owner, x)) == NULL ||
-	    *owner != (long)(intptr_t)g || not_float(plan, x) || (!unit && !act_range(x, &lo, &hi)))
+	    *owner != (long)(intptr_t)g || not_float(plan, x) ||
+	    (!unit && !act_range(plan->run, x, &lo, &hi)))
 		return -1;
 	i = add_act(plan, g, x, -1);
 	act_params(lo, hi, plan->act_signed, &plan->a[i].scale, &plan->a[i].zp);
@@ -453,7 +455,7 @@ want_shared(struct static_plan *plan, Onnx__GraphProto *g, const char *y, long f
 
 /* Clip's bounds, from attributes (opset < 11) or constant inputs. */
 static int
-clip_keeps_zero(const Onnx__NodeProto *n)
+clip_keeps_zero(struct static_plan *plan, const Onnx__NodeProto *n)
 {
 	float lo = -INFINITY, hi = INFINITY;
 	size_t k;
@@ -467,7 +469,7 @@ clip_keeps_zero(const Onnx__NodeProto *n)
 
 		if (!*n->input[k])
 			continue;
-		if (!const_scalar(n->input[k], &v))
+		if (!const_scalar(plan->run, n->input[k], &v))
 			return 0;
 		if (k == 1)
 			lo = v;
@@ -519,8 +521,8 @@ plan_graph(struct static_plan *plan, Onnx__GraphProto *g, const struct static_wo
 			float lo, hi;
 
 			if (!plan->act_signed && u && *u == 1 && !is_graph_io(g, n->input[0]) &&
-			    act_range(n->output[0], &lo, &hi) &&
-			    (strcmp(n->op_type, "Clip") || clip_keeps_zero(n))) {
+			    act_range(plan->run, n->output[0], &lo, &hi) &&
+			    (strcmp(n->op_type, "Clip") || clip_keeps_zero(plan, n))) {
 				plan->a[in0].dead = 1;
 				plan->folds = realloc(plan->folds,
 				    (plan->nfolds + 1) * sizeof *plan->folds);
@@ -616,23 +618,23 @@ emit_pair(struct static_plan *plan, struct act *a)
 	if (a->root == a - plan->a) {	/* own scale and zero point */
 		uint8_t zb = (uint8_t)a->zp;
 
-		a->sn = fresh(x, "_scale");
-		a->zn = fresh(x, "_zero_point");
-		add_init(a->g, onnx_new_tensor(a->sn, ONNX_FLOAT, NULL, 0, &a->scale, 4));
-		add_init(a->g, onnx_new_tensor(a->zn, plan->act_signed ? ONNX_INT8 : ONNX_UINT8, NULL, 0,
-		    &zb, 1));
+		a->sn = fresh(plan->run, x, "_scale");
+		a->zn = fresh(plan->run, x, "_zero_point");
+		add_init(plan->run, a->g, onnx_new_tensor(a->sn, ONNX_FLOAT, NULL, 0, &a->scale, 4));
+		add_init(plan->run, a->g, onnx_new_tensor(a->zn,
+		    plan->act_signed ? ONNX_INT8 : ONNX_UINT8, NULL, 0, &zb, 1));
 	}
 	p = producer_of(a->g, x, &at);
 	at = p ? at + 1 : 0;
 	for (i = 0; i < a->g->n_output; i++)
 		is_out |= strcmp(a->g->output[i]->name, x) == 0;
-	qnode = fresh(x, "_QuantizeLinear");
-	qo = fresh(x, "_QuantizeLinear_Output");
-	dqnode = fresh(x, "_DequantizeLinear");
+	qnode = fresh(plan->run, x, "_QuantizeLinear");
+	qo = fresh(plan->run, x, "_QuantizeLinear_Output");
+	dqnode = fresh(plan->run, x, "_DequantizeLinear");
 	if (is_out && p) {
 		/* a graph output keeps its name on the DequantizeLinear; the
 		 * producer writes a new one (onnxruntime's renaming) */
-		pin = fresh(x, "_QuantizeLinear_Input");
+		pin = fresh(plan->run, x, "_QuantizeLinear_Input");
 		for (i = 0; i < p->n_output; i++)
 			if (strcmp(p->output[i], x) == 0)
 				onnx_set_string(&p->output[i], pin);
@@ -640,7 +642,7 @@ emit_pair(struct static_plan *plan, struct act *a)
 		dqo = strdup(x);
 	} else {
 		in[0] = x;
-		dqo = fresh(x, "_DequantizeLinear_Output");
+		dqo = fresh(plan->run, x, "_DequantizeLinear_Output");
 	}
 	if (dqo == NULL)
 		cli_die("out of memory");
@@ -680,7 +682,7 @@ quantize_bias(struct static_plan *plan, Onnx__GraphProto *g, Onnx__NodeProto *no
 	if (t == NULL || t->data_type != ONNX_FLOAT || t->n_dims != 1 || t->dims[0] != w->nscale ||
 	    u == NULL || *u != 1)
 		return 0;
-	f = const_f32(t, &n);
+	f = const_f32(plan->run, t, &n);
 	bs = malloc(n * sizeof *bs + 4);
 	q = malloc(n * sizeof *q + 4);
 	if (!bs || !q)
@@ -693,12 +695,12 @@ quantize_bias(struct static_plan *plan, Onnx__GraphProto *g, Onnx__NodeProto *no
 		q[i] = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
 	}
 	dim = (int64_t)n;
-	qn = fresh(bname, "_quantized");
-	sn = fresh(bname, "_scale");
-	add_init(g, onnx_new_tensor(qn, ONNX_INT32, &dim, 1, q, n * 4));
-	add_init(g, onnx_new_tensor(sn, ONNX_FLOAT, &dim, 1, bs, n * 4));
-	nodename = fresh(bname, "_DequantizeLinear");
-	out = fresh(bname, "_DequantizeLinear_Output");
+	qn = fresh(plan->run, bname, "_quantized");
+	sn = fresh(plan->run, bname, "_scale");
+	add_init(plan->run, g, onnx_new_tensor(qn, ONNX_INT32, &dim, 1, q, n * 4));
+	add_init(plan->run, g, onnx_new_tensor(sn, ONNX_FLOAT, &dim, 1, bs, n * 4));
+	nodename = fresh(plan->run, bname, "_DequantizeLinear");
+	out = fresh(plan->run, bname, "_DequantizeLinear_Output");
 	in[0] = qn;
 	in[1] = sn;
 	dq = onnx_new_node("DequantizeLinear", NULL, nodename, in, 2, (const char *const *)&out, 1);
@@ -742,7 +744,7 @@ emit_const(struct static_plan *plan, const struct cconst *cq, size_t which)
 
 	if (t == NULL || t->n_dims > 8)
 		return;
-	f = const_f32(t, &n);
+	f = const_f32(plan->run, t, &n);
 	nd = (int)t->n_dims;
 	if (nd > 0)
 		memcpy(dims, t->dims, (size_t)nd * sizeof *dims);
@@ -765,14 +767,16 @@ emit_const(struct static_plan *plan, const struct cconst *cq, size_t which)
 			q[i] = (unsigned char)fminf(fmaxf(v, 0.0f), 255.0f);
 	}
 	zb = (uint8_t)zp;
-	qn = fresh(name, "_quantized");
-	sn = fresh(name, "_scale");
-	zn = fresh(name, "_zero_point");
-	dqn = fresh(name, "_DequantizeLinear");
-	dqo = fresh(name, "_DequantizeLinear_Output");
-	add_init(cq->g, onnx_new_tensor(qn, plan->act_signed ? ONNX_INT8 : ONNX_UINT8, dims, nd, q, n));
-	add_init(cq->g, onnx_new_tensor(sn, ONNX_FLOAT, NULL, 0, &scale, 4));
-	add_init(cq->g, onnx_new_tensor(zn, plan->act_signed ? ONNX_INT8 : ONNX_UINT8, NULL, 0, &zb, 1));
+	qn = fresh(plan->run, name, "_quantized");
+	sn = fresh(plan->run, name, "_scale");
+	zn = fresh(plan->run, name, "_zero_point");
+	dqn = fresh(plan->run, name, "_DequantizeLinear");
+	dqo = fresh(plan->run, name, "_DequantizeLinear_Output");
+	add_init(plan->run, cq->g, onnx_new_tensor(qn, plan->act_signed ? ONNX_INT8 : ONNX_UINT8,
+	    dims, nd, q, n));
+	add_init(plan->run, cq->g, onnx_new_tensor(sn, ONNX_FLOAT, NULL, 0, &scale, 4));
+	add_init(plan->run, cq->g, onnx_new_tensor(zn, plan->act_signed ? ONNX_INT8 : ONNX_UINT8,
+	    NULL, 0, &zb, 1));
 	in[0] = qn;
 	in[1] = sn;
 	in[2] = zn;
@@ -822,10 +826,10 @@ graph_of(Onnx__GraphProto *g, const Onnx__NodeProto *n)
 }
 
 size_t
-static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops, int act_signed,
-    size_t *nfolded, size_t *nconst)
+static_apply(struct qdq_run *run, Onnx__GraphProto *root, const struct static_wop *wops,
+    size_t nwops, int act_signed, size_t *nfolded, size_t *nconst)
 {
-	struct static_plan state = {0}, *plan = &state;
+	struct static_plan state = {.run = run}, *plan = &state;
 	size_t i, npairs = 0;
 
 	plan->act_signed = act_signed;
