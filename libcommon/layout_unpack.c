@@ -554,8 +554,10 @@ ql_unpack_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, 
 	const struct qscheme *s = ql_module_scheme(c, prefix);
 
 	memset(kc, 0, sizeof *kc);
-	if (s == NULL || (c->layout == QL_CT && (s->fmt == QF_NVFP4 || s->fmt == QF_MXFP4)))
-		return qerr_set(e, "%s: not an integer or FP8 weight", prefix);
+	if (s != NULL && c->layout == QL_CT && s->fmt == QF_MXFP4)
+		return ql_mxfp4_codes(c, prefix, find, ctx, with_codes, kc, e);
+	if (s == NULL || (c->layout == QL_CT && s->fmt == QF_NVFP4))
+		return qerr_set(e, "%s: not an integer, FP8 or MXFP4 weight", prefix);
 	return unpack_codes(c, prefix, find, ctx, kc, 0, with_codes, e);
 }
 

@@ -840,10 +840,15 @@ e4m3_to_f32(uint8_t b)
 	return s ? -v : v;
 }
 
-/* -p smoothing factors (AWQ, SmoothQuant): what to do to each checkpoint
- * tensor (smooth.h), indexed like fold_base; NULL when none. */
-static const struct smooth_fold *folds;
-static const struct ckpt_tensor *fold_base;
+/* Where a tensor's values come from, beside the tensor itself: the
+ * checkpoint's packed modules, and -p's smoothing factors (AWQ,
+ * SmoothQuant): what to do to each checkpoint tensor (smooth.h), indexed
+ * like the checkpoint's tensors (NULL when none). */
+struct sources {
+	const struct ckpt *ck;
+	const struct packed *pk;
+	const struct smooth_fold *folds;
+};
 
 /* Rows [r0, r0+nr) of a 2-D view (rows x cols) of source k, as F32, with
  * smoothing folded in (in HF order, before any permutation). */
@@ -898,12 +903,12 @@ load_rows_raw(const struct out_tensor *t, int k, uint64_t r0, uint64_t nr, uint6
 }
 
 static void
-load_rows(const struct out_tensor *t, int k, uint64_t r0, uint64_t nr, uint64_t cols, float *dst,
-    const float *unpacked, const char *path)
+load_rows(const struct sources *sr, const struct out_tensor *t, int k, uint64_t r0, uint64_t nr,
+    uint64_t cols, float *dst, const float *unpacked, const char *path)
 {
 	load_rows_raw(t, k, r0, nr, cols, dst, unpacked, path);
-	if (folds) {
-		struct smooth_fold f = folds[t->src[k] - fold_base];
+	if (sr->folds) {
+		struct smooth_fold f = sr->folds[t->src[k] - sr->ck->tensors];
 
 		if (f.row_div)
 			f.row_div += r0;
@@ -1045,8 +1050,9 @@ imatrix_for(const struct imatrix *im, const struct out_tensor *t, int expert)
 static void
 convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const struct arch_def *a,
     const struct hparams *h, const struct imatrix *im, const struct qparams *qpf,
-    const struct packed *pk, float *f32, void **buf, size_t *bufsz, int jobs, const char *path)
+    const struct sources *sr, float *f32, void **buf, size_t *bufsz, int jobs, const char *path)
 {
+	const struct packed *pk = sr->pk;
 	int permute = (a->flags & ARCH_PERMUTE_QK) && (t->role == AR_Q || t->role == AR_K);
 	int plus_one = (a->flags & ARCH_NORM_PLUS_ONE) && !t->is_bias &&
 	    (t->role == AR_NORM || t->role == AR_QNORM || t->role == AR_KNORM);
@@ -1121,13 +1127,13 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 				float *tmp = f32 + nr * cols;
 				uint64_t d = (uint64_t)h->head_dim;
 
-				load_rows(t, k, r0, nr, cols, tmp, unpacked, path);
+				load_rows(sr, t, k, r0, nr, cols, tmp, unpacked, path);
 				for (i = 0; i < nr; i++)
 					memcpy(f32 + i * cols,
 					    tmp + (uint64_t)arch_permute_src((int64_t)i, (int64_t)d) * cols,
 					    cols * sizeof *f32);
 			} else {
-				load_rows(t, k, r0, nr, cols, x, unpacked, path);
+				load_rows(sr, t, k, r0, nr, cols, x, unpacked, path);
 			}
 			if (plus_one || scale != 1)
 				for (i = 0; i < nr * cols; i++) {
@@ -1158,7 +1164,7 @@ static void
 write_output(const struct st2gguf_opts *o, struct plan *pl, struct gguf_writer **writers,
     const int *shard, int n_shards, int split, uint64_t total, const struct arch_def *a,
     const struct hparams *hp, const struct imatrix *im, const struct qparams *qp,
-    const struct packed *pk, const char *path)
+    const struct sources *sr, const char *path)
 {
 	struct plan p = *pl;
 	struct hparams h = *hp;
@@ -1206,7 +1212,7 @@ write_output(const struct st2gguf_opts *o, struct plan *pl, struct gguf_writer *
 		if (gguf_w_write_header(writers[k], outs[k].f, &e) != 0)
 			cli_die_err(&e);
 		for (; i < p.n && shard[i] == k; i++) {
-			convert_tensor(writers[k], outs[k].f, &p.t[i], a, &h, im, qp, pk, f32, &buf,
+			convert_tensor(writers[k], outs[k].f, &p.t[i], a, &h, im, qp, sr, f32, &buf,
 			    &bufsz, jobs, path);
 			cli_progress_add(&pr, p.t[i].nbytes);
 		}
@@ -1247,6 +1253,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	int *shard, n_shards = 0, split;
 	struct plan p = { NULL, 0, 0 };
 	struct packed pk;
+	struct sources src = { &c, &pk, NULL };
 	int packed_type = -1;
 	struct vocab v;
 	const char *path = o->input, *slash;
@@ -1292,8 +1299,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 				    o->qparams, qpf.w[i].name);
 			if (smooth_fold_plan(&c, &qpf, (a->flags & ARCH_NORM_PLUS_ONE) != 0, f, &e) < 0)
 				cli_die("%s: %s", o->qparams, e.msg);
-			folds = f;
-			fold_base = c.tensors;
+			src.folds = f;
 		}
 	}
 	{
@@ -1336,9 +1342,10 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	set_sampling_kvs(w, c.dir ? c.dir : path);
 	{
 		/* without -t, a packed checkpoint is named by the blocks most of
-		 * its weights kept (llama's file types 2, 3, 7) */
+		 * its weights kept (llama's file types 2, 3, 7, 38) */
 		uint32_t ft = o->ftype >= 0 ? (uint32_t)o->ftype :
 		    packed_type == QF_Q4_0 ? 2 : packed_type == QF_Q4_1 ? 3 : packed_type == QF_Q8_0 ? 7 :
+		    packed_type == QF_MXFP4 ? 38 :
 		    default_type == QF_F32 ? 0 : default_type == QF_BF16 ? 32 :
 		    default_type == QF_Q8_0 ? 7 : 1, qv = 2;
 
@@ -1440,7 +1447,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		    (double)(rows_floats * 4 * 3) / 1048576.0 + 8.0);
 		cli_close_stdout();
 	} else {
-		write_output(o, &p, writers, shard, n_shards, split, total, a, &h, im, qp, &pk, path);
+		write_output(o, &p, writers, shard, n_shards, split, total, a, &h, im, qp, &src, path);
 	}
 
 	for (int k = 1; k < n_shards; k++)
@@ -1458,8 +1465,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		imatrix_free(im);
 	if (qp)
 		qparams_free(qp);
-	free((void *)folds);
-	folds = NULL;
+	free((void *)src.folds);
 	vocab_free(&v);
 	gguf_writer_free(w);
 	packed_close(&pk);

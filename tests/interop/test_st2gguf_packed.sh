@@ -1,7 +1,7 @@
 #!/bin/sh
 # st2gguf reads packed checkpoints (qpack's compressed-tensors, AWQ, GPTQ,
 # Quark): weights whose codes fit a ggml block keep them (Q4_0, Q4_1,
-# Q8_0).  Judged by llama.cpp's gguf-py dequantizing the GGUF against
+# Q8_0, MXFP4).  Judged by llama.cpp's gguf-py dequantizing the GGUF against
 # `qpack --dequant` of the same checkpoint (llama's q/k row order): equal
 # values where every scale (and Q4_1 minimum) is an f16 value, else within
 # f16 rounding of them; closer than dequantizing and quantizing again
@@ -60,7 +60,7 @@ if n == 0:
     sys.exit("no packed weight found")
 if want != "exact" and worst < float(want):
     sys.exit("least SQNR %.1f dB < %s" % (worst, want))
-if not worst > worst_rq:
+if not worst >= worst_rq:
     sys.exit("keeping the codes (%.1f dB) is no closer than quantizing again (%.1f dB)" % (worst, worst_rq))
 print("%d weights %s, %s (least SQNR %.1f dB; dequantized and quantized again: %.1f dB)" % (
     n, want_type, "values equal to qpack --dequant's" if want == "exact" else "scales rounded to f16",
@@ -76,6 +76,7 @@ ct-uint4-asym-g32 Q4_1 60 -f uint4 --asym -g 32 --layout compressed-tensors
 gptq-int4-g32 Q4_0 exact -f int4 -g 32 --layout gptq
 awq-uint4-g32 Q4_1 60 -f uint4 --asym -g 32 --layout awq
 quark-int4-g32 Q4_0 60 -f int4 -g 32 --layout quark
+ct-mxfp4 MXFP4 exact -f mxfp4 --layout compressed-tensors
 CASES
 
 # groups that are not whole blocks: dequantized and quantized to -t, said so
@@ -86,4 +87,40 @@ if qpack -q -f int4 -g 16 --layout compressed-tensors "$T/m" -o "$T/g16" 2>"$T/e
 	llama_runs "$SUITE groups of 16" "$T/g16.gguf"
 else
 	echo "FAIL $SUITE groups of 16: $(cat "$T/err" "$T/say" | head -c 300)"
+fi
+
+# mixture of experts (qwen3_moe, tests/interop/hfref.py): every expert is a
+# packed module; the stacked expert tensors keep their codes, and each
+# dequantizes to what st2gguf writes as F32 from `qpack --dequant`'s floats
+# (the float path, checked against llama.cpp's converter elsewhere)
+if PYTHONPATH=tests/interop $PY -c "import hfref; cfg, W = hfref.make_model('qwen3_moe'); hfref.write_model('$T/moe', cfg, W, 'BF16')" 2>"$T/err" &&
+   qpack -q -f int4 -g 32 --layout compressed-tensors "$T/moe" -o "$T/moe-ct" 2>"$T/err" &&
+   qpack -q --dequant "$T/moe-ct" -o "$T/moe-f32" 2>"$T/err" &&
+   st2gguf --vocab none "$T/moe-ct" -o "$T/moe.gguf" 2>"$T/say" &&
+   st2gguf -q --vocab none -t F32 "$T/moe-f32" -o "$T/moe-f32.gguf" 2>"$T/err"; then
+	PYTHONPATH=$PYPATH $PY - "$T/moe.gguf" "$T/moe-f32.gguf" <<'PYEOF' >"$T/out" 2>&1
+import sys
+import numpy as np
+from gguf import GGUFReader
+from gguf.quants import dequantize
+kept = {t.name: t for t in GGUFReader(sys.argv[1]).tensors}
+ref = {t.name: t for t in GGUFReader(sys.argv[2]).tensors}
+n = nexp = 0
+for name, t in kept.items():
+    if t.tensor_type.name != "Q4_0":
+        continue
+    got = dequantize(t.data, t.tensor_type).reshape(-1)
+    want = np.asarray(ref[name].data, dtype=np.float32).reshape(-1)
+    if not np.array_equal(got, want):
+        sys.exit("%s: %d values differ" % (name, int((got != want).sum())))
+    n += 1
+    nexp += "_exps" in name
+if nexp == 0:
+    sys.exit("no expert tensor kept as Q4_0 (%s)" % ", ".join(sorted(kept)))
+print("%d Q4_0 tensors (%d of stacked experts) equal to the F32 conversion of the dequantized floats" % (n, nexp))
+PYEOF
+	if [ $? -eq 0 ]; then echo "PASS $SUITE moe: $(tail -1 "$T/out")"; else echo "FAIL $SUITE moe: $(tail -c 400 "$T/out" | tr '\n' ' ')"; fi
+	llama_runs "$SUITE moe" "$T/moe.gguf"
+else
+	echo "FAIL $SUITE moe: $(cat "$T/err" "$T/say" 2>/dev/null | head -c 300)"
 fi
