@@ -10,6 +10,7 @@
 #include "qerr.h"
 
 struct cJSON;
+struct qdq_run;		/* one run's state, made by main (qdq-insert.c) */
 
 struct qp {
 	struct qmap map;
@@ -98,11 +99,10 @@ struct static_wop {
 	int64_t nscale;
 	int bias_idx;
 };
-struct qdq_run;
 size_t static_apply(struct qdq_run *run, Onnx__GraphProto *root, const struct static_wop *wops,
     size_t nwops, int act_signed, size_t *nfolded, size_t *nconst);
 
-/* qdq-insert.c, for static.c; run is main's (defined in qdq-insert.c) */
+/* qdq-insert.c, for static.c */
 char *fresh(struct qdq_run *run, const char *base, const char *suffix);
 void add_init(struct qdq_run *run, Onnx__GraphProto *g, Onnx__TensorProto *t);
 int act_range(struct qdq_run *run, const char *x, float *lo, float *hi);
