@@ -179,7 +179,7 @@ ql_fp4_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, vo
 }
 
 int
-ql_mxfp4_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+ql_fp4_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
     int with_codes, struct ql_codes *kc, struct qerr *e)
 {
 	struct ql_tensor w, sc;
@@ -187,11 +187,12 @@ ql_mxfp4_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, v
 	float global;
 
 	memset(kc, 0, sizeof *kc);
-	if (c->s.fmt != QF_MXFP4)
-		return qerr_set(e, "%s: not mxfp4", prefix);
+	if (c->s.fmt != QF_MXFP4 && c->s.fmt != QF_NVFP4)
+		return qerr_set(e, "%s: not an FP4 format", prefix);
 	if (fp4_parts(c, prefix, find, ctx, &w, &sc, &global, &o, &in, 0, e) < 0)
 		return -1;
 	kc->s = c->s;
+	kc->global = global;
 	kc->rows = (int64_t)o, kc->cols = (int64_t)in;
 	if (linq_grid(&kc->s, kc->rows, kc->cols, &kc->g, e) < 0)
 		return qerr_prefix(e, "%s", prefix);
@@ -205,7 +206,7 @@ ql_mxfp4_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, v
 		    (unsigned long long)in);
 	}
 	for (int64_t k = 0; k < linq_ncells(&kc->g); k++)
-		kc->scale[k] = e8m0(sc.data[k]);
+		kc->scale[k] = c->s.fmt == QF_MXFP4 ? e8m0(sc.data[k]) : linq_fp8_decode(sc.data[k], 1);
 	for (uint64_t i = 0; kc->q && i < o * in; i++)
 		kc->q[i] = (w.data[i / 2] >> (4 * (i & 1))) & 15;
 	return 0;
