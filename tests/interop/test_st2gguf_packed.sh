@@ -145,6 +145,45 @@ else
 	echo "FAIL $SUITE nvfp4: $(cat "$T/err" "$T/say" | head -c 300)"
 fi
 
+# a mixed-precision checkpoint (qcalib --bits-budget, qpack -p: one
+# compressed-tensors config group per scheme): each weight keeps the blocks
+# of its own scheme, int4 g32 as Q4_0, int8 per channel as Q8_0, float as
+# F16, all equal to qpack --dequant's values
+if qcalib -q -m minmax --bits-budget 6 --formats int4-g32,int8,none "$T/m" -o "$T/mix.qp" >/dev/null 2>"$T/err" &&
+   qpack -q -p "$T/mix.qp" --layout compressed-tensors "$T/m" -o "$T/mix" 2>"$T/err" &&
+   qpack -q --dequant "$T/mix" -o "$T/mix.f32.safetensors" 2>"$T/err" &&
+   st2gguf --vocab none "$T/mix" -o "$T/mix.gguf" 2>"$T/say"; then
+	PYTHONPATH=$PYPATH $PY - "$T/mix.f32.safetensors" "$T/mix.gguf" <<'PYEOF' >"$T/out" 2>&1
+import sys
+import numpy as np
+from gguf import GGUFReader
+from gguf.quants import dequantize
+from qp_gguf import ROPE_HEADS, module_of, permute, st_load
+ref = st_load(sys.argv[1])
+got = {t.name: t for t in GGUFReader(sys.argv[2]).tensors}
+types = {}
+for hf, w in ref.items():
+    if ".layers." not in hf or w.ndim != 2:
+        continue
+    mod, name = module_of(hf)
+    if mod in ROPE_HEADS:
+        w = permute(w, ROPE_HEADS[mod])
+    t = got[name]
+    v = dequantize(t.data, t.tensor_type).reshape(w.shape)
+    if not np.array_equal(v, w):
+        sys.exit("%s (%s): %d values differ from qpack --dequant's" % (name, t.tensor_type.name, int((v != w).sum())))
+    types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + 1
+if not {"Q4_0", "Q8_0"} <= set(types):
+    sys.exit("not mixed: %s" % types)
+print("weights as their schemes' blocks (%s), values equal to qpack --dequant's" % ", ".join(
+    "%d %s" % (n, k) for k, n in sorted(types.items())))
+PYEOF
+	if [ $? -eq 0 ]; then echo "PASS $SUITE mixed plan: $(tail -1 "$T/out")"; else echo "FAIL $SUITE mixed plan: $(tail -c 300 "$T/out" | tr '\n' ' ')"; fi
+	llama_runs "$SUITE mixed plan" "$T/mix.gguf"
+else
+	echo "FAIL $SUITE mixed plan: $(cat "$T/err" "$T/say" | head -c 300)"
+fi
+
 # FP8 weights stay on st2gguf's FP8 path (dequantized with their scales)
 # whatever layout holds them: -t F32 gives qpack --dequant's values exactly
 for args in "--per-channel --layout compressed-tensors" "--per-channel --layout quark" "--per-tensor --layout fp8"; do
