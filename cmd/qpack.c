@@ -15,6 +15,7 @@
 #include "gptq.h"
 #include "cli.h"
 #include "layout.h"
+#include "packed.h"
 #include "qblock.h"
 #include "qparams.h"
 #include "smooth.h"
@@ -114,6 +115,7 @@ struct plan {
 	size_t n, cap;
 	int n_shards;
 	uint64_t total;
+	const struct ql_config *deq;	/* --dequant: the layout of the packed modules */
 };
 
 static void
@@ -263,8 +265,8 @@ write_index(const struct plan *p, const char *dir)
 	cJSON_Delete(j);
 }
 
-static void unpack_write(const struct item *it, const struct ckpt *ck, struct st_writer *w,
-    FILE *f, const char *path);
+static void unpack_write(const struct item *it, const struct ckpt *ck,
+    const struct ql_config *cfg, struct st_writer *w, FILE *f, const char *path);
 
 /* ---------------- packing ---------------- */
 
@@ -508,7 +510,7 @@ write_shard(const struct plan *p, const struct ckpt *ck, const struct packjob *j
 			cli_progress_add(prog, it->bytes);
 			i++;
 		} else if (it->part == -2 || it->part == -3) {
-			unpack_write(it, ck, w, f, path);
+			unpack_write(it, ck, p->deq, w, f, path);
 			cli_progress_add(prog, it->bytes);
 			i++;
 		} else {
@@ -691,25 +693,9 @@ pack(const char *input)
 
 /* ---------------- unpacking ---------------- */
 
-static struct ql_config deq_cfg;
-
-static int
-find_tensor(void *ctx, const char *name, struct ql_tensor *t)
-{
-	const struct ckpt_tensor *ct = ckpt_find(ctx, name);
-
-	if (ct == NULL)
-		return -1;
-	t->dtype = ct->t->dtype;
-	t->ndim = ct->t->ndim;
-	memcpy(t->shape, ct->t->shape, sizeof t->shape);
-	t->data = ct->t->data;
-	return 0;
-}
-
 static void
-unpack_write(const struct item *it, const struct ckpt *ck, struct st_writer *w, FILE *f,
-    const char *path)
+unpack_write(const struct item *it, const struct ckpt *ck, const struct ql_config *cfg,
+    struct st_writer *w, FILE *f, const char *path)
 {
 	struct qerr e;
 	float *x;
@@ -721,12 +707,12 @@ unpack_write(const struct item *it, const struct ckpt *ck, struct st_writer *w, 
 	if (it->part == -3) {	/* gpt-oss experts: N_blocks, N_scales -> N */
 		uint64_t shape[3];
 
-		if (ql_gptoss_unpack(it->name, find_tensor, (void *)ck, &x, shape, 0, &e) < 0)
+		if (ql_gptoss_unpack(it->name, packed_lookup, (void *)ck, &x, shape, 0, &e) < 0)
 			cli_die("%s: %s", ck->path, e.msg);
 		rows = (int64_t)(shape[0] * shape[1]), cols = (int64_t)shape[2];
 	} else {
 		snprintf(prefix, sizeof prefix, "%.*s", (int)plen, it->name);
-		if (ql_unpack(&deq_cfg, prefix, find_tensor, (void *)ck, &x, &rows, &cols, &e) < 0)
+		if (ql_unpack(cfg, prefix, packed_lookup, (void *)ck, &x, &rows, &cols, &e) < 0)
 			cli_die("%s: %s", ck->path, e.msg);
 	}
 	n = (size_t)(rows * cols);
@@ -737,13 +723,6 @@ unpack_write(const struct item *it, const struct ckpt *ck, struct st_writer *w, 
 		cli_die("%s: %s", path, e.msg);
 	free(buf);
 	free(x);
-}
-
-static int
-has_dot_suffix(const char *name, const char *prefix, size_t plen)
-{
-	return strncmp(name, prefix, plen) == 0 && name[plen] == '.' && strchr(name + plen + 1, '.') == NULL &&
-	    ql_is_part_suffix(name + plen + 1);
 }
 
 /* gpt-oss's MXFP4 experts: N_blocks U8 [E, out, in/32, 16] beside N_scales. */
@@ -782,63 +761,36 @@ static int
 dequant(const char *input)
 {
 	struct ckpt ck;
+	struct packed pk;
 	struct qerr e;
-	const cJSON *qc;
-	cJSON *detected = NULL;
 	size_t n_gptoss;
 	struct plan p = { 0 };
-	char **prefixes;
-	size_t n_prefix = 0;
 	int to_dir = !(strcmp(opt.out, "-") == 0 ||
 	    (strlen(opt.out) > 12 && strcmp(opt.out + strlen(opt.out) - 12, ".safetensors") == 0));
 
 	if (ckpt_open(&ck, input, &e) < 0)
 		cli_die_err(&e);
-	qc = ck.config ? cJSON_GetObjectItemCaseSensitive(ck.config, "quantization_config") : NULL;
 	n_gptoss = count_gptoss(&ck);
-	if (qc && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(qc, "quant_method")) &&
-	    strcmp(cJSON_GetObjectItemCaseSensitive(qc, "quant_method")->valuestring, "mxfp4") == 0) {
-		deq_cfg.layout = QL_COUNT;	/* gpt-oss: only its experts are quantized */
-	} else if (qc == NULL) {	/* recognise the layout by its tensors */
-		const char **names = calloc(ck.n_tensors + 1, sizeof *names);
-
-		if (names == NULL)
-			cli_die("out of memory");
-		for (size_t i = 0; i < ck.n_tensors; i++)
-			names[i] = ck.tensors[i].t->name;
-		detected = ql_detect(names, ck.n_tensors, find_tensor, &ck, &e);
-		free(names);
-		if (detected == NULL && n_gptoss == 0)
-			cli_die("%s: no quantization_config, and %s", input, e.msg);
-		if (detected && ql_config_parse(detected, &deq_cfg, &e) < 0)
-			cli_die("%s: recognised as %s, but: %s", input,
-			    cJSON_GetObjectItemCaseSensitive(detected, "quant_method")->valuestring, e.msg);
-		if (detected == NULL)
-			deq_cfg.layout = QL_COUNT;
-		else if (!opt.quiet) {
-			char *js = cJSON_PrintUnformatted(detected);
-
-			cli_warn("%s: no quantization_config; from its tensors: %s", input, js ? js : "?");
-			free(js);
-		}
-	} else if (ql_config_parse(qc, &deq_cfg, &e) < 0) {
-		cli_die("%s: config.json: %s", input, e.msg);
+	e.msg[0] = 0;
+	if (packed_open(&pk, &ck, &e) < 0)
+		cli_die("%s: %s", input, e.msg);
+	if (pk.n == 0 && n_gptoss == 0) {
+		if (pk.cfg.layout == QL_COUNT)
+			cli_die("%s: %s", input, e.msg[0] ? e.msg : "no quantization_config, and no "
+			    "tensor of a quantized layout");
+		cli_die("%s: no %s weight in the checkpoint", input, qlayout_names[pk.cfg.layout]);
 	}
-	if ((prefixes = calloc(ck.n_tensors + 1, sizeof *prefixes)) == NULL)
-		cli_die("out of memory");
+	if (pk.detected && !opt.quiet) {
+		char *js = cJSON_PrintUnformatted(pk.detected);
+
+		cli_warn("%s: no quantization_config; from its tensors: %s", input, js ? js : "?");
+		free(js);
+	}
+	p.deq = &pk.cfg;
 	for (size_t i = 0; i < ck.n_tensors; i++) {
 		const struct st_tensor *t = ck.tensors[i].t;
+		const char *module;
 		size_t plen;
-
-		if (deq_cfg.layout != QL_COUNT && ql_is_marker(&deq_cfg, t->name, t->dtype, &plen))
-			prefixes[n_prefix++] = strndup(t->name, plen);
-	}
-	if (n_prefix == 0 && n_gptoss == 0)
-		cli_die("%s: no %s weight in the checkpoint", input,
-		    deq_cfg.layout == QL_COUNT ? "mxfp4 (*_blocks, *_scales)" : qlayout_names[deq_cfg.layout]);
-	for (size_t i = 0; i < ck.n_tensors; i++) {
-		const struct st_tensor *t = ck.tensors[i].t;
-		size_t plen, k;
 
 		if (is_gptoss_part(&ck, t, &plen)) {
 			char name[1100];
@@ -848,32 +800,28 @@ dequant(const char *input)
 			if (strcmp(t->name + plen, "_scales") == 0)
 				continue;	/* with its _blocks */
 			snprintf(name, sizeof name, "%.*s", (int)plen, t->name);
-			if (ql_gptoss_unpack(name, find_tensor, &ck, &unused, shape, 1, &e) < 0)
+			if (ql_gptoss_unpack(name, packed_lookup, &ck, &unused, shape, 1, &e) < 0)
 				cli_die("%s: %s", input, e.msg);
 			plan_add(&p, name, opt.dtype, 3, shape,
 			    shape[0] * shape[1] * shape[2] * (uint64_t)qdtype_table[opt.dtype].bits / 8, i, -3);
 			continue;
 		}
-		if (deq_cfg.layout != QL_COUNT && ql_is_marker(&deq_cfg, t->name, t->dtype, &plen)) {
+		if ((module = packed_module(&pk, t->name)) != NULL) {
 			char name[1100];
 			int64_t rows, cols;
 			uint64_t shape[2];
 
-			snprintf(name, sizeof name, "%.*s", (int)plen, t->name);
-			if (ql_unpack_shape(&deq_cfg, name, find_tensor, &ck, &rows, &cols, &e) < 0)
+			if (ql_unpack_shape(&pk.cfg, module, packed_lookup, &ck, &rows, &cols, &e) < 0)
 				cli_die("%s: %s", input, e.msg);
 			shape[0] = (uint64_t)rows;
 			shape[1] = (uint64_t)cols;
-			snprintf(name, sizeof name, "%.*s.weight", (int)plen, t->name);
+			snprintf(name, sizeof name, "%s.weight", module);
 			plan_add(&p, name, opt.dtype, 2, shape,
 			    (uint64_t)rows * (uint64_t)cols * (uint64_t)qdtype_table[opt.dtype].bits / 8, i, -2);
 			continue;
 		}
-		for (k = 0; k < n_prefix; k++)
-			if (has_dot_suffix(t->name, prefixes[k], strlen(prefixes[k])))
-				break;
-		if (k < n_prefix)
-			continue;	/* a part of a packed weight */
+		if (packed_is_part(&pk, t->name))
+			continue;
 		plan_add(&p, t->name, t->dtype, t->ndim, t->shape, t->end - t->begin, i, -1);
 	}
 	if (to_dir) {
@@ -906,10 +854,7 @@ dequant(const char *input)
 	for (size_t i = 0; i < p.n; i++)
 		free(p.items[i].name);
 	free(p.items);
-	for (size_t i = 0; i < n_prefix; i++)
-		free(prefixes[i]);
-	free(prefixes);
-	cJSON_Delete(detected);
+	packed_close(&pk);
 	ckpt_close(&ck);
 	return 0;
 }

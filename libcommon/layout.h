@@ -149,6 +149,39 @@ int ql_is_marker(const struct ql_config *c, const char *name, enum qdtype dt, si
 int ql_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
     float **out, int64_t *rows, int64_t *cols, struct qerr *e);
 
+/* A packed module in linq's grid, before dequantization: codes q
+ * [rows*cols] (row = output), a scale and a zero point per cell of g, and
+ * g_idx [cols] (each input's cell column; NULL: contiguous groups).
+ * Dequantization is linq_dequant1(s.fmt, q, scale[cell], z[cell]). */
+struct ql_codes {
+	struct qscheme s;
+	struct qgrid g;
+	int64_t rows, cols;
+	int32_t *q, *z, *gidx;
+	float *scale;
+};
+
+/* Unpacks module prefix of an integer or FP8 layout into kc; the codes
+ * only if with_codes (the rest is small: enough to plan with).  -1 with a
+ * message otherwise (the FP4 formats included). */
+int ql_unpack_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    int with_codes, struct ql_codes *kc, struct qerr *e);
+void ql_codes_free(struct ql_codes *kc);
+
+/* The ggml type whose blocks hold the module's codes (layout_ggml.c):
+ * Q4_0 for 4-bit codes with the middle as zero point, Q4_1 for other
+ * 4-bit zero points, Q8_0 for symmetric 8-bit codes, when the groups are
+ * whole blocks of 32 consecutive inputs.  *inexact counts the cells whose
+ * scale (or Q4_1's minimum -z*s) is not an f16 value and will be rounded
+ * to one; 0 means the blocks dequantize to linq's values bit for bit.
+ * -1 with the reason when no type holds the codes (kc without codes is
+ * enough to decide). */
+int ql_ggml_type(const struct ql_codes *kc, int64_t *inexact, struct qerr *e);
+/* Those blocks for nrows rows (row i of out is the module's row rows[i]);
+ * kc with codes, type from ql_ggml_type. */
+void ql_ggml_blocks(const struct ql_codes *kc, int type, const uint64_t *rows, uint64_t nrows,
+    unsigned char *out);
+
 /* Only out and in, from the packed tensor (cheap; for planning). */
 int ql_unpack_shape(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
     int64_t *rows, int64_t *cols, struct qerr *e);

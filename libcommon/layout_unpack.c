@@ -138,10 +138,11 @@ static int
 alloc_all(int64_t out, int64_t in, const struct qgrid *g, int32_t **q, float **sc, int32_t **zp,
     struct qerr *e)
 {
-	*q = malloc((size_t)(out * in) * sizeof **q);
+	if (q)
+		*q = malloc((size_t)(out * in) * sizeof **q);
 	*sc = malloc((size_t)linq_ncells(g) * sizeof **sc);
 	*zp = malloc((size_t)linq_ncells(g) * sizeof **zp);
-	if (*q == NULL || *sc == NULL || *zp == NULL)
+	if ((q && *q == NULL) || *sc == NULL || *zp == NULL)
 		return qerr_set(e, "out of memory for a [%lld, %lld] weight", (long long)out, (long long)in);
 	return 0;
 }
@@ -167,14 +168,16 @@ check_scales(const char *prefix, const float *sc, int64_t n, struct qerr *e)
 
 #define LIMIT (UINT64_C(1) << 40)	/* elements of one weight */
 
+/* gptq v1: qweight [in/k, out] and qzeros [groups, out/k] packed along
+ * their first and second axes, scales [groups, out]; g_idx [in] names each
+ * input's group (i / G when the groups are contiguous). */
 static int
-unpack_gptq(const struct ql_config *c, const struct src *s, float **outp, int64_t *rows,
-    int64_t *cols, int shape_only, struct qerr *e)
+unpack_gptq(const struct qscheme *sch, const struct src *s, struct ql_codes *kc, int shape_only,
+    int with_codes, struct qerr *e)
 {
 	struct ql_tensor qw, qz, sc, gi;
-	int bits = linq_bits(c->s.fmt), k = 32 / bits;
+	int bits = linq_bits(sch->fmt), k = 32 / bits;
 	uint64_t in, out, G, ng;
-	float *w;
 	int no_gidx;
 
 	if (lookup(s, "qweight", QD_I32, 2, &qw, e) < 0)
@@ -184,63 +187,76 @@ unpack_gptq(const struct ql_config *c, const struct src *s, float **outp, int64_
 	if (in == 0 || out == 0 || out % (uint64_t)k || in > LIMIT / out)
 		return qerr_set(e, "%s.qweight: shape [%llu, %llu] is not a gptq weight", s->prefix,
 		    (unsigned long long)qw.shape[0], (unsigned long long)qw.shape[1]);
-	G = c->s.gran == QG_GROUP ? (uint64_t)c->s.group : in;
+	G = sch->gran == QG_GROUP ? (uint64_t)sch->group : in;
 	ng = (in + G - 1) / G;
 	if (fetch(s, "qzeros", QD_I32, 2, ng, out / (uint64_t)k, &qz, 0, e) < 0 ||
 	    fetch(s, "scales", -1, 2, ng, out, &sc, 0, e) < 0)
 		return -1;
 	if ((no_gidx = fetch(s, "g_idx", QD_I32, 1, in, 0, &gi, 1, e)) < 0)
 		return -1;
-	*rows = (int64_t)out;
-	*cols = (int64_t)in;
+	kc->rows = (int64_t)out;
+	kc->cols = (int64_t)in;
 	if (shape_only)
 		return 0;
-	for (uint64_t i = 0; !no_gidx && i < in; i++) {
-		uint32_t v = get_u32(&gi, i);
+	/* the cells: one per (output, group), groups of G in the first place */
+	kc->s = *sch;
+	kc->s.gran = QG_GROUP;
+	kc->s.group = (int64_t)G;
+	if (linq_grid(&kc->s, (int64_t)out, (int64_t)in, &kc->g, e) < 0)
+		return qerr_prefix(e, "%s", s->prefix);
+	if (kc->g.gcols != (int64_t)ng)
+		return qerr_set(e, "%s: %llu groups, the grid has %lld", s->prefix, (unsigned long long)ng,
+		    (long long)kc->g.gcols);
+	if (alloc_all((int64_t)out, (int64_t)in, &kc->g, with_codes ? &kc->q : NULL, &kc->scale,
+	    &kc->z, e) < 0)
+		return -1;
+	if (!no_gidx) {
+		if ((kc->gidx = malloc(in * sizeof *kc->gidx)) == NULL)
+			return qerr_set(e, "out of memory");
+		for (uint64_t i = 0; i < in; i++) {
+			uint32_t v = get_u32(&gi, i);
 
-		if (v >= ng)
-			return qerr_set(e, "%s.g_idx: element %llu is %u, outside [0, %llu)", s->prefix,
-			    (unsigned long long)i, v, (unsigned long long)ng);
-	}
-	if ((w = malloc(in * out * sizeof *w)) == NULL)
-		return qerr_set(e, "out of memory");
-	for (uint64_t i = 0; i < in; i++) {
-		uint64_t gidx = no_gidx ? i / G : get_u32(&gi, i);
-
-		for (uint64_t o = 0; o < out; o++) {
-			int32_t q = (int32_t)field(get_u32(&qw, i / (uint64_t)k * out + o), bits, (int)(i % (uint64_t)k));
-			/* v1: the stored zero is z - 1 */
-			int32_t z = (int32_t)field(get_u32(&qz, gidx * (out / (uint64_t)k) + o / (uint64_t)k),
-			    bits, (int)(o % (uint64_t)k)) + 1;
-
-			w[o * in + i] = (float)(q - z) * get_f(&sc, gidx * out + o);
+			if (v >= ng)
+				return qerr_set(e, "%s.g_idx: element %llu is %u, outside [0, %llu)",
+				    s->prefix, (unsigned long long)i, v, (unsigned long long)ng);
+			kc->gidx[i] = (int32_t)v;
 		}
 	}
-	*outp = w;
-	*rows = (int64_t)out;
-	*cols = (int64_t)in;
+	read_scales(&sc, &kc->g, kc->scale, 1);
+	for (uint64_t o = 0; o < out; o++)
+		for (uint64_t gi2 = 0; gi2 < ng; gi2++)	/* v1: the stored zero is z - 1 */
+			kc->z[o * ng + gi2] = (int32_t)field(get_u32(&qz, gi2 * (out / (uint64_t)k) +
+			    o / (uint64_t)k), bits, (int)(o % (uint64_t)k)) + 1;
+	for (uint64_t i = 0; kc->q && i < in; i++)
+		for (uint64_t o = 0; o < out; o++)
+			kc->q[o * in + i] = (int32_t)field(get_u32(&qw, i / (uint64_t)k * out + o), bits,
+			    (int)(i % (uint64_t)k));
 	return 0;
 }
 
+/* The integer and FP8 layouts to codes, scales, zero points (and g_idx):
+ * kc is filled (codes only if with_codes) or left with NULLs on error. */
 static int
-unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
-    float **outp, int64_t *rows, int64_t *cols, int shape_only, struct qerr *e)
+unpack_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    struct ql_codes *kc, int shape_only, int with_codes, struct qerr *e)
 {
 	struct src s = { prefix, find, ctx };
 	struct qscheme sch = c->s;
 	struct qgrid g;
 	struct ql_tensor w, sc, zp, gi = { 0 };
 	int32_t *q = NULL, *z = NULL, *gidx = NULL;
-	float *scale = NULL, *x = NULL;
+	float *scale = NULL;
 	uint64_t out, in;
-	int bits = linq_bits(c->s.fmt), k = bits ? 32 / bits : 1, rc = -1, has_zp = 0, no_gidx = 1;
+	int bits = linq_bits(c->s.fmt), k = bits ? 32 / bits : 1, rc = -1, no_gidx = 1;
 	int grp = c->s.gran == QG_GROUP;
 
-	*outp = NULL;
-	if (c->layout == QL_GPTQ)
-		return unpack_gptq(c, &s, outp, rows, cols, shape_only, e);
-	if (c->layout == QL_CT && (c->s.fmt == QF_NVFP4 || c->s.fmt == QF_MXFP4))
-		return ql_fp4_unpack(c, prefix, find, ctx, outp, rows, cols, shape_only, e);
+	memset(kc, 0, sizeof *kc);
+	if (c->layout == QL_GPTQ) {
+		if (unpack_gptq(&sch, &s, kc, shape_only, with_codes, e) == 0)
+			return 0;
+		ql_codes_free(kc);
+		return -1;
+	}
 
 	/* 1. the weight tensor gives out and in */
 	switch (c->layout) {
@@ -309,8 +325,8 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 	if (out == 0 || in == 0 || in > LIMIT / out)
 		return qerr_set(e, "%s: weight [%llu, %llu] is empty or too large", prefix,
 		    (unsigned long long)out, (unsigned long long)in);
-	*rows = (int64_t)out;
-	*cols = (int64_t)in;
+	kc->rows = (int64_t)out;
+	kc->cols = (int64_t)in;
 	if (shape_only)
 		return 0;
 	if (c->layout == QL_AWQ && sch.gran == QG_CHANNEL) {
@@ -322,7 +338,7 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 		    (unsigned long long)in, (long long)sch.group);
 	if (linq_grid(&sch, (int64_t)out, (int64_t)in, &g, e) < 0)
 		return qerr_prefix(e, "%s", prefix);
-	if (alloc_all((int64_t)out, (int64_t)in, &g, &q, &scale, &z, e) < 0)
+	if (alloc_all((int64_t)out, (int64_t)in, &g, with_codes ? &q : NULL, &scale, &z, e) < 0)
 		goto done;
 
 	/* 2. scales and zero points, 3. codes */
@@ -377,7 +393,9 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 				}
 			}
 		}
-		if (linq_is_float(sch.fmt)) {
+		if (q == NULL) {
+			break;
+		} else if (linq_is_float(sch.fmt)) {
 			for (uint64_t i = 0; i < out * in; i++)
 				q[i] = w.data[i];
 		} else {
@@ -396,7 +414,7 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 		}
 		read_scales(&sc, &g, scale, 0);
 		memset(z, 0, (size_t)linq_ncells(&g) * sizeof *z);
-		for (uint64_t i = 0; i < out * in; i++)
+		for (uint64_t i = 0; q && i < out * in; i++)
 			q[i] = w.data[i];
 		break;
 	case QL_AWQ: {
@@ -409,7 +427,7 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 		for (uint64_t o = 0; o < out; o++)
 			for (uint64_t gi = 0; gi < ng; gi++)
 				z[o * ng + gi] = (int32_t)field(get_u32(&zp, gi * (out / 8) + o / 8), 4, awq_pos[o % 8]);
-		for (uint64_t i = 0; i < in; i++)
+		for (uint64_t i = 0; q && i < in; i++)
 			for (uint64_t o = 0; o < out; o++)
 				q[o * in + i] = (int32_t)field(get_u32(&w, i * (out / 8) + o / 8), 4, awq_pos[o % 8]);
 		break;
@@ -454,7 +472,7 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 					z[(uint64_t)r * ng + cc] = i4 ? SX4(v) : v;
 				}
 		}
-		for (uint64_t r = 0; r < out; r++)
+		for (uint64_t r = 0; q && r < out; r++)
 			for (uint64_t i = 0; i < in; i++) {
 				int32_t v;
 
@@ -477,23 +495,11 @@ unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx
 	}
 	if (check_scales(prefix, scale, linq_ncells(&g), e) < 0)
 		goto done;
-	if ((x = malloc((size_t)(out * in) * sizeof *x)) == NULL) {
-		qerr_set(e, "out of memory");
-		goto done;
-	}
-	(void)has_zp;
-	if (gidx)	/* cell (r, g_idx[i]) */
-		for (uint64_t r = 0; r < out; r++)
-			for (uint64_t i = 0; i < in; i++) {
-				int64_t cell = (int64_t)r * g.gcols + gidx[i];
-
-				x[r * in + i] = linq_dequant1(sch.fmt, q[r * in + i], scale[cell], z[cell]);
-			}
-	else
-		linq_dequantize(&sch, &g, q, scale, z, x, 1);
-	*outp = x;
-	*rows = (int64_t)out;
-	*cols = (int64_t)in;
+	kc->s = sch;
+	kc->g = g;
+	kc->q = q, kc->scale = scale, kc->z = z, kc->gidx = gidx;
+	q = z = gidx = NULL;
+	scale = NULL;
 	rc = 0;
 	goto done;
 badaxis:
@@ -504,6 +510,64 @@ done:
 	free(z);
 	free(gidx);
 	return rc;
+}
+
+static int
+unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    float **outp, int64_t *rows, int64_t *cols, int shape_only, struct qerr *e)
+{
+	struct ql_codes kc;
+	float *x;
+
+	*outp = NULL;
+	if (c->layout == QL_CT && (c->s.fmt == QF_NVFP4 || c->s.fmt == QF_MXFP4))
+		return ql_fp4_unpack(c, prefix, find, ctx, outp, rows, cols, shape_only, e);
+	if (unpack_codes(c, prefix, find, ctx, &kc, shape_only, 1, e) < 0)
+		return -1;
+	*rows = kc.rows;
+	*cols = kc.cols;
+	if (shape_only)
+		return 0;
+	if ((x = malloc((size_t)(kc.rows * kc.cols) * sizeof *x)) == NULL) {
+		ql_codes_free(&kc);
+		return qerr_set(e, "out of memory");
+	}
+	if (kc.gidx)	/* cell (r, g_idx[i]) */
+		for (int64_t r = 0; r < kc.rows; r++)
+			for (int64_t i = 0; i < kc.cols; i++) {
+				int64_t cell = r * kc.g.gcols + kc.gidx[i];
+
+				x[r * kc.cols + i] = linq_dequant1(kc.s.fmt, kc.q[r * kc.cols + i],
+				    kc.scale[cell], kc.z[cell]);
+			}
+	else
+		linq_dequantize(&kc.s, &kc.g, kc.q, kc.scale, kc.z, x, 1);
+	ql_codes_free(&kc);
+	*outp = x;
+	return 0;
+}
+
+int
+ql_unpack_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    int with_codes, struct ql_codes *kc, struct qerr *e)
+{
+	const struct qscheme *s = ql_module_scheme(c, prefix);
+
+	memset(kc, 0, sizeof *kc);
+	if (s == NULL || (c->layout == QL_CT && (s->fmt == QF_NVFP4 || s->fmt == QF_MXFP4)))
+		return qerr_set(e, "%s: not an integer or FP8 weight", prefix);
+	return unpack_codes(c, prefix, find, ctx, kc, 0, with_codes, e);
+}
+
+void
+ql_codes_free(struct ql_codes *kc)
+{
+	free(kc->q);
+	free(kc->scale);
+	free(kc->z);
+	free(kc->gidx);
+	kc->q = kc->z = kc->gidx = NULL;
+	kc->scale = NULL;
 }
 
 int

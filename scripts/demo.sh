@@ -47,6 +47,8 @@ run st2gguf -q -t Q4_0 -p "$out/w.qp" --vocab none "$out/model" -o "$out/model-q
 run qpack -q -f int4 -g 32 --layout awq "$out/model" -o "$out/model-awq"
 run st-inspect "$out/model-awq"
 run qpack -q -p "$out/w.qp" --layout compressed-tensors "$out/model" -o "$out/model-ct"
+# ...and that packed checkpoint to a GGUF, its int4 codes kept as Q4_0 blocks
+run st2gguf --vocab none "$out/model-ct" -o "$out/model-ct-q4_0.gguf"
 echo
 echo "\$ qpack --dequant $out/model-awq -o - | st-inspect --diff -n '*.q_proj.*' $out/model -"
 qpack -q --dequant "$out/model-awq" -o - | st-inspect --diff -n '*.q_proj.*' "$out/model" - || true

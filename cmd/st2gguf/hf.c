@@ -26,6 +26,7 @@
 #include "qparams.h"
 #include "smooth.h"
 #include "mapfile.h"
+#include "packed.h"
 #include "quant.h"
 #include "st2gguf.h"
 #include "threads.h"
@@ -50,6 +51,8 @@ struct out_tensor {
 	int n_src;
 	const struct ckpt_tensor **src;	/* by expert index, or the one source */
 	const struct ckpt_tensor **scale;	/* FP8 scales per source, or NULL */
+	const char **module;		/* per source: the packed module it is, or NULL */
+	int keep_codes;			/* packed: written from its codes (type holds them) */
 	int n_dims;
 	uint64_t ne[4];
 	int type;			/* enum qfmt */
@@ -496,6 +499,83 @@ follow_plan(struct plan *p, const struct qparams *qp, const char *qpath)
 	cJSON_Delete(plan);
 }
 
+/* A packed checkpoint's weights keep their codes where a ggml type holds
+ * them (Q4_0, Q4_1, Q8_0: ql_ggml_type), whatever -t says: quantizing the
+ * dequantized weights again would move them off the grid they were
+ * calibrated on.  The others, and all of them with --allow-requantize, are
+ * dequantized and take the type -t gives.  Says what it did on stderr. */
+static int
+keep_packed_codes(struct plan *p, const struct packed *pk, const struct st2gguf_opts *o,
+    const struct arch_def *a, const struct hparams *h, const char *path)
+{
+	int64_t kept[QF_COUNT] = { 0 }, inexact_cells = 0, requant = 0, best = -1;
+	char why[sizeof(struct qerr) + GGUF_MAX_NAME + 8] = "";
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct out_tensor *t = &p->t[i];
+		int type = -1;
+		int64_t inexact = 0;
+
+		if (t->n_src == 0 || t->module == NULL || t->module[0] == NULL)
+			continue;
+		if (o->allow_requantize) {
+			requant++;
+			continue;
+		}
+		/* a transform of the values (folded query scale) leaves the grid */
+		if (h->q_scale != 1 && t->role == AR_Q && (a->flags & ARCH_QSCALE_Q)) {
+			snprintf(why, sizeof why, "%s: its values are scaled (query scale)", t->name);
+			requant++;
+			continue;
+		}
+		for (int k = 0; k < t->n_src; k++) {
+			struct ql_codes kc;
+			struct qerr e = { "an expert that is not packed" };
+			int64_t n = 0;
+			int tk = -1;
+
+			if (t->module[k] && ql_unpack_codes(&pk->cfg, t->module[k], packed_lookup,
+			    (void *)pk->ck, 0, &kc, &e) == 0) {
+				tk = ql_ggml_type(&kc, &n, &e);
+				ql_codes_free(&kc);
+			}
+			if (tk < 0 || (k > 0 && tk != type)) {
+				snprintf(why, sizeof why, "%s: %s", t->name, tk < 0 ? e.msg :
+				    "experts of different types");
+				type = -1;
+				break;
+			}
+			type = tk;
+			inexact += n;
+		}
+		if (type < 0) {
+			requant++;
+			continue;
+		}
+		t->type = type;
+		t->keep_codes = 1;
+		kept[type]++;
+		inexact_cells += inexact;
+	}
+	for (int f = 0; f < QF_COUNT; f++)
+		if (kept[f] && (best < 0 || kept[f] > kept[best]))
+			best = f;
+	if (!o->quiet && best >= 0) {
+		fprintf(stderr, "%s: %s: packed weights kept as ggml blocks:", cli_prog(), path);
+		for (int f = 0; f < QF_COUNT; f++)
+			if (kept[f])
+				fprintf(stderr, " %lld %s", (long long)kept[f], qfmt_table[f].name);
+		if (inexact_cells)
+			fprintf(stderr, " (%lld groups with scales or minima rounded to f16)",
+			    (long long)inexact_cells);
+		fprintf(stderr, "\n");
+	}
+	if (!o->quiet && requant)
+		fprintf(stderr, "%s: %s: %lld packed weights dequantized and quantized again%s%s\n",
+		    cli_prog(), path, (long long)requant, why[0] ? "; " : " (--allow-requantize)", why);
+	return (int)best;
+}
+
 /* ---- the plan ---- */
 
 static struct out_tensor *
@@ -621,7 +701,7 @@ is_packed_name(const char *hf)
 }
 
 static void
-build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
+build_plan(struct plan *p, const struct ckpt *c, const struct packed *pk, const struct arch_def *a,
     const struct hparams *h, const char *path)
 {
 	const char *rope_type;
@@ -646,19 +726,34 @@ build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
 	for (i = 0; i < c->n_tensors; i++) {
 		const struct ckpt_tensor *ct = &c->tensors[i];
 		const struct st_tensor *st = ct->t;
-		char name[256];
+		const char *hf = st->name, *module = packed_module(pk, st->name);
+		char name[256], weight[1100];
 		enum arch_role role;
-		int layer, expert, k;
+		int layer, expert, k, ndim = st->ndim;
+		const uint64_t *shape = st->shape;
+		uint64_t packed_shape[2];
 		struct out_tensor *t;
 
-		if (is_scale_name(st->name))
+		if (module && st->dtype == QD_F8_E4M3)
+			module = NULL;	/* FP8 weights: read as they are, with their scales */
+		if (module) {	/* the float weight it stands for */
+			struct qerr e;
+			int64_t rows, cols;
+
+			if (ql_unpack_shape(&pk->cfg, module, packed_lookup, (void *)c, &rows, &cols, &e) < 0)
+				cli_die("%s: %s", path, e.msg);
+			snprintf(weight, sizeof weight, "%s.weight", module);
+			hf = weight;
+			packed_shape[0] = (uint64_t)rows, packed_shape[1] = (uint64_t)cols;
+			shape = packed_shape, ndim = 2;
+		} else if (is_scale_name(st->name) || packed_is_part(pk, st->name)) {
 			continue;
-		if (!arch_map_name(a, st->name, name, sizeof name, &role, &layer, &expert)) {
+		}
+		if (!arch_map_name(a, hf, name, sizeof name, &role, &layer, &expert)) {
 			if (is_packed_name(st->name))
-				cli_die("%s: tensor %s: an integer-quantized checkpoint (AWQ, GPTQ, "
-				    "compressed-tensors, ...); st2gguf reads float and FP8 weights: unpack it "
-				    "first (qpack --dequant %s -o DIR)", path, st->name, path);
-			cli_die("%s: tensor %s: not a tensor of architecture %s", path, st->name,
+				cli_die("%s: tensor %s: looks quantized, but the checkpoint's layout is "
+				    "not one st2gguf reads (%s)", path, st->name, pk->why.msg);
+			cli_die("%s: tensor %s: not a tensor of architecture %s", path, hf,
 			    a->model_type);
 		}
 		if (role == AR_DROP)
@@ -670,9 +765,9 @@ build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
 		if (layer >= h->n_layer)
 			cli_die("%s: tensor %s: layer %d but config.json has %lld layers", path,
 			    st->name, layer, (long long)h->n_layer);
-		if (st->ndim < 1 || st->ndim > (expert >= 0 ? 2 : 4))
-			cli_die("%s: tensor %s: %d dimensions", path, st->name, st->ndim);
-		if (st->dtype != QD_F32 && st->dtype != QD_F16 && st->dtype != QD_BF16 &&
+		if (ndim < 1 || ndim > (expert >= 0 ? 2 : 4))
+			cli_die("%s: tensor %s: %d dimensions", path, st->name, ndim);
+		if (!module && st->dtype != QD_F32 && st->dtype != QD_F16 && st->dtype != QD_BF16 &&
 		    st->dtype != QD_F8_E4M3)
 			cli_die("%s: tensor %s: dtype %s is not F32, F16, BF16 or F8_E4M3", path,
 			    st->name, qdtype_table[st->dtype].name);
@@ -689,15 +784,16 @@ build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
 			t->n_src = ns;
 			t->src = calloc((size_t)ns, sizeof *t->src);
 			t->scale = calloc((size_t)ns, sizeof *t->scale);
-			if (!t->src || !t->scale)
+			t->module = calloc((size_t)ns, sizeof *t->module);
+			if (!t->src || !t->scale || !t->module)
 				cli_die("out of memory");
-			t->n_dims = st->ndim + (expert >= 0);
+			t->n_dims = ndim + (expert >= 0);
 			for (k = 0; k < 4; k++)
 				t->ne[k] = 1;
-			for (k = 0; k < st->ndim; k++)
-				t->ne[k] = st->shape[st->ndim - 1 - k];
+			for (k = 0; k < ndim; k++)
+				t->ne[k] = shape[ndim - 1 - k];
 			if (expert >= 0)
-				t->ne[st->ndim] = (uint64_t)h->n_expert;
+				t->ne[ndim] = (uint64_t)h->n_expert;
 		} else if (expert < 0) {
 			cli_die("%s: tensor %s appears twice", path, st->name);
 		}
@@ -707,13 +803,14 @@ build_plan(struct plan *p, const struct ckpt *c, const struct arch_def *a,
 				    path, st->name, expert, (long long)h->n_expert);
 			if (t->src[expert])
 				cli_die("%s: tensor %s appears twice", path, st->name);
-			for (k = 0; k < st->ndim; k++)
-				if (t->ne[k] != st->shape[st->ndim - 1 - k])
+			for (k = 0; k < ndim; k++)
+				if (t->ne[k] != shape[ndim - 1 - k])
 					cli_die("%s: tensor %s: shape differs from expert 0's", path,
 					    st->name);
 		}
 		t->src[expert >= 0 ? expert : 0] = ct;
-		if (st->dtype == QD_F8_E4M3)
+		t->module[expert >= 0 ? expert : 0] = module;
+		if (!module && st->dtype == QD_F8_E4M3)
 			t->scale[expert >= 0 ? expert : 0] = find_fp8_scale(c, st->name);
 	}
 	for (i = 0; i < p->n; i++) {
@@ -743,22 +840,31 @@ e4m3_to_f32(uint8_t b)
 	return s ? -v : v;
 }
 
-/* -p smoothing factors (AWQ, SmoothQuant): what to do to each checkpoint
- * tensor (smooth.h), indexed like fold_base; NULL when none. */
-static const struct smooth_fold *folds;
-static const struct ckpt_tensor *fold_base;
+/* Where a tensor's values come from, beside the tensor itself: the
+ * checkpoint's packed modules, and -p's smoothing factors (AWQ,
+ * SmoothQuant): what to do to each checkpoint tensor (smooth.h), indexed
+ * like the checkpoint's tensors (NULL when none). */
+struct sources {
+	const struct ckpt *ck;
+	const struct packed *pk;
+	const struct smooth_fold *folds;
+};
 
 /* Rows [r0, r0+nr) of a 2-D view (rows x cols) of source k, as F32, with
  * smoothing folded in (in HF order, before any permutation). */
 static void
 load_rows_raw(const struct out_tensor *t, int k, uint64_t r0, uint64_t nr, uint64_t cols, float *dst,
-    const char *path)
+    const float *unpacked, const char *path)
 {
 	const struct st_tensor *st = t->src[k]->t;
 	size_t width = (size_t)qdtype_table[st->dtype].bits / 8;
 	const unsigned char *p = st->data + r0 * cols * width;
 	uint64_t n = nr * cols, i;
 
+	if (unpacked) {	/* a packed module, dequantized */
+		memcpy(dst, unpacked + r0 * cols, (size_t)n * sizeof *dst);
+		return;
+	}
 	if (st->dtype == QD_F8_E4M3) {
 		const struct st_tensor *sc = t->scale[k]->t;
 		int inv = strstr(sc->name, "_scale_inv") != NULL;
@@ -797,12 +903,12 @@ load_rows_raw(const struct out_tensor *t, int k, uint64_t r0, uint64_t nr, uint6
 }
 
 static void
-load_rows(const struct out_tensor *t, int k, uint64_t r0, uint64_t nr, uint64_t cols, float *dst,
-    const char *path)
+load_rows(const struct sources *sr, const struct out_tensor *t, int k, uint64_t r0, uint64_t nr,
+    uint64_t cols, float *dst, const float *unpacked, const char *path)
 {
-	load_rows_raw(t, k, r0, nr, cols, dst, path);
-	if (folds) {
-		struct smooth_fold f = folds[t->src[k] - fold_base];
+	load_rows_raw(t, k, r0, nr, cols, dst, unpacked, path);
+	if (sr->folds) {
+		struct smooth_fold f = sr->folds[t->src[k] - sr->ck->tensors];
 
 		if (f.row_div)
 			f.row_div += r0;
@@ -905,6 +1011,25 @@ write_chunk(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const 
 		cli_die_err(&e);
 }
 
+/* A packed module's rows as the ggml blocks that hold its codes. */
+static void
+write_code_blocks(struct gguf_writer *w, FILE *out, const struct out_tensor *t,
+    const struct ql_codes *kc, const uint64_t *rows, uint64_t nrows, void **buf, size_t *bufsz)
+{
+	size_t need = (size_t)(qfmt_row_size(t->type, kc->cols) * (int64_t)nrows);
+	struct qerr e;
+
+	if (need > *bufsz) {
+		free(*buf);
+		if ((*buf = malloc(need)) == NULL)
+			cli_die("out of memory");
+		*bufsz = need;
+	}
+	ql_ggml_blocks(kc, t->type, rows, nrows, *buf);
+	if (gguf_w_write_data(w, out, *buf, need, &e) != 0)
+		cli_die_err(&e);
+}
+
 /* importance vector for one matrix (expert) of a tensor, as llama-quantize
  * hands it to the quantizer; NULL when the imatrix has none for it */
 static const float *
@@ -924,9 +1049,10 @@ imatrix_for(const struct imatrix *im, const struct out_tensor *t, int expert)
 
 static void
 convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, const struct arch_def *a,
-    const struct hparams *h, const struct imatrix *im, const struct qparams *qpf, float *f32,
-    void **buf, size_t *bufsz, int jobs, const char *path)
+    const struct hparams *h, const struct imatrix *im, const struct qparams *qpf,
+    const struct sources *sr, float *f32, void **buf, size_t *bufsz, int jobs, const char *path)
 {
+	const struct packed *pk = sr->pk;
 	int permute = (a->flags & ARCH_PERMUTE_QK) && (t->role == AR_Q || t->role == AR_K);
 	int plus_one = (a->flags & ARCH_NORM_PLUS_ONE) && !t->is_bias &&
 	    (t->role == AR_NORM || t->role == AR_QNORM || t->role == AR_KNORM);
@@ -945,6 +1071,9 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 		uint64_t rows = st->ndim == 1 ? st->shape[0] : st->nelem / st->shape[st->ndim - 1];
 		uint64_t cols = st->ndim == 1 ? 1 : st->shape[st->ndim - 1];
 		uint64_t step, r0;
+		const char *module = t->module[k];
+		struct ql_codes kc = { 0 };
+		float *unpacked = NULL;
 		const float *imat = imatrix_for(im, t, k);
 		/* a 1-D tensor is written as one row */
 		uint64_t out_cols = t->ne[0];
@@ -953,10 +1082,21 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 		const struct qp_entry *qp = plus_one || scale != 1 ? NULL : qparams_for(qpf, t, st);
 		uint64_t *hf_rows = NULL;
 
+		if (module) {
+			struct qerr e;
+			int64_t r, c;
+
+			if (t->keep_codes ? ql_unpack_codes(&pk->cfg, module, packed_lookup, (void *)pk->ck,
+			    1, &kc, &e) : ql_unpack(&pk->cfg, module, packed_lookup, (void *)pk->ck,
+			    &unpacked, &r, &c, &e))
+				cli_die("%s: %s", path, e.msg);
+			rows = (uint64_t)(t->keep_codes ? kc.rows : r);
+			cols = (uint64_t)(t->keep_codes ? kc.cols : c);
+		}
 		step = CHUNK_FLOATS / cols;
 		if (step < 1)
 			step = 1;
-		if (qp && (hf_rows = malloc(step > (uint64_t)h->head_dim ? step * sizeof *hf_rows :
+		if ((qp || t->keep_codes) && (hf_rows = malloc(step > (uint64_t)h->head_dim ? step * sizeof *hf_rows :
 		    (uint64_t)h->head_dim * sizeof *hf_rows)) == NULL)
 			cli_die("out of memory");
 		if (permute) {
@@ -975,18 +1115,25 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 			uint64_t nr = rows - r0 < step ? rows - r0 : step, i;
 			float *x = f32;
 
+			if (t->keep_codes) {
+				for (i = 0; i < nr; i++)
+					hf_rows[i] = r0 + (permute ? (uint64_t)arch_permute_src((int64_t)i,
+					    (int64_t)h->head_dim) : i);
+				write_code_blocks(w, out, t, &kc, hf_rows, nr, buf, bufsz);
+				continue;
+			}
 			if (permute) {
 				/* whole heads: GGUF row r takes HF row src(r) */
 				float *tmp = f32 + nr * cols;
 				uint64_t d = (uint64_t)h->head_dim;
 
-				load_rows(t, k, r0, nr, cols, tmp, path);
+				load_rows(sr, t, k, r0, nr, cols, tmp, unpacked, path);
 				for (i = 0; i < nr; i++)
 					memcpy(f32 + i * cols,
 					    tmp + (uint64_t)arch_permute_src((int64_t)i, (int64_t)d) * cols,
 					    cols * sizeof *f32);
 			} else {
-				load_rows(t, k, r0, nr, cols, x, path);
+				load_rows(sr, t, k, r0, nr, cols, x, unpacked, path);
 			}
 			if (plus_one || scale != 1)
 				for (i = 0; i < nr * cols; i++) {
@@ -1004,6 +1151,8 @@ convert_tensor(struct gguf_writer *w, FILE *out, const struct out_tensor *t, con
 				write_chunk(w, out, t, x, nr, cols, buf, bufsz, imat, jobs, path, qp, hf_rows);
 		}
 		free(hf_rows);
+		free(unpacked);
+		ql_codes_free(&kc);
 		qmap_dontneed(&t->src[k]->file->map, (size_t)(st->data - t->src[k]->file->map.data),
 		    (size_t)(st->end - st->begin));
 	}
@@ -1015,7 +1164,7 @@ static void
 write_output(const struct st2gguf_opts *o, struct plan *pl, struct gguf_writer **writers,
     const int *shard, int n_shards, int split, uint64_t total, const struct arch_def *a,
     const struct hparams *hp, const struct imatrix *im, const struct qparams *qp,
-    const char *path)
+    const struct sources *sr, const char *path)
 {
 	struct plan p = *pl;
 	struct hparams h = *hp;
@@ -1063,7 +1212,7 @@ write_output(const struct st2gguf_opts *o, struct plan *pl, struct gguf_writer *
 		if (gguf_w_write_header(writers[k], outs[k].f, &e) != 0)
 			cli_die_err(&e);
 		for (; i < p.n && shard[i] == k; i++) {
-			convert_tensor(writers[k], outs[k].f, &p.t[i], a, &h, im, qp, f32, &buf,
+			convert_tensor(writers[k], outs[k].f, &p.t[i], a, &h, im, qp, sr, f32, &buf,
 			    &bufsz, jobs, path);
 			cli_progress_add(&pr, p.t[i].nbytes);
 		}
@@ -1103,6 +1252,9 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	struct gguf_writer **writers;
 	int *shard, n_shards = 0, split;
 	struct plan p = { NULL, 0, 0 };
+	struct packed pk;
+	struct sources src = { &c, &pk, NULL };
+	int packed_type = -1;
 	struct vocab v;
 	const char *path = o->input, *slash;
 	int default_type = o->default_type;
@@ -1122,6 +1274,11 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		cli_die("%s/config.json: architecture %s is not supported (supported: %s)", path,
 		    cJSON_IsString(mt) ? mt->valuestring : "(no model_type)", arch_supported_list());
 	read_hparams(&h, a, c.config, path);
+	if (packed_open(&pk, &c, &e) != 0)
+		cli_die("%s: %s", path, e.msg);
+	if (pk.n && o->qparams)
+		cli_die("%s: already quantized (%s): -p's scales are for float checkpoints", path,
+		    qlayout_names[pk.cfg.layout]);
 
 	if (default_type < 0)
 		default_type = QF_F16;
@@ -1142,18 +1299,19 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 				    o->qparams, qpf.w[i].name);
 			if (smooth_fold_plan(&c, &qpf, (a->flags & ARCH_NORM_PLUS_ONE) != 0, f, &e) < 0)
 				cli_die("%s: %s", o->qparams, e.msg);
-			folds = f;
-			fold_base = c.tensors;
+			src.folds = f;
 		}
 	}
 	{
 		struct st2gguf_opts oo = *o;
 
 		oo.default_type = default_type;
-		build_plan(&p, &c, a, &h, path);
+		build_plan(&p, &c, &pk, a, &h, path);
 		choose_types(&p, &oo, default_type, a, &h, path);
 		if (qp && qp->plan)
 			follow_plan(&p, qp, o->qparams);
+		if (pk.n)
+			packed_type = keep_packed_codes(&p, &pk, o, a, &h, path);
 	}
 
 	/* vocabulary first: a bad tokenizer should fail before any work */
@@ -1183,7 +1341,10 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	set_rope_scaling_kvs(w, a, c.config, path);
 	set_sampling_kvs(w, c.dir ? c.dir : path);
 	{
+		/* without -t, a packed checkpoint is named by the blocks most of
+		 * its weights kept (llama's file types 2, 3, 7) */
 		uint32_t ft = o->ftype >= 0 ? (uint32_t)o->ftype :
+		    packed_type == QF_Q4_0 ? 2 : packed_type == QF_Q4_1 ? 3 : packed_type == QF_Q8_0 ? 7 :
 		    default_type == QF_F32 ? 0 : default_type == QF_BF16 ? 32 :
 		    default_type == QF_Q8_0 ? 7 : 1, qv = 2;
 
@@ -1221,8 +1382,8 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 			shard[i] = n_shards;
 			cur_n++;
 			cur_bytes += padded;
-			if (t->n_src && t->src[0]->t->nelem > largest)
-				largest = t->src[0]->t->nelem;
+			if (t->n_src && t->ne[0] * t->ne[1] > largest)
+				largest = t->ne[0] * t->ne[1];	/* one matrix (expert) */
 		}
 		n_shards++;
 	}
@@ -1285,7 +1446,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		    (double)(rows_floats * 4 * 3) / 1048576.0 + 8.0);
 		cli_close_stdout();
 	} else {
-		write_output(o, &p, writers, shard, n_shards, split, total, a, &h, im, qp, path);
+		write_output(o, &p, writers, shard, n_shards, split, total, a, &h, im, qp, &src, path);
 	}
 
 	for (int k = 1; k < n_shards; k++)
@@ -1295,6 +1456,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	for (i = 0; i < p.n; i++) {
 		free(p.t[i].src);
 		free(p.t[i].scale);
+		free(p.t[i].module);
 		free(p.t[i].synth);
 	}
 	free(p.t);
@@ -1302,10 +1464,10 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		imatrix_free(im);
 	if (qp)
 		qparams_free(qp);
-	free((void *)folds);
-	folds = NULL;
+	free((void *)src.folds);
 	vocab_free(&v);
 	gguf_writer_free(w);
+	packed_close(&pk);
 	ckpt_close(&c);
 	return 0;
 }

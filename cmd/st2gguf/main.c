@@ -18,9 +18,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: %s -t TYPE [options] INPUT -o OUTPUT.gguf\n"
+	    "usage: %s [-t TYPE] [options] INPUT -o OUTPUT.gguf\n"
 	    "  INPUT              an F32/F16/BF16 GGUF file to requantize, or a Hugging Face folder\n"
-	    "  -t, --type TYPE    a llama.cpp file type (Q4_K_M, Q8_0, IQ4_NL, ...) or a ggml type\n"
+	    "                     (float, FP8, or packed: AWQ, GPTQ, compressed-tensors, Quark)\n"
+	    "  -t, --type TYPE    a llama.cpp file type (Q4_K_M, Q8_0, IQ4_NL, ...) or a ggml type;\n"
+	    "                     required for a GGUF; a folder defaults to F16, and its packed\n"
+	    "                     weights keep their codes as Q4_0/Q4_1/Q8_0 blocks where they fit\n"
 	    "  -o, --output FILE  output GGUF (- for standard output)\n"
 	    "      --pure         every quantizable tensor gets TYPE (no per-tensor mixture)\n"
 	    "      --tensor-type PATTERN=TYPE\n"
@@ -31,7 +34,8 @@ usage(FILE *f)
 	    "      --imatrix FILE     importance matrix (GGUF or legacy .dat)\n"
 	    "  -p, --qparams FILE (folders) qcalib's scales: int4 and int8 symmetric groups\n"
 	    "                     of 32 become Q4_0 and Q8_0 blocks without re-choosing them\n"
-	    "      --allow-requantize quantize tensors that are already quantized\n"
+	    "      --allow-requantize quantize tensors that are already quantized (a folder's\n"
+	    "                     packed weights: dequantized, then quantized to TYPE)\n"
 	    "      --list-types       print the file types and ggml types, then exit\n"
 	    "      --vocab auto|none  (folders) none: no tokenizer, evaluate by token ids\n"
 	    "      --plan             (folders) print tensors, types, bytes; write nothing\n"
@@ -195,12 +199,14 @@ main(int argc, char **argv)
 	if (optind != argc - 1)
 		cli_usage_error(optind == argc ? "no input given" : "one input only");
 	o.input = argv[optind];
-	if (o.ftype < 0)
-		cli_usage_error("-t TYPE is required");
 	if (!o.output && !o.plan)
 		cli_usage_error("-o OUTPUT is required");
+	/* a folder's weights default to F16, or to the blocks its packed
+	 * weights are; a GGUF is requantized to a type that must be named */
 	if (stat(o.input, &st) == 0 && S_ISDIR(st.st_mode))
 		return st2gguf_from_hf(&o);
+	if (o.ftype < 0)
+		cli_usage_error("-t TYPE is required");
 	if (o.plan || o.vocab || o.split_max_size || o.split_max_tensors || o.qparams)
 		cli_usage_error("--plan, --vocab, --split-* and -p apply to Hugging Face folders");
 	return st2gguf_requant(&o);

@@ -330,13 +330,11 @@ kv_arch_int(const struct gguf_file *g, const char *arch, const char *suffix, int
 	return gguf_kv_int(kv, &v) == 0 && v >= 0 && v <= 1 << 20 ? (int)v : dflt;
 }
 
-static const struct gguf_file *sort_g;
-
 static int
 cmp_by_name(const void *a, const void *b)
 {
-	return ftype_tensor_cmp(sort_g->tensors[*(const size_t *)a].name,
-	    sort_g->tensors[*(const size_t *)b].name);
+	return ftype_tensor_cmp((*(const struct gguf_tensor *const *)a)->name,
+	    (*(const struct gguf_tensor *const *)b)->name);
 }
 
 static int
@@ -407,12 +405,20 @@ plan(const struct gguf_file *g, const struct st2gguf_opts *o, const struct imatr
 	m.n_head_kv = kv_arch_int(g, m.arch, "attention.head_count_kv", m.n_head);
 	m.n_expert = kv_arch_int(g, m.arch, "expert_count", 0);
 
-	for (size_t i = 0; i < g->n_tensors; i++)
-		order[i] = i;
-	sort_g = g;
-	qsort(order, g->n_tensors, sizeof *order, cmp_by_name);
-	for (size_t i = 0; i < g->n_tensors; i++)
-		names[i] = g->tensors[order[i]].name;
+	{
+		const struct gguf_tensor **by_name = malloc((g->n_tensors + 1) * sizeof *by_name);
+
+		if (!by_name)
+			cli_die("out of memory");
+		for (size_t i = 0; i < g->n_tensors; i++)
+			by_name[i] = &g->tensors[i];
+		qsort(by_name, g->n_tensors, sizeof *by_name, cmp_by_name);
+		for (size_t i = 0; i < g->n_tensors; i++) {
+			order[i] = (size_t)(by_name[i] - g->tensors);
+			names[i] = by_name[i]->name;
+		}
+		free(by_name);
+	}
 
 	memset(&c, 0, sizeof c);
 	c.ftype = o->ftype;

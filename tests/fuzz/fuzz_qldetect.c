@@ -1,7 +1,8 @@
 /* Fuzz target: a quantized checkpoint without a quantization_config, as
  * qpack --dequant sees it (a safetensors file): the layout is recognised
- * from its tensors (ql_detect), then every packed module is unpacked, and
- * gpt-oss *_blocks / *_scales pairs too. */
+ * from its tensors (ql_detect), then every packed module is unpacked (and
+ * turned into ggml blocks, as st2gguf does, where they fit), and gpt-oss
+ * *_blocks / *_scales pairs too. */
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ql_config c;
+	struct ql_codes codes;
 	struct st_file f;
 	struct qerr e;
 	const char **names;
@@ -50,6 +52,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		prefix[plen] = 0;
 		if (ql_unpack(&c, prefix, st_lookup, &f, &x, &r, &k, &e) == 0)
 			free(x);
+		if (ql_unpack_codes(&c, prefix, st_lookup, &f, 1, &codes, &e) == 0) {
+			int64_t inexact;
+			int type = ql_ggml_type(&codes, &inexact, &e);
+
+			if (type >= 0 && codes.rows <= 256) {
+				uint64_t rows[256];
+				unsigned char *b = malloc((size_t)codes.rows * (size_t)(codes.cols / 32) * 34);
+
+				for (int64_t q = 0; q < codes.rows; q++)
+					rows[q] = (uint64_t)(codes.rows - 1 - q);
+				if (b)
+					ql_ggml_blocks(&codes, type, rows, (uint64_t)codes.rows, b);
+				free(b);
+			}
+			ql_codes_free(&codes);
+		}
 	}
 	cJSON_Delete(j);
 	free(names);

@@ -1,0 +1,120 @@
+/* layout: packed modules as ggml blocks, where a block holds them exactly
+ * (spec/gguf.md §4 for the block layouts).
+ *
+ * linq dequantizes code q of a cell with scale s and zero point z to
+ * (float)(q - z) * s.  With u = q - off (off: -8 for int4, 0 for uint4,
+ * so u is 0..15) and zu = z - off:
+ *   Q4_0  x = (u - 8) * d        exact when zu = 8 and d = s is an f16 value
+ *   Q4_1  x = u * d + m          d = s and m = -zu * s f16 values: u * s and
+ *                                zu * s are exact in f32 (an 11-bit mantissa
+ *                                times a 5-bit integer), and so is their
+ *                                difference, which is (u - zu) * s (a zero
+ *                                is +0 where s < 0 made it -0)
+ *   Q8_0  x = c * d              c = q - z in [-128, 127] (z the format's
+ *                                symmetric zero), d = s an f16 value
+ * A block is 32 consecutive inputs of one row: the cells must be whole
+ * blocks wide and the groups contiguous (g_idx, if any, i / width).
+ * Where s or -zu * s is not an f16 value the codes are still the block's
+ * and d, m are rounded to f16 (as ggml's own quantizers store them): a
+ * relative change of at most 2^-11 of the scale or the minimum, against
+ * up to half a step per weight if the dequantized values were quantized
+ * again on a grid of ggml's choosing. */
+#include <math.h>
+#include <string.h>
+
+#include "dtype.h"
+#include "layout.h"
+#include "quant.h"
+
+static int
+f16_exact(float v, uint16_t *h)
+{
+	float back;
+
+	*h = qu_f32_to_f16(v);
+	back = qu_f16_to_f32(*h);
+	return memcmp(&back, &v, sizeof v) == 0;
+}
+
+/* 4-bit codes: the offset that makes them 0..15 */
+static int32_t
+nibble_offset(enum qfmt f)
+{
+	return f == QF_INT4 ? -8 : 0;
+}
+
+int
+ql_ggml_type(const struct ql_codes *kc, int64_t *inexact, struct qerr *e)
+{
+	int bits = linq_is_float(kc->s.fmt) ? 0 : linq_bits(kc->s.fmt), asym = 0;
+	int64_t ncells = linq_ncells(&kc->g);
+	uint16_t h;
+
+	if (bits != 4 && bits != 8)
+		return qerr_set(e, "%s codes have no ggml block type", qfmt_table[kc->s.fmt].name);
+	if (kc->cols % 32 != 0 || kc->g.bc % 32 != 0)
+		return qerr_set(e, "groups of %lld inputs (rows of %lld) are not whole blocks of 32",
+		    (long long)kc->g.bc, (long long)kc->cols);
+	for (int64_t i = 0; kc->gidx && i < kc->cols; i++)
+		if (kc->gidx[i] != i / kc->g.bc)
+			return qerr_set(e, "act-order groups (g_idx) are not consecutive inputs");
+	*inexact = 0;
+	for (int64_t c = 0; c < ncells; c++) {
+		float s = kc->scale[c];
+		int32_t z = kc->z[c];
+		int exact = f16_exact(s, &h);
+
+		if (!isfinite(qu_f16_to_f32(h)))
+			return qerr_set(e, "scale %g is beyond f16's range", (double)s);
+		if (bits == 8) {
+			if (z != linq_sym_zero(kc->s.fmt))
+				return qerr_set(e, "8-bit zero point %d: Q8_0 has none", (int)z);
+		} else if (z - nibble_offset(kc->s.fmt) != 8) {
+			float m = -(float)(z - nibble_offset(kc->s.fmt)) * s;
+
+			exact &= f16_exact(m, &h);
+			if (!isfinite(qu_f16_to_f32(h)))
+				return qerr_set(e, "minimum -z*s = %g is beyond f16's range", (double)m);
+			asym = 1;
+		}
+		*inexact += !exact;
+	}
+	return bits == 8 ? QF_Q8_0 : asym ? QF_Q4_1 : QF_Q4_0;
+}
+
+void
+ql_ggml_blocks(const struct ql_codes *kc, int type, const uint64_t *rows, uint64_t nrows,
+    unsigned char *out)
+{
+	int64_t nb = kc->cols / 32;
+	size_t bb = (size_t)qfmt_table[type].block_bytes;
+	int32_t off = nibble_offset(kc->s.fmt);
+
+	for (uint64_t i = 0; i < nrows; i++) {
+		int64_t r = (int64_t)rows[i];
+
+		for (int64_t b = 0; b < nb; b++) {
+			int64_t cell = r / kc->g.br * kc->g.gcols + b * 32 / kc->g.bc;
+			const int32_t *q = kc->q + r * kc->cols + b * 32;
+			unsigned char *o = out + ((int64_t)i * nb + b) * (int64_t)bb;
+			float s = kc->scale[cell];
+			int32_t z = kc->z[cell];
+			uint16_t d = qu_f32_to_f16(s), m;
+			unsigned char *qs = o + 2;
+
+			memcpy(o, &d, 2);	/* little-endian hosts only, as the writers */
+			if (type == QF_Q8_0) {
+				for (int j = 0; j < 32; j++)
+					qs[j] = (unsigned char)(int8_t)(q[j] - z);
+				continue;
+			}
+			if (type == QF_Q4_1) {
+				m = qu_f32_to_f16(-(float)(z - off) * s);
+				memcpy(o + 2, &m, 2);
+				qs = o + 4;
+			}
+			for (int j = 0; j < 16; j++)
+				qs[j] = (unsigned char)((q[j] - off) | (q[j + 16] - off) << 4);
+		}
+	}
+}
