@@ -180,7 +180,7 @@ qblock_pack_ggml(enum qfmt f, const float *x, float d, float m, unsigned char *o
 static int
 f16_finite(float v)
 {
-	return isfinite(v) && fabsf(v) < 65520.0f;	/* rounds to a finite half */
+	return fabsf(v) < 65520.0f;	/* rounds to a finite half (false for inf and NaN) */
 }
 
 int
@@ -301,7 +301,9 @@ lanes_flush(struct lanes *l)
 
 	if (l->nc == 0)
 		return;
-	l->sse(l->f, l->x, l->n, l->cs, l->cm, l->global, l->nc, sse);
+	/* a sum above the best so far cannot replace it: the kernel may stop
+	 * there, as the reference does */
+	l->sse(l->f, l->x, l->n, l->cs, l->cm, l->global, l->started ? l->best : INFINITY, l->nc, sse);
 	for (int c = 0; c < l->nc; c++) {
 		if (!l->started)
 			l->started = 1, l->best = sse[c];
@@ -358,19 +360,30 @@ refit(enum qfmt f, const float *x, int n, float *d, float *m)
 	return 0;
 }
 
-/* the grid's candidates for factor k (1 .. grid - 1): factors 1 ..
- * shrink_min, denser near 1 (calib's grid); for the signed 4/5-bit types
- * also the other orientation, where the largest magnitude takes the short
- * side of the code range */
+/* The grid's shrink factors 1 .. shrink_min, denser near 1 (calib's
+ * grid): factors[k] for k = 1 .. grid - 1, computed once per tensor. */
+static float *
+grid_factors(const struct calib_opts *o)
+{
+	float *a = malloc((size_t)o->grid * sizeof *a);
+
+	for (int k = 1; a && k < o->grid; k++) {
+		double t = (double)k / (o->grid - 1);
+
+		a[k] = (float)(1.0 - (1.0 - o->shrink_min) * t * t);
+	}
+	return a;
+}
+
+/* the candidates for factor a; for the signed 4/5-bit types also the other
+ * orientation, where the largest magnitude takes the short side of the
+ * code range */
 static int
-ggml_candidates(enum qfmt f, const struct calib_opts *o, int k, float d, float lo, float hi,
-    float cand[2][2])
+ggml_candidates(enum qfmt f, float a, float d, float lo, float hi, float cand[2][2])
 {
 	int has_min = f == QF_Q4_1 || f == QF_Q5_1;
 	int levels = f == QF_Q4_1 ? 15 : 31;
 	float neg = f == QF_Q4_0 ? -8.0f : -16.0f;
-	double t = (double)k / (o->grid - 1);
-	float a = (float)(1.0 - (1.0 - o->shrink_min) * t * t);
 	int nc = 0;
 
 	if (has_min) {
@@ -388,15 +401,15 @@ ggml_candidates(enum qfmt f, const struct calib_opts *o, int k, float d, float l
 /* The grid search from the minmax choice in *scale, *minv: the reference,
  * one candidate after the other; returns the best sum. */
 static double
-ggml_search_ref(enum qfmt f, const struct calib_opts *o, const float *x, int n, float lo,
-    float hi, float *scale, float *minv)
+ggml_search_ref(enum qfmt f, const struct calib_opts *o, const float *factors, const float *x,
+    int n, float lo, float hi, float *scale, float *minv)
 {
 	float d = *scale;
 	double best = group_sse(f, x, n, d, *minv, 1, INFINITY);
 
 	for (int k = 1; k < o->grid && best > 0; k++) {
 		float cand[2][2];
-		int nc = ggml_candidates(f, o, k, d, lo, hi, cand);
+		int nc = ggml_candidates(f, factors[k], d, lo, hi, cand);
 
 		for (int c = 0; c < nc; c++) {
 			double sse;
@@ -414,8 +427,8 @@ ggml_search_ref(enum qfmt f, const struct calib_opts *o, const float *x, int n, 
 /* The same search, every candidate's full sum by a kernel: the same choice
  * and best sum (qblock_impl.h). */
 static double
-ggml_search_lanes(enum qfmt f, const struct calib_opts *o, const float *x, int n, float lo,
-    float hi, float *scale, float *minv, qblock_sse_fn lanes_sse)
+ggml_search_lanes(enum qfmt f, const struct calib_opts *o, const float *factors, const float *x,
+    int n, float lo, float hi, float *scale, float *minv, qblock_sse_fn lanes_sse)
 {
 	float d = *scale;
 	struct lanes l;
@@ -423,7 +436,7 @@ ggml_search_lanes(enum qfmt f, const struct calib_opts *o, const float *x, int n
 	lanes_start(&l, lanes_sse, f, x, n, 1, scale, minv);
 	for (int k = 1; k < o->grid; k++) {
 		float cand[2][2];
-		int nc = ggml_candidates(f, o, k, d, lo, hi, cand);
+		int nc = ggml_candidates(f, factors[k], d, lo, hi, cand);
 
 		for (int c = 0; c < nc; c++)
 			if (f16_finite(cand[c][0]) && f16_finite(cand[c][1]))
@@ -434,8 +447,8 @@ ggml_search_lanes(enum qfmt f, const struct calib_opts *o, const float *x, int n
 }
 
 static void
-choose_ggml(enum qfmt f, const struct calib_opts *o, const float *x, int n, float *scale,
-    float *minv, qblock_sse_fn lanes_sse)
+choose_ggml(enum qfmt f, const struct calib_opts *o, const float *factors, const float *x, int n,
+    float *scale, float *minv, qblock_sse_fn lanes_sse)
 {
 	float amax = 0, max = 0, lo = INFINITY, hi = -INFINITY, d, m = 0;
 	int has_min = f == QF_Q4_1 || f == QF_Q5_1;
@@ -460,8 +473,8 @@ choose_ggml(enum qfmt f, const struct calib_opts *o, const float *x, int n, floa
 	*minv = m;
 	if (o->method != CALIB_MSE || o->grid <= 1)
 		return;
-	best = lanes_sse ? ggml_search_lanes(f, o, x, n, lo, hi, scale, minv, lanes_sse) :
-	    ggml_search_ref(f, o, x, n, lo, hi, scale, minv);
+	best = lanes_sse ? ggml_search_lanes(f, o, factors, x, n, lo, hi, scale, minv, lanes_sse) :
+	    ggml_search_ref(f, o, factors, x, n, lo, hi, scale, minv);
 	/* then least squares for the best one's codes, while it helps */
 	for (int it = 0; it < 4 && best > 0; it++) {
 		float cd = *scale, cm = *minv;
@@ -570,6 +583,8 @@ struct blk_ctx {
 	int mode;		/* 0 choose, 1 fake-quantize, 2 codes */
 	qblock_sse_fn lanes;	/* mode 0: the search's kernel, NULL for the reference */
 	float global;		/* nvfp4: the global scale the group scales are for */
+	const float *factors;	/* ggml mse: grid_factors */
+	size_t stride;		/* every stride-th group only (nvfp4's global scale search) */
 	double *sse;		/* nvfp4 mse: each group's least error, or NULL */
 	float e4m3[128];	/* nvfp4: positive E4M3 values by code */
 };
@@ -617,20 +632,22 @@ blk_body(void *vctx, size_t b, size_t end, int worker)
 	size_t gsz = (size_t)w->g.bc;
 
 	(void)worker;
-	for (size_t k = b; k < end; k++) {
+	for (size_t k = b * c->stride; k < end * c->stride; k += c->stride) {
 		const float *x = c->x + k * gsz;	/* groups are consecutive in row-major order */
 		float m = w->min ? w->min[k] : 0, s = w->scale[k];
 
 		if (c->mode == 0) {
-			if (f == QF_NVFP4) {
-				double sse = choose_nv(c->o, x, (int)gsz, c->global, c->e4m3, &c->scale[k], c->lanes);
+			if (f == QF_NVFP4) {	/* sampled (stride > 1): results packed */
+				size_t slot = k / c->stride;
+				double sse = choose_nv(c->o, x, (int)gsz, c->global, c->e4m3, &c->scale[slot],
+				    c->lanes);
 
 				if (c->sse)
-					c->sse[k] = sse;
+					c->sse[slot] = sse;
 			} else if (f == QF_MXFP4)
 				choose_mx(c->o, x, (int)gsz, &c->scale[k], c->lanes);
 			else
-				choose_ggml(f, c->o, x, (int)gsz, &c->scale[k], &m, c->lanes);
+				choose_ggml(f, c->o, c->factors, x, (int)gsz, &c->scale[k], &m, c->lanes);
 			if (c->min)
 				c->min[k] = m;
 			continue;
@@ -643,7 +660,9 @@ blk_body(void *vctx, size_t b, size_t end, int worker)
 static void
 blk_run(struct blk_ctx *c, int jobs)
 {
-	qpool_for(jobs, (size_t)linq_ncells(&c->w->g), 256, blk_body, c);
+	size_t groups = (size_t)linq_ncells(&c->w->g);
+
+	qpool_for(jobs, (groups + c->stride - 1) / c->stride, 256, blk_body, c);
 }
 
 /* the kernel of a level: the best one at or below it */
@@ -663,26 +682,32 @@ lanes_at(enum qcpu_level level)
 }
 
 /* nvfp4 mse: the global scale too.  E4M3 steps by 1/16 to 1/8 of an
- * octave, so global scales 2^(-j/8) times compressed-tensors' one (j < 8)
- * offer every group differently placed scales; each gets the per-group
- * search, and the one with the least total error wins (ties: the lower
- * j, so minmax's global unless another is strictly better).  Lower global
- * scales only: the largest group's E4M3 scale then stays <= 448. */
+ * octave, so global scales 2^(-j/4) times compressed-tensors' one (j < 4)
+ * offer every group differently placed scales.  Each gets the per-group
+ * search on every NV_GLOBAL_SAMPLE-th group (all of a small tensor), the
+ * one with the least error wins (ties: the lower j, so compressed-tensors'
+ * global unless another is strictly better), then the search runs on
+ * every group under it.  Lower global scales only: the largest group's
+ * E4M3 scale then stays <= 448. */
 #define NV_GLOBAL_STEPS 4
+#define NV_GLOBAL_SAMPLE 4
 
 static int
 nv_search_global(struct qp_entry *w, struct blk_ctx *c, int jobs, struct qerr *e)
 {
 	size_t ncells = (size_t)linq_ncells(&w->g);
-	float g0 = w->global_scale, *trial = malloc(ncells * sizeof *trial);
-	double *sse = malloc(ncells * sizeof *sse), best = INFINITY;
+	size_t stride = ncells >= 64 * NV_GLOBAL_SAMPLE ? NV_GLOBAL_SAMPLE : 1;
+	size_t slots = (ncells + stride - 1) / stride;
+	float g0 = w->global_scale, *trial = malloc(slots * sizeof *trial);
+	double *sse = malloc(slots * sizeof *sse), best = INFINITY;
 
 	if (trial == NULL || sse == NULL) {
 		free(trial), free(sse);
-		return qerr_set(e, "out of memory for %zu groups", ncells);
+		return qerr_set(e, "out of memory for %zu groups", slots);
 	}
 	c->scale = trial;
 	c->sse = sse;
+	c->stride = stride;
 	for (int j = 0; j < NV_GLOBAL_STEPS; j++) {
 		double total = 0;
 
@@ -690,16 +715,21 @@ nv_search_global(struct qp_entry *w, struct blk_ctx *c, int jobs, struct qerr *e
 		if (!(c->global > 0))
 			break;
 		blk_run(c, jobs);
-		for (size_t k = 0; k < ncells; k++)	/* in group order: the same sum for any -j */
+		for (size_t k = 0; k < slots; k++)	/* in group order: the same for any -j */
 			total += sse[k];
 		if (total < best) {
 			best = total;
 			w->global_scale = c->global;
-			memcpy(w->scale, trial, ncells * sizeof *trial);
+			if (stride == 1)
+				memcpy(w->scale, trial, ncells * sizeof *trial);
 		}
 	}
 	free(trial), free(sse);
-	c->scale = w->scale, c->sse = NULL;
+	c->scale = w->scale, c->sse = NULL, c->stride = 1;
+	if (stride > 1) {	/* every group under the chosen global scale */
+		c->global = w->global_scale;
+		blk_run(c, jobs);
+	}
 	return 0;
 }
 
@@ -709,7 +739,8 @@ qblock_choose_at(struct qp_entry *w, const float *x, const struct calib_opts *o,
 {
 	const struct qblock_info *b = qblock_info(w->s.fmt);
 	size_t n = (size_t)w->g.rows * (size_t)w->g.cols;
-	struct blk_ctx c = { w, x, o, w->scale, w->min, NULL, NULL, 0, lanes_at(level), 0, NULL, { 0 } };
+	struct blk_ctx c = { .w = w, .x = x, .o = o, .scale = w->scale, .min = w->min, .mode = 0,
+		.lanes = lanes_at(level), .stride = 1 };
 	const char *why;
 
 	if (b == NULL)
@@ -735,6 +766,15 @@ qblock_choose_at(struct qp_entry *w, const float *x, const struct calib_opts *o,
 	if (b->has_global && o->method == CALIB_MSE) {
 		if (nv_search_global(w, &c, jobs, e) < 0)
 			return -1;
+	} else if (!b->has_global && b->group == 32 && w->s.fmt != QF_MXFP4 &&
+	    o->method == CALIB_MSE && o->grid > 1) {
+		float *factors = grid_factors(o);
+
+		if (factors == NULL)
+			return qerr_set(e, "out of memory for a grid of %d", o->grid);
+		c.factors = factors;
+		blk_run(&c, jobs);
+		free(factors);
 	} else {
 		blk_run(&c, jobs);
 	}
@@ -759,7 +799,7 @@ qparams_choose(struct qp_entry *w, const float *x, const struct calib_opts *o, i
 void
 qparams_fakequant(const struct qp_entry *w, const float *x, float *out, int jobs)
 {
-	struct blk_ctx c = { w, x, NULL, NULL, NULL, out, NULL, 1, NULL, w->global_scale, NULL, { 0 } };
+	struct blk_ctx c = { .w = w, .x = x, .out = out, .mode = 1, .global = w->global_scale, .stride = 1 };
 
 	if (qblock_info(w->s.fmt) == NULL) {
 		linq_fakequant(&w->s, &w->g, x, w->scale, w->zp, out, jobs);
@@ -771,7 +811,7 @@ qparams_fakequant(const struct qp_entry *w, const float *x, float *out, int jobs
 void
 qparams_codes(const struct qp_entry *w, const float *x, int32_t *q, int jobs)
 {
-	struct blk_ctx c = { w, x, NULL, NULL, NULL, NULL, q, 2, NULL, w->global_scale, NULL, { 0 } };
+	struct blk_ctx c = { .w = w, .x = x, .q = q, .mode = 2, .global = w->global_scale, .stride = 1 };
 
 	if (qblock_info(w->s.fmt) == NULL) {
 		linq_quantize(&w->s, &w->g, x, w->scale, w->zp, q, jobs);

@@ -23,15 +23,17 @@
 /* sse[k] = sum over i < n, in order, of ((double)x[i] - x'[i])^2 where x'
  * is x[i] quantized and dequantized under (scale[k], min[k]) (nvfp4: the
  * group scale scale[k] over global), for k < nc <= QBLOCK_LANES; f one of
- * the block formats. */
+ * the block formats.  Lanes run in passes of 8 or 16 candidates; a pass
+ * may stop once all its sums are above limit, and then leaves the partial
+ * sums (each above limit).  limit INFINITY: every sum whole. */
 typedef void (*qblock_sse_fn)(enum qfmt f, const float *x, int n, const float *scale,
-    const float *min, float global, int nc, double *sse);
+    const float *min, float global, double limit, int nc, double *sse);
 
 #if QU_X86_KERNELS
 void qblock_sse_avx2(enum qfmt f, const float *x, int n, const float *scale, const float *min,
-    float global, int nc, double *sse);
+    float global, double limit, int nc, double *sse);
 void qblock_sse_avx512(enum qfmt f, const float *x, int n, const float *scale, const float *min,
-    float global, int nc, double *sse);
+    float global, double limit, int nc, double *sse);
 #endif
 
 /* qparams_choose with the mse search at a given level: QCPU_SCALAR is the

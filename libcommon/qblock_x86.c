@@ -73,21 +73,39 @@ abs512(__m512 v)
 	return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff)));
 }
 
-/* acc += ((double)x - (double)val)^2, lanes 0-7 in a0, 8-15 in a1 */
+/* Each lane's running sum: lanes 0-7 in a0, 8-15 in a1; a pass stops
+ * once every live lane's partial sum is above the limit (the best sum of
+ * the candidates before: none of these can replace it any more, and the
+ * reference's own early exit returns such a partial sum). */
+struct acc512 {
+	__m512d a0, a1, limit;
+	__mmask8 live0, live1;
+};
+
+/* acc += ((double)x - (double)val)^2 */
 T512 void
-add_sq512(double x, __m512 val, __m512d *a0, __m512d *a1)
+add_sq512(double x, __m512 val, struct acc512 *a)
 {
 	__m512d xd = _mm512_set1_pd(x);
 	__m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(val));
 	__m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(val), 1)));
 	__m512d d0 = _mm512_sub_pd(xd, lo), d1 = _mm512_sub_pd(xd, hi);
 
-	*a0 = _mm512_add_pd(*a0, _mm512_mul_pd(d0, d0));
-	*a1 = _mm512_add_pd(*a1, _mm512_mul_pd(d1, d1));
+	a->a0 = _mm512_add_pd(a->a0, _mm512_mul_pd(d0, d0));
+	a->a1 = _mm512_add_pd(a->a1, _mm512_mul_pd(d1, d1));
+}
+
+/* checked every 8 elements */
+T512 int
+done512(int i, const struct acc512 *a)
+{
+	return (i & 7) == 7 &&
+	    (_mm512_cmp_pd_mask(a->a0, a->limit, _CMP_GT_OQ) & a->live0) == a->live0 &&
+	    (_mm512_cmp_pd_mask(a->a1, a->limit, _CMP_GT_OQ) & a->live1) == a->live1;
 }
 
 T512 void
-ggml512(enum qfmt f, const float *x, int n, __m512 sc, __m512 mn, __m512d *a0, __m512d *a1)
+ggml512(enum qfmt f, const float *x, int n, __m512 sc, __m512 mn, struct acc512 *a)
 {
 	__mmask16 nz = _mm512_cmp_ps_mask(sc, _mm512_setzero_ps(), _CMP_NEQ_UQ);
 	__m512 id = _mm512_maskz_div_ps(nz, _mm512_set1_ps(1.0f), sc);
@@ -106,7 +124,9 @@ ggml512(enum qfmt f, const float *x, int n, __m512 sc, __m512 mn, __m512d *a0, _
 			__m512 c = _mm512_min_ps(_mm512_max_ps(r, lo), hi);
 
 			c = _mm512_mask_mov_ps(c, _mm512_cmp_ps_mask(r, r, _CMP_UNORD_Q), nan_code);
-			add_sq512(x[i], _mm512_mul_ps(c, dh), a0, a1);
+			add_sq512(x[i], _mm512_mul_ps(c, dh), a);
+			if (done512(i, a))
+				break;
 		}
 		return;
 	}
@@ -120,7 +140,9 @@ ggml512(enum qfmt f, const float *x, int n, __m512 sc, __m512 mn, __m512d *a0, _
 				__m512 q = _mm512_roundscale_ps(_mm512_min_ps(_mm512_max_ps(v, zero), top),
 				    _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
 
-				add_sq512(x[i], _mm512_add_ps(_mm512_mul_ps(q, dh), mh), a0, a1);
+				add_sq512(x[i], _mm512_add_ps(_mm512_mul_ps(q, dh), mh), a);
+			if (done512(i, a))
+				break;
 			}
 			return;
 		}
@@ -129,29 +151,33 @@ ggml512(enum qfmt f, const float *x, int n, __m512 sc, __m512 mn, __m512d *a0, _
 			__m512 q = _mm512_roundscale_ps(_mm512_min_ps(_mm512_max_ps(v, zero), top),
 			    _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
 
-			add_sq512(x[i], _mm512_mul_ps(_mm512_sub_ps(q, z), dh), a0, a1);
+			add_sq512(x[i], _mm512_mul_ps(_mm512_sub_ps(q, z), dh), a);
+			if (done512(i, a))
+				break;
 		}
 	}
 }
 
 T512 void
-fp4_512(const float *x, int n, __m512 s, __m512d *a0, __m512d *a1)
+fp4_512(const float *x, int n, __m512 s, struct acc512 *a)
 {
 	for (int i = 0; i < n; i++) {
-		__m512 r = _mm512_div_ps(_mm512_set1_ps(x[i]), s), a = abs512(r);
+		__m512 r = _mm512_div_ps(_mm512_set1_ps(x[i]), s), ar = abs512(r);
 		__m512 mag = _mm512_set1_ps(6.0f);
 
 #define STEP512(edge, below, pred) mag = _mm512_mask_mov_ps(mag, \
-	_mm512_cmp_ps_mask(a, _mm512_set1_ps(edge), _CMP_##pred##_OQ), _mm512_set1_ps(below));
+	_mm512_cmp_ps_mask(ar, _mm512_set1_ps(edge), _CMP_##pred##_OQ), _mm512_set1_ps(below));
 		E2M1_STEPS(STEP512)
 #undef STEP512
-		add_sq512(x[i], _mm512_mul_ps(_mm512_or_ps(mag, sign512(r)), s), a0, a1);
+		add_sq512(x[i], _mm512_mul_ps(_mm512_or_ps(mag, sign512(r)), s), a);
+			if (done512(i, a))
+				break;
 	}
 }
 
 QU_TARGET_AVX512 void
 qblock_sse_avx512(enum qfmt f, const float *x, int n, const float *scale, const float *min,
-    float global, int nc, double *sse)
+    float global, double limit, int nc, double *sse)
 {
 	for (int k0 = 0; k0 < nc; k0 += 16) {
 		int live = nc - k0 < 16 ? nc - k0 : 16;
@@ -159,17 +185,18 @@ qblock_sse_avx512(enum qfmt f, const float *x, int n, const float *scale, const 
 		/* spare lanes repeat candidate 0 and are not stored */
 		__m512 sc = _mm512_mask_loadu_ps(_mm512_set1_ps(scale[0]), m, scale + k0);
 		__m512 mn = _mm512_mask_loadu_ps(_mm512_set1_ps(min[0]), m, min + k0);
-		__m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+		struct acc512 a = { _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_set1_pd(limit),
+			(__mmask8)(m & 0xff), (__mmask8)(m >> 8) };
 		double out[16];
 
 		if (f == QF_NVFP4)
-			fp4_512(x, n, _mm512_div_ps(sc, _mm512_set1_ps(global)), &a0, &a1);
+			fp4_512(x, n, _mm512_div_ps(sc, _mm512_set1_ps(global)), &a);
 		else if (f == QF_MXFP4)
-			fp4_512(x, n, sc, &a0, &a1);
+			fp4_512(x, n, sc, &a);
 		else
-			ggml512(f, x, n, sc, mn, &a0, &a1);
-		_mm512_storeu_pd(out, a0);
-		_mm512_storeu_pd(out + 8, a1);
+			ggml512(f, x, n, sc, mn, &a);
+		_mm512_storeu_pd(out, a.a0);
+		_mm512_storeu_pd(out + 8, a.a1);
 		memcpy(sse + k0, out, (size_t)live * sizeof *out);
 	}
 }
@@ -198,19 +225,32 @@ abs256(__m256 v)
 	return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
 }
 
+struct acc256 {
+	__m256d a0, a1, limit;
+	int live;	/* bit k: lane k holds a candidate */
+};
+
 T256 void
-add_sq256(double x, __m256 val, __m256d *a0, __m256d *a1)
+add_sq256(double x, __m256 val, struct acc256 *a)
 {
 	__m256d xd = _mm256_set1_pd(x);
 	__m256d d0 = _mm256_sub_pd(xd, _mm256_cvtps_pd(_mm256_castps256_ps128(val)));
 	__m256d d1 = _mm256_sub_pd(xd, _mm256_cvtps_pd(_mm256_extractf128_ps(val, 1)));
 
-	*a0 = _mm256_add_pd(*a0, _mm256_mul_pd(d0, d0));
-	*a1 = _mm256_add_pd(*a1, _mm256_mul_pd(d1, d1));
+	a->a0 = _mm256_add_pd(a->a0, _mm256_mul_pd(d0, d0));
+	a->a1 = _mm256_add_pd(a->a1, _mm256_mul_pd(d1, d1));
+}
+
+T256 int
+done256(int i, const struct acc256 *a)
+{
+	return (i & 7) == 7 &&
+	    ((_mm256_movemask_pd(_mm256_cmp_pd(a->a0, a->limit, _CMP_GT_OQ)) |
+	    _mm256_movemask_pd(_mm256_cmp_pd(a->a1, a->limit, _CMP_GT_OQ)) << 4) & a->live) == a->live;
 }
 
 T256 void
-ggml256(enum qfmt f, const float *x, int n, __m256 sc, __m256 mn, __m256d *a0, __m256d *a1)
+ggml256(enum qfmt f, const float *x, int n, __m256 sc, __m256 mn, struct acc256 *a)
 {
 	__m256 zero = _mm256_setzero_ps();
 	__m256 id = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), sc), _mm256_cmp_ps(sc, zero, _CMP_NEQ_UQ));
@@ -229,7 +269,9 @@ ggml256(enum qfmt f, const float *x, int n, __m256 sc, __m256 mn, __m256d *a0, _
 			__m256 c = _mm256_min_ps(_mm256_max_ps(r, lo), hi);
 
 			c = _mm256_blendv_ps(c, nan_code, _mm256_cmp_ps(r, r, _CMP_UNORD_Q));
-			add_sq256(x[i], _mm256_mul_ps(c, dh), a0, a1);
+			add_sq256(x[i], _mm256_mul_ps(c, dh), a);
+			if (done256(i, a))
+				break;
 		}
 		return;
 	}
@@ -243,7 +285,9 @@ ggml256(enum qfmt f, const float *x, int n, __m256 sc, __m256 mn, __m256d *a0, _
 				__m256 q = _mm256_round_ps(_mm256_min_ps(_mm256_max_ps(v, zero), top),
 				    _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
 
-				add_sq256(x[i], _mm256_add_ps(_mm256_mul_ps(q, dh), mh), a0, a1);
+				add_sq256(x[i], _mm256_add_ps(_mm256_mul_ps(q, dh), mh), a);
+			if (done256(i, a))
+				break;
 			}
 			return;
 		}
@@ -252,35 +296,40 @@ ggml256(enum qfmt f, const float *x, int n, __m256 sc, __m256 mn, __m256d *a0, _
 			__m256 q = _mm256_round_ps(_mm256_min_ps(_mm256_max_ps(v, zero), top),
 			    _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
 
-			add_sq256(x[i], _mm256_mul_ps(_mm256_sub_ps(q, z), dh), a0, a1);
+			add_sq256(x[i], _mm256_mul_ps(_mm256_sub_ps(q, z), dh), a);
+			if (done256(i, a))
+				break;
 		}
 	}
 }
 
 T256 void
-fp4_256(const float *x, int n, __m256 s, __m256d *a0, __m256d *a1)
+fp4_256(const float *x, int n, __m256 s, struct acc256 *a)
 {
 	for (int i = 0; i < n; i++) {
-		__m256 r = _mm256_div_ps(_mm256_set1_ps(x[i]), s), a = abs256(r);
+		__m256 r = _mm256_div_ps(_mm256_set1_ps(x[i]), s), ar = abs256(r);
 		__m256 mag = _mm256_set1_ps(6.0f);
 
 #define STEP256(edge, below, pred) mag = _mm256_blendv_ps(mag, _mm256_set1_ps(below), \
-	_mm256_cmp_ps(a, _mm256_set1_ps(edge), _CMP_##pred##_OQ));
+	_mm256_cmp_ps(ar, _mm256_set1_ps(edge), _CMP_##pred##_OQ));
 		E2M1_STEPS(STEP256)
 #undef STEP256
-		add_sq256(x[i], _mm256_mul_ps(_mm256_or_ps(mag, sign256(r)), s), a0, a1);
+		add_sq256(x[i], _mm256_mul_ps(_mm256_or_ps(mag, sign256(r)), s), a);
+			if (done256(i, a))
+				break;
 	}
 }
 
 QU_TARGET_AVX2 void
 qblock_sse_avx2(enum qfmt f, const float *x, int n, const float *scale, const float *min,
-    float global, int nc, double *sse)
+    float global, double limit, int nc, double *sse)
 {
 	for (int k0 = 0; k0 < nc; k0 += 8) {
 		int live = nc - k0 < 8 ? nc - k0 : 8;
 		float sl[8], ml[8];
 		__m256 sc, mn;
-		__m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+		struct acc256 a = { _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_set1_pd(limit),
+			(1 << live) - 1 };
 		double out[8];
 
 		for (int k = 0; k < 8; k++)	/* spare lanes repeat candidate 0 */
@@ -288,13 +337,13 @@ qblock_sse_avx2(enum qfmt f, const float *x, int n, const float *scale, const fl
 		sc = _mm256_loadu_ps(sl);
 		mn = _mm256_loadu_ps(ml);
 		if (f == QF_NVFP4)
-			fp4_256(x, n, _mm256_div_ps(sc, _mm256_set1_ps(global)), &a0, &a1);
+			fp4_256(x, n, _mm256_div_ps(sc, _mm256_set1_ps(global)), &a);
 		else if (f == QF_MXFP4)
-			fp4_256(x, n, sc, &a0, &a1);
+			fp4_256(x, n, sc, &a);
 		else
-			ggml256(f, x, n, sc, mn, &a0, &a1);
-		_mm256_storeu_pd(out, a0);
-		_mm256_storeu_pd(out + 4, a1);
+			ggml256(f, x, n, sc, mn, &a);
+		_mm256_storeu_pd(out, a.a0);
+		_mm256_storeu_pd(out + 4, a.a1);
 		memcpy(sse + k0, out, (size_t)live * sizeof *out);
 	}
 }

@@ -324,7 +324,7 @@ TEST(kernel_sums_equal_elementwise)
 	static const qblock_sse_fn kernels[QCPU_NLEVELS] = { NULL, qblock_sse_avx2, qblock_sse_avx512 };
 	enum { N = 64 * 32, NC = 37 };
 	float *x = malloc(N * sizeof *x);
-	long bad = 0, sums = 0;
+	long bad = 0, sums = 0, stopped = 0;
 
 	if (qcpu_detected() == QCPU_SCALAR) {
 		t_skip("no vector level on this machine");
@@ -366,9 +366,10 @@ TEST(kernel_sums_equal_elementwise)
 						global = mm->global_scale;
 				}
 				for (int l = 1; l <= (int)qcpu_detected(); l++) {
-					double got[NC];
+					double got[NC], cut[NC];
 
-					kernels[l](f, xg, g, sc, mn, global, nc, got);
+					/* whole sums, then with the limit a search would pass */
+					kernels[l](f, xg, g, sc, mn, global, INFINITY, nc, got);
 					for (int c = 0; c < nc; c++) {
 						double want = sse_elementwise(f, xg, g, sc[c], mn[c], global);
 
@@ -379,12 +380,30 @@ TEST(kernel_sums_equal_elementwise)
 							    (double)mn[c], got[c], want);
 						sums++;
 					}
+					kernels[l](f, xg, g, sc, mn, global, got[0], nc, cut);
+					for (int c = 0; c < nc; c++) {
+						double want = sse_elementwise(f, xg, g, sc[c], mn[c], global);
+						int prefix = 0;
+
+						/* a pass that stopped early: a partial sum of
+						 * the first 8, 16 or 24 elements, above the limit */
+						for (int upto = 8; upto < g; upto += 8)
+							prefix |= same_double(cut[c], sse_elementwise(f, xg, upto, sc[c],
+							    mn[c], global)) && cut[c] > got[0];
+						if (!same_double(cut[c], want) && !prefix && bad++ < 5)
+							printf("# %s %s group %d at %s, limit %a: scale %a: %a, want %a\n",
+							    dists[d].name, qblock_info(f)->name, grp,
+							    qcpu_level_name((enum qcpu_level)l), got[0], (double)sc[c],
+							    cut[c], want);
+						stopped += !same_double(cut[c], want);
+					}
 				}
 			}
 			qparams_free(&q1), qparams_free(&q2);
 		}
 	}
 	CHECKF(bad == 0, "%ld of %ld sums differ", bad, sums);
+	CHECKF(stopped > 0, "no pass stopped early: the limit went untested");
 	free(x);
 }
 #else
