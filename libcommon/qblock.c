@@ -766,8 +766,7 @@ qblock_choose_at(struct qp_entry *w, const float *x, const struct calib_opts *o,
 	if (b->has_global && o->method == CALIB_MSE) {
 		if (nv_search_global(w, &c, jobs, e) < 0)
 			return -1;
-	} else if (!b->has_global && b->group == 32 && w->s.fmt != QF_MXFP4 &&
-	    o->method == CALIB_MSE && o->grid > 1) {
+	} else if (w->s.fmt != QF_MXFP4 && o->method == CALIB_MSE && o->grid > 1) {	/* ggml's */
 		float *factors = grid_factors(o);
 
 		if (factors == NULL)
