@@ -159,19 +159,24 @@ struct ql_codes {
 	int64_t rows, cols;
 	int32_t *q, *z, *gidx;
 	float *scale;
+	float global;			/* NVFP4: the per-tensor divisor of every scale */
 };
 
-/* Unpacks module prefix of an integer or FP8 layout into kc; the codes
- * only if with_codes (the rest is small: enough to plan with).  -1 with a
- * message otherwise (the FP4 formats included). */
+/* Unpacks module prefix of any layout into kc; the codes only if
+ * with_codes (the rest is small: enough to plan with).  The FP4 formats'
+ * codes are E2M1 nibbles, their scales MXFP4's powers of two or NVFP4's
+ * E4M3 values (with global); dequantization is then qblock_value's, not
+ * linq's. */
 int ql_unpack_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
     int with_codes, struct ql_codes *kc, struct qerr *e);
 void ql_codes_free(struct ql_codes *kc);
 
 /* The ggml type whose blocks hold the module's codes (layout_ggml.c):
  * Q4_0 for 4-bit codes with the middle as zero point, Q4_1 for other
- * 4-bit zero points, Q8_0 for symmetric 8-bit codes, when the groups are
- * whole blocks of 32 consecutive inputs.  *inexact counts the cells whose
+ * 4-bit zero points, Q8_0 for symmetric 8-bit codes, MXFP4 for MXFP4,
+ * when the groups are whole blocks of 32 consecutive inputs; NVFP4 for
+ * NVFP4 in rows of whole 64-element blocks (ggml's block has no global
+ * scale: 1/global goes beside it, llama.cpp's ".scale" tensor).  *inexact counts the cells whose
  * scale (or Q4_1's minimum -z*s) is not an f16 value and will be rounded
  * to one; 0 means the blocks dequantize to linq's values bit for bit.
  * -1 with the reason when no type holds the codes (kc without codes is
@@ -195,6 +200,8 @@ int ql_fp4_plan(const struct qscheme *s, const struct qgrid *g, struct ql_packed
 int ql_fp4_pack(const struct qp_entry *w, const int32_t *q, struct ql_packed *p, struct qerr *e);
 int ql_fp4_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
     float **out, int64_t *rows, int64_t *cols, int shape_only, struct qerr *e);
+int ql_fp4_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    int with_codes, struct ql_codes *kc, struct qerr *e);
 int ql_gptoss_unpack(const char *name, ql_find_fn find, void *ctx, float **out,
     uint64_t shape[3], int shape_only, struct qerr *e);
 

@@ -104,48 +104,66 @@ e8m0(uint8_t b)
 	return ldexpf(1.0f, (int)b - 127);
 }
 
-int
-ql_fp4_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
-    float **out, int64_t *rows, int64_t *cols, int shape_only, struct qerr *e)
+/* The parts of an FP4 module, checked: the codes w, the block scales sc,
+ * nvfp4's global scale; out x in. */
+static int
+fp4_parts(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    struct ql_tensor *w, struct ql_tensor *sc, float *global, uint64_t *o, uint64_t *in,
+    int shape_only, struct qerr *e)
 {
-	struct ql_tensor w, sc, gs;
-	uint64_t o, in, gsz = c->s.fmt == QF_NVFP4 ? 16 : 32;
-	float global = 1;
-	float *x;
+	struct ql_tensor gs;
+	uint64_t gsz = c->s.fmt == QF_NVFP4 ? 16 : 32;
 
-	*out = NULL;
-	if (find_part(find, ctx, prefix, ".weight_packed", QD_U8, &w, e) < 0)
+	*global = 1;
+	if (find_part(find, ctx, prefix, ".weight_packed", QD_U8, w, e) < 0)
 		return -1;
-	if (w.ndim != 2 || w.shape[0] == 0 || w.shape[1] == 0 || (2 * w.shape[1]) % gsz)
+	if (w->ndim != 2 || w->shape[0] == 0 || w->shape[1] == 0 || (2 * w->shape[1]) % gsz)
 		return qerr_set(e, "%s.weight_packed: expected U8 [out, in/2] with in a multiple of %llu",
 		    prefix, (unsigned long long)gsz);
-	o = w.shape[0];
-	in = 2 * w.shape[1];
+	*o = w->shape[0];
+	*in = 2 * w->shape[1];
 	if (find_part(find, ctx, prefix, ".weight_scale", c->s.fmt == QF_NVFP4 ? QD_F8_E4M3 : QD_U8,
-	    &sc, e) < 0)
+	    sc, e) < 0)
 		return -1;
-	if (sc.ndim != 2 || sc.shape[0] != o || sc.shape[1] != in / gsz)
+	if (sc->ndim != 2 || sc->shape[0] != *o || sc->shape[1] != *in / gsz)
 		return qerr_set(e, "%s.weight_scale: shape does not match the weight: expected [%llu, %llu]",
-		    prefix, (unsigned long long)o, (unsigned long long)(in / gsz));
+		    prefix, (unsigned long long)*o, (unsigned long long)(*in / gsz));
 	if (c->s.fmt == QF_NVFP4) {
 		if (find_part(find, ctx, prefix, ".weight_global_scale", QD_F32, &gs, e) < 0)
 			return -1;
 		if (!(gs.ndim == 0 || (gs.ndim == 1 && gs.shape[0] == 1)))
 			return qerr_set(e, "%s.weight_global_scale: expected F32 [1]", prefix);
-		memcpy(&global, gs.data, 4);
-		if (!(global > 0) || isinf(global))
+		memcpy(global, gs.data, 4);
+		if (!(*global > 0) || isinf(*global))
 			return qerr_set(e, "%s.weight_global_scale: %g is not finite and > 0", prefix,
-			    (double)global);
+			    (double)*global);
 	}
+	if (shape_only)
+		return 0;
+	for (uint64_t k = 0; k < *o * (*in / gsz); k++)
+		if (c->s.fmt == QF_MXFP4 ? sc->data[k] == 0xff :
+		    isnan(linq_fp8_decode(sc->data[k], 1)))
+			return qerr_set(e, "%s.weight_scale: element %llu is NaN", prefix,
+			    (unsigned long long)k);
+	return 0;
+}
+
+int
+ql_fp4_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    float **out, int64_t *rows, int64_t *cols, int shape_only, struct qerr *e)
+{
+	struct ql_tensor w, sc;
+	uint64_t o, in, gsz = c->s.fmt == QF_NVFP4 ? 16 : 32;
+	float global;
+	float *x;
+
+	*out = NULL;
+	if (fp4_parts(c, prefix, find, ctx, &w, &sc, &global, &o, &in, shape_only, e) < 0)
+		return -1;
 	*rows = (int64_t)o;
 	*cols = (int64_t)in;
 	if (shape_only)
 		return 0;
-	for (uint64_t k = 0; k < o * (in / gsz); k++)
-		if (c->s.fmt == QF_MXFP4 ? sc.data[k] == 0xff :
-		    isnan(linq_fp8_decode(sc.data[k], 1)))
-			return qerr_set(e, "%s.weight_scale: element %llu is NaN", prefix,
-			    (unsigned long long)k);
 	if ((x = malloc((size_t)(o * in) * sizeof *x)) == NULL)
 		return qerr_set(e, "out of memory for [%llu, %llu]", (unsigned long long)o,
 		    (unsigned long long)in);
@@ -157,6 +175,40 @@ ql_fp4_unpack(const struct ql_config *c, const char *prefix, ql_find_fn find, vo
 		    qblock_value(QF_MXFP4, code, e8m0(sb), 0, 1);
 	}
 	*out = x;
+	return 0;
+}
+
+int
+ql_fp4_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, void *ctx,
+    int with_codes, struct ql_codes *kc, struct qerr *e)
+{
+	struct ql_tensor w, sc;
+	uint64_t o, in;
+	float global;
+
+	memset(kc, 0, sizeof *kc);
+	if (c->s.fmt != QF_MXFP4 && c->s.fmt != QF_NVFP4)
+		return qerr_set(e, "%s: not an FP4 format", prefix);
+	if (fp4_parts(c, prefix, find, ctx, &w, &sc, &global, &o, &in, 0, e) < 0)
+		return -1;
+	kc->s = c->s;
+	kc->global = global;
+	kc->rows = (int64_t)o, kc->cols = (int64_t)in;
+	if (linq_grid(&kc->s, kc->rows, kc->cols, &kc->g, e) < 0)
+		return qerr_prefix(e, "%s", prefix);
+	kc->scale = malloc((size_t)linq_ncells(&kc->g) * sizeof *kc->scale);
+	kc->z = calloc((size_t)linq_ncells(&kc->g), sizeof *kc->z);
+	if (with_codes)
+		kc->q = malloc((size_t)(o * in) * sizeof *kc->q);
+	if (!kc->scale || !kc->z || (with_codes && !kc->q)) {
+		ql_codes_free(kc);
+		return qerr_set(e, "out of memory for [%llu, %llu]", (unsigned long long)o,
+		    (unsigned long long)in);
+	}
+	for (int64_t k = 0; k < linq_ncells(&kc->g); k++)
+		kc->scale[k] = c->s.fmt == QF_MXFP4 ? e8m0(sc.data[k]) : linq_fp8_decode(sc.data[k], 1);
+	for (uint64_t i = 0; kc->q && i < o * in; i++)
+		kc->q[i] = (w.data[i / 2] >> (4 * (i & 1))) & 15;
 	return 0;
 }
 

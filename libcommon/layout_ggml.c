@@ -12,6 +12,12 @@
  *                                is +0 where s < 0 made it -0)
  *   Q8_0  x = c * d              c = q - z in [-128, 127] (z the format's
  *                                symmetric zero), d = s an f16 value
+ *   MXFP4 the same E2M1 codes    ggml's table holds twice the E2M1 values and
+ *                                its E8M0 byte gives half the scale: equal
+ *                                products, always exact
+ *   NVFP4 the same E2M1 codes    and E4M3 scales as UE4M3 bytes (ggml halves
+ *                                them too) in blocks of 4 x 16; the global
+ *                                divisor is not in the block
  * A block is 32 consecutive inputs of one row: the cells must be whole
  * blocks wide and the groups contiguous (g_idx, if any, i / width).
  * Where s or -zu * s is not an f16 value the codes are still the block's
@@ -46,10 +52,25 @@ nibble_offset(enum qfmt f)
 int
 ql_ggml_type(const struct ql_codes *kc, int64_t *inexact, struct qerr *e)
 {
-	int bits = linq_is_float(kc->s.fmt) ? 0 : linq_bits(kc->s.fmt), asym = 0;
+	int bits, asym = 0;
 	int64_t ncells = linq_ncells(&kc->g);
 	uint16_t h;
 
+	*inexact = 0;
+	if (kc->s.fmt == QF_MXFP4)	/* groups of 32, power-of-two scales by construction */
+		return kc->cols % 32 == 0 && kc->g.bc == 32 && kc->g.br == 1 ? QF_MXFP4 :
+		    qerr_set(e, "MXFP4 cells of %lld x %lld are not ggml's blocks",
+		    (long long)kc->g.br, (long long)kc->g.bc);
+	if (kc->s.fmt == QF_NVFP4) {
+		if (kc->cols % 64 != 0 || kc->g.bc != 16 || kc->g.br != 1)
+			return qerr_set(e, "NVFP4 rows of %lld are not whole blocks of 64",
+			    (long long)kc->cols);
+		for (int64_t c = 0; c < ncells; c++)
+			if (!(kc->scale[c] >= 0))	/* UE4M3 has no sign */
+				return qerr_set(e, "NVFP4 block scale %g is negative", (double)kc->scale[c]);
+		return QF_NVFP4;
+	}
+	bits = linq_is_float(kc->s.fmt) || !linq_supports(kc->s.fmt) ? 0 : linq_bits(kc->s.fmt);
 	if (bits != 4 && bits != 8)
 		return qerr_set(e, "%s codes have no ggml block type", qfmt_table[kc->s.fmt].name);
 	if (kc->cols % 32 != 0 || kc->g.bc % 32 != 0)
@@ -58,7 +79,6 @@ ql_ggml_type(const struct ql_codes *kc, int64_t *inexact, struct qerr *e)
 	for (int64_t i = 0; kc->gidx && i < kc->cols; i++)
 		if (kc->gidx[i] != i / kc->g.bc)
 			return qerr_set(e, "act-order groups (g_idx) are not consecutive inputs");
-	*inexact = 0;
 	for (int64_t c = 0; c < ncells; c++) {
 		float s = kc->scale[c];
 		int32_t z = kc->z[c];
@@ -102,6 +122,27 @@ ql_ggml_blocks(const struct ql_codes *kc, int type, const uint64_t *rows, uint64
 			uint16_t d = qu_f32_to_f16(s), m;
 			unsigned char *qs = o + 2;
 
+			if (type == QF_NVFP4) {	/* 4 UE4M3 bytes, then 8 bytes per 16: j | j+8 */
+				if (b % 2)
+					continue;	/* one block per 64, written at its first 32 */
+				o = out + ((int64_t)i * (nb / 2) + b / 2) * (int64_t)bb;
+				for (int sb = 0; sb < 4; sb++) {
+					o[sb] = linq_fp8_encode(kc->scale[cell + sb], 1) & 0x7f;
+					for (int j = 0; j < 8; j++)
+						o[4 + sb * 8 + j] = (unsigned char)(q[sb * 16 + j] |
+						    q[sb * 16 + j + 8] << 4);
+				}
+				continue;
+			}
+			if (type == QF_MXFP4) {	/* the E8M0 byte of s = 2^(e-127), then the nibbles */
+				int ex;
+
+				frexpf(s, &ex);	/* s = 0.5 * 2^ex */
+				o[0] = (unsigned char)(ex - 1 + 127);
+				for (int j = 0; j < 16; j++)
+					o[1 + j] = (unsigned char)(q[j] | q[j + 16] << 4);
+				continue;
+			}
 			memcpy(o, &d, 2);	/* little-endian hosts only, as the writers */
 			if (type == QF_Q8_0) {
 				for (int j = 0; j < 32; j++)

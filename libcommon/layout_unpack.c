@@ -399,10 +399,15 @@ unpack_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, voi
 			for (uint64_t i = 0; i < out * in; i++)
 				q[i] = w.data[i];
 		} else {
+			/* word by word: k codes of consecutive inputs in each */
 			for (uint64_t r = 0; r < out; r++)
-				for (uint64_t i = 0; i < in; i++)
-					q[r * in + i] = (int32_t)field(get_u32(&w, r * w.shape[1] + i / (uint64_t)k),
-					    bits, (int)(i % (uint64_t)k)) - (1 << (bits - 1));
+				for (uint64_t wi = 0; wi < w.shape[1]; wi++) {
+					uint32_t v = get_u32(&w, r * w.shape[1] + wi);
+					uint64_t i0 = wi * (uint64_t)k, n = in - i0 < (uint64_t)k ? in - i0 : (uint64_t)k;
+
+					for (uint64_t t = 0; t < n; t++)
+						q[r * in + i0 + t] = (int32_t)field(v, bits, (int)t) - (1 << (bits - 1));
+				}
 		}
 		break;
 	case QL_FP8:
@@ -554,8 +559,10 @@ ql_unpack_codes(const struct ql_config *c, const char *prefix, ql_find_fn find, 
 	const struct qscheme *s = ql_module_scheme(c, prefix);
 
 	memset(kc, 0, sizeof *kc);
-	if (s == NULL || (c->layout == QL_CT && (s->fmt == QF_NVFP4 || s->fmt == QF_MXFP4)))
-		return qerr_set(e, "%s: not an integer or FP8 weight", prefix);
+	if (s == NULL)
+		return qerr_set(e, "%s: not a quantized module", prefix);
+	if (c->layout == QL_CT && (s->fmt == QF_MXFP4 || s->fmt == QF_NVFP4))
+		return ql_fp4_codes(c, prefix, find, ctx, with_codes, kc, e);
 	return unpack_codes(c, prefix, find, ctx, kc, 0, with_codes, e);
 }
 

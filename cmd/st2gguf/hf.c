@@ -504,20 +504,51 @@ follow_plan(struct plan *p, const struct qparams *qp, const char *qpath)
  * dequantized weights again would move them off the grid they were
  * calibrated on.  The others, and all of them with --allow-requantize, are
  * dequantized and take the type -t gives.  Says what it did on stderr. */
+static struct out_tensor *plan_get(struct plan *p, const char *name);
+
+/* NVFP4's per-tensor divisor, which ggml's block lacks: llama.cpp's
+ * optional "NAME.scale" tensor (F32, one value per expert), by which it
+ * multiplies the matrix product. */
+static void
+add_nvfp4_scale(struct plan *p, size_t i, const float *global)
+{
+	char name[GGUF_MAX_NAME + 1];
+	size_t n = strlen(p->t[i].name);
+	int layer = p->t[i].layer, ns = p->t[i].n_src;
+	struct out_tensor *s;
+
+	snprintf(name, sizeof name, "%.*s.scale", (int)(n - 7), p->t[i].name);	/* ".weight" */
+	s = plan_get(p, name);	/* may move p->t */
+	s->role = AR_PLAIN;
+	s->layer = layer;
+	s->n_dims = 1;
+	s->ne[0] = (uint64_t)ns, s->ne[1] = s->ne[2] = s->ne[3] = 1;
+	s->type = QF_F32;
+	if ((s->synth = malloc((size_t)ns * sizeof *s->synth)) == NULL)
+		cli_die("out of memory");
+	for (int k = 0; k < ns; k++)
+		s->synth[k] = 1.0f / global[k];
+}
+
 static int
 keep_packed_codes(struct plan *p, const struct packed *pk, const struct st2gguf_opts *o,
     const struct arch_def *a, const struct hparams *h, const char *path)
 {
 	int64_t kept[QF_COUNT] = { 0 }, inexact_cells = 0, requant = 0, best = -1;
+	size_t n_before = p->n;
+	float *global = NULL;
 	char why[sizeof(struct qerr) + GGUF_MAX_NAME + 8] = "";
 
-	for (size_t i = 0; i < p->n; i++) {
+	for (size_t i = 0; i < n_before; i++) {
 		struct out_tensor *t = &p->t[i];
 		int type = -1;
 		int64_t inexact = 0;
 
 		if (t->n_src == 0 || t->module == NULL || t->module[0] == NULL)
 			continue;
+		free(global);
+		if ((global = calloc((size_t)t->n_src, sizeof *global)) == NULL)
+			cli_die("out of memory");
 		if (o->allow_requantize) {
 			requant++;
 			continue;
@@ -537,6 +568,7 @@ keep_packed_codes(struct plan *p, const struct packed *pk, const struct st2gguf_
 			if (t->module[k] && ql_unpack_codes(&pk->cfg, t->module[k], packed_lookup,
 			    (void *)pk->ck, 0, &kc, &e) == 0) {
 				tk = ql_ggml_type(&kc, &n, &e);
+				global[k] = kc.global;
 				ql_codes_free(&kc);
 			}
 			if (tk < 0 || (k > 0 && tk != type)) {
@@ -556,7 +588,10 @@ keep_packed_codes(struct plan *p, const struct packed *pk, const struct st2gguf_
 		t->keep_codes = 1;
 		kept[type]++;
 		inexact_cells += inexact;
+		if (type == QF_NVFP4)
+			add_nvfp4_scale(p, i, global);
 	}
+	free(global);
 	for (int f = 0; f < QF_COUNT; f++)
 		if (kept[f] && (best < 0 || kept[f] > kept[best]))
 			best = f;
@@ -734,8 +769,11 @@ build_plan(struct plan *p, const struct ckpt *c, const struct packed *pk, const 
 		uint64_t packed_shape[2];
 		struct out_tensor *t;
 
-		if (module && st->dtype == QD_F8_E4M3)
-			module = NULL;	/* FP8 weights: read as they are, with their scales */
+		/* FP8 weights are read as they are, with their scales */
+		int fp8_weight = module && st->dtype == QD_F8_E4M3;
+
+		if (fp8_weight)
+			module = NULL;
 		if (module) {	/* the float weight it stands for */
 			struct qerr e;
 			int64_t rows, cols;
@@ -746,7 +784,7 @@ build_plan(struct plan *p, const struct ckpt *c, const struct packed *pk, const 
 			hf = weight;
 			packed_shape[0] = (uint64_t)rows, packed_shape[1] = (uint64_t)cols;
 			shape = packed_shape, ndim = 2;
-		} else if (is_scale_name(st->name) || packed_is_part(pk, st->name)) {
+		} else if (!fp8_weight && (is_scale_name(st->name) || packed_is_part(pk, st->name))) {
 			continue;
 		}
 		if (!arch_map_name(a, hf, name, sizeof name, &role, &layer, &expert)) {
@@ -1342,9 +1380,10 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	set_sampling_kvs(w, c.dir ? c.dir : path);
 	{
 		/* without -t, a packed checkpoint is named by the blocks most of
-		 * its weights kept (llama's file types 2, 3, 7) */
+		 * its weights kept (llama's file types 2, 3, 7, 38, 39) */
 		uint32_t ft = o->ftype >= 0 ? (uint32_t)o->ftype :
 		    packed_type == QF_Q4_0 ? 2 : packed_type == QF_Q4_1 ? 3 : packed_type == QF_Q8_0 ? 7 :
+		    packed_type == QF_MXFP4 ? 38 : packed_type == QF_NVFP4 ? 39 :
 		    default_type == QF_F32 ? 0 : default_type == QF_BF16 ? 32 :
 		    default_type == QF_Q8_0 ? 7 : 1, qv = 2;
 

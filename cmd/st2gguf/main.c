@@ -23,7 +23,7 @@ usage(FILE *f)
 	    "                     (float, FP8, or packed: AWQ, GPTQ, compressed-tensors, Quark)\n"
 	    "  -t, --type TYPE    a llama.cpp file type (Q4_K_M, Q8_0, IQ4_NL, ...) or a ggml type;\n"
 	    "                     required for a GGUF; a folder defaults to F16, and its packed\n"
-	    "                     weights keep their codes as Q4_0/Q4_1/Q8_0 blocks where they fit\n"
+	    "                     weights keep their codes as Q4_0/Q4_1/Q8_0/MXFP4/NVFP4 blocks where they fit\n"
 	    "  -o, --output FILE  output GGUF (- for standard output)\n"
 	    "      --pure         every quantizable tensor gets TYPE (no per-tensor mixture)\n"
 	    "      --tensor-type PATTERN=TYPE\n"

@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "layout.h"
 #include "linq.h"
+#include "qblock.h"
 #include "quant.h"
 
 /* a small LCG: the test must not depend on the libc's rand() */
@@ -189,10 +190,49 @@ TEST(refuses_what_does_not_map)
 	expect_refused("act-order g_idx", &kc, "g_idx");
 }
 
+/* MXFP4: E2M1 codes and E8M0 scales, as compressed-tensors stores them,
+ * against ggml's MXFP4 blocks */
+TEST(mxfp4_maps_exactly)
+{
+	struct qscheme s = { QF_MXFP4, 1, QG_GROUP, 0, 32, { 0, 0 } };
+	struct ql_codes kc = { 0 };
+	struct qerr e;
+	int64_t rows = 16, cols = 128, inexact = -1;
+	uint64_t order[16];
+	unsigned char blocks[16 * 4 * 17];
+	float got[16 * 128];
+	int bad = 0;
+
+	kc.s = s, kc.rows = rows, kc.cols = cols;
+	CHECKF(linq_grid(&s, rows, cols, &kc.g, &e) == 0, "%s", e.msg);
+	kc.q = malloc((size_t)(rows * cols) * sizeof *kc.q);
+	kc.scale = malloc((size_t)linq_ncells(&kc.g) * sizeof *kc.scale);
+	kc.z = calloc((size_t)linq_ncells(&kc.g), sizeof *kc.z);
+	for (int64_t i = 0; i < rows * cols; i++)
+		kc.q[i] = (int32_t)(next() % 16);
+	for (int64_t c = 0; c < linq_ncells(&kc.g); c++)	/* E8M0 0 .. 254: 2^-127 .. 2^127 */
+		kc.scale[c] = ldexpf(1.0f, c == 0 ? -127 : c == 1 ? 127 : (int)(next() % 60) - 30);
+	CHECK(ql_ggml_type(&kc, &inexact, &e) == QF_MXFP4 && inexact == 0);
+	for (int64_t r = 0; r < rows; r++)
+		order[r] = (uint64_t)((r * 5) % rows);
+	ql_ggml_blocks(&kc, QF_MXFP4, order, (uint64_t)rows, blocks);
+	CHECK(qfmt_dequantize(QF_MXFP4, blocks, got, rows, cols, 1) == 0);
+	for (int64_t r = 0; r < rows; r++)
+		for (int64_t i = 0; i < cols; i++) {
+			int64_t src = (int64_t)order[r] * cols + i;
+			float want = qblock_value(QF_MXFP4, kc.q[src], kc.scale[src / 32], 0, 1);
+
+			bad += !(got[r * cols + i] == want);	/* E2M1's -0 is ggml's +0 */
+		}
+	CHECKF(bad == 0, "%d values differ from the E2M1 code times its scale", bad);
+	ql_codes_free(&kc);
+}
+
 int
 main(void)
 {
 	RUN(maps_exactly);
+	RUN(mxfp4_maps_exactly);
 	RUN(rounds_scales_and_minima);
 	RUN(refuses_what_does_not_map);
 	return t_done();
