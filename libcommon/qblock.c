@@ -75,8 +75,15 @@ ggml_code_id(enum qfmt f, float x, float id, float min)
 	case QF_Q5_0: v = x * id + 16.5f; hi = 31; break;
 	case QF_Q4_1: v = (x - min) * id + 0.5f; hi = 15; break;
 	case QF_Q5_1: v = (x - min) * id + 0.5f; hi = 31; break;
-	default:	/* Q8_0 */
-		v = roundf(x * id);
+	default:	/* Q8_0: roundf, without the library call: truncation plus
+			 * a step when the remainder (exact below 2^23) is at least
+			 * one half; from 2^23 on, and inf and NaN, v stays */
+		v = x * id;
+		if (fabsf(v) < 8388608.0f) {	/* no branch on the direction, random as it is */
+			float t = (float)(int32_t)v;
+
+			v = t + copysignf((float)(fabsf(v - t) >= 0.5f), v);
+		}
 		return v <= -128.0f ? -128 : v >= 127.0f ? 127 : (int32_t)v;
 	}
 	if (!(v >= 1.0f))
@@ -339,9 +346,10 @@ refit(enum qfmt f, const float *x, int n, float *d, float *m)
 {
 	double sqq = 0, sxq = 0, sq = 0, sx = 0;
 	int32_t z = f == QF_Q4_0 ? 8 : f == QF_Q5_0 ? 16 : 0;
+	float id = *d != 0 ? 1.0f / *d : 0.0f;	/* ggml_code's, once */
 
 	for (int i = 0; i < n; i++) {
-		double q = ggml_code(f, x[i], *d, *m) - z;
+		double q = ggml_code_id(f, x[i], id, *m) - z;
 
 		sqq += q * q, sxq += x[i] * q, sq += q, sx += x[i];
 	}

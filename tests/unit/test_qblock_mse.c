@@ -455,6 +455,32 @@ TEST(fakequant_is_elementwise)
 	free(x), free(xq), free(q);
 }
 
+/* q8_0's code is roundf(x / d) clamped to [-128, 127] (qblock.c rounds
+ * without the library call): d = 1 over a stride through every float
+ * pattern, and the half-way points around each code */
+TEST(q8_0_code_is_roundf)
+{
+	long bad = 0;
+
+	for (uint64_t u = 0; u < (UINT64_C(1) << 32); u += 997) {
+		uint32_t b = (uint32_t)u;
+		float x, r;
+
+		memcpy(&x, &b, 4);
+		if (isnan(x))
+			continue;
+		r = roundf(x);
+		bad += qblock_code(QF_Q8_0, x, 1.0f, 0, 1) != (r <= -128.0f ? -128 : r >= 127.0f ? 127 : (int32_t)r);
+	}
+	for (int k = -130; k <= 130; k++)	/* k + 1/2 and its neighbours */
+		for (int side = -1; side <= 1; side++) {
+			float h = (float)k + 0.5f, x = side ? nextafterf(h, side * 1e9f) : h, r = roundf(x);
+
+			bad += qblock_code(QF_Q8_0, x, 1.0f, 0, 1) != (r <= -128.0f ? -128 : r >= 127.0f ? 127 : (int32_t)r);
+		}
+	CHECKF(bad == 0, "%ld codes differ from roundf's", bad);
+}
+
 int
 main(void)
 {
@@ -464,5 +490,6 @@ main(void)
 	RUN(kernels_equal_reference_tiny_llama);
 	RUN(kernels_equal_reference_tiny_qwen3);
 	RUN(fakequant_is_elementwise);
+	RUN(q8_0_code_is_roundf);
 	return t_done();
 }
