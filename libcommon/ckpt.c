@@ -126,14 +126,11 @@ open_files(struct ckpt *c, char **names, size_t n, struct qerr *e)
 	return 0;
 }
 
-static const struct ckpt *sort_ctx;
-
 static int
 cmp_by_name(const void *a, const void *b)
 {
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-	return strcmp(sort_ctx->tensors[x].t->name, sort_ctx->tensors[y].t->name);
+	return strcmp((*(const struct ckpt_tensor *const *)a)->t->name,
+	    (*(const struct ckpt_tensor *const *)b)->t->name);
 }
 
 /* The tensor list in file order, and the sorted index; duplicates refused. */
@@ -156,9 +153,18 @@ collect(struct ckpt *c, struct qerr *e)
 			k++;
 		}
 	c->n_tensors = n;
-	sort_ctx = c;	/* qsort has no context argument; opening is not concurrent */
-	qsort(c->by_name, n, sizeof *c->by_name, cmp_by_name);
-	sort_ctx = NULL;
+	{	/* qsort has no context argument: sort pointers, keep their indexes */
+		const struct ckpt_tensor **p = malloc((n ? n : 1) * sizeof *p);
+
+		if (p == NULL)
+			return qerr_set(e, "%s: out of memory", c->path);
+		for (size_t i = 0; i < n; i++)
+			p[i] = &c->tensors[i];
+		qsort(p, n, sizeof *p, cmp_by_name);
+		for (size_t i = 0; i < n; i++)
+			c->by_name[i] = (size_t)(p[i] - c->tensors);
+		free(p);
+	}
 	for (size_t i = 1; i < n; i++) {
 		const struct ckpt_tensor *a = &c->tensors[c->by_name[i - 1]], *b = &c->tensors[c->by_name[i]];
 

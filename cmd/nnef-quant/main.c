@@ -98,7 +98,8 @@ plan_apply(const struct plan *p, const char *text, size_t len, size_t *out_len)
 
 	if (ed == NULL)
 		cli_die("out of memory");
-	memcpy(ed, p->ed, p->n_ed * sizeof *ed);
+	if (p->n_ed)	/* p->ed is NULL when nothing was planned */
+		memcpy(ed, p->ed, p->n_ed * sizeof *ed);
 	/* stable: insertion sort keeps planning order among equal offsets */
 	for (size_t i = 1; i < p->n_ed; i++)
 		for (size_t k = i; k > 0 && edit_order(&ed[k - 1], &ed[k]) > 0; k--) {

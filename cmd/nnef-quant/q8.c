@@ -233,10 +233,15 @@ void
 plan_q8(const struct opts *o, const struct model_in *in, struct plan *p)
 {
 	const struct nnef_graph *g = &in->g;
-	static struct qop ops[MAXQ];
-	static struct act qt[MAXQ], casts[MAXQ];	/* region tensors; inputs cast into it */
+	/* on the heap, not static: this call's alone (and too big for the stack) */
+	struct qop *ops = calloc(MAXQ, sizeof *ops);
+	struct act *qt = calloc(MAXQ, sizeof *qt);	/* region tensors */
+	struct act *casts = calloc(MAXQ, sizeof *casts);	/* inputs cast into it */
 	size_t n_ops = 0, n_qt = 0, n_casts = 0;
 	char buf[1024];
+
+	if (ops == NULL || qt == NULL || casts == NULL)
+		cli_die("out of memory");
 
 	/* 1. the ops to quantize: conv/linear whose input and output have ranges */
 	for (size_t i = 0; i < g->n_stmts && n_ops < MAXQ; i++) {
@@ -294,7 +299,7 @@ plan_q8(const struct opts *o, const struct model_in *in, struct plan *p)
 		if (!o->quiet)
 			cli_warn("%s: no conv or linear has ranges for its input and output in %s",
 			    o->input, o->qparams_path);
-		return;
+		goto done;
 	}
 	/* 2. relu of a region tensor stays in the region with the same parameters */
 	for (size_t i = 0; i < g->n_stmts && n_qt < MAXQ; i++) {
@@ -390,4 +395,8 @@ plan_q8(const struct opts *o, const struct model_in *in, struct plan *p)
 			fprintf(stderr, "%s: %s: q8 weight scale %.6g, input scale %.6g zero point %d\n",
 			    cli_prog(), g->stmts[ops[k].stmt].lhs[0], sw, ops[k].in->scale, ops[k].in->zp);
 	}
+done:
+	free(ops);
+	free(qt);
+	free(casts);
 }

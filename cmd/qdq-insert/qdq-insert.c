@@ -125,7 +125,7 @@ struct weight {
 	int fdt;			/* its float type: FLOAT, FLOAT16, BFLOAT16 */
 };
 
-static struct {
+struct options {
 	struct pattern *pat;
 	size_t npat;
 	struct choice dflt;
@@ -135,17 +135,7 @@ static struct {
 	const char *qparams_path;
 	struct qp qp;
 	int have_qp;
-} opt;
-
-static struct use *uses;
-static size_t nuses;
-static struct weight *weights;
-static size_t nweights;
-static struct onnx_model model;
-static int64_t out_opset;	/* the output's default-domain opset */
-static size_t n_half_cast;	/* half weights dequantized to float, then Cast */
-
-/* ---- names ---- */
+};
 
 struct nameset {
 	char **slot;
@@ -153,7 +143,28 @@ struct nameset {
 	size_t cap, n;
 };
 
-static struct nameset names, counts;
+/* One run of qdq-insert, made by main and handed to whatever needs it (so
+ * that no state hides at file scope): main's options and model, the weights
+ * found and the nodes reading them, the names taken, where big new tensors
+ * go, and what --random-calib measured or a --capture-model dry run noted. */
+struct qdq_run {
+	const struct options *opt;
+	struct onnx_model *model;
+	struct use *uses;
+	size_t nuses;
+	struct weight *weights;
+	size_t nweights;
+	int64_t out_opset;	/* the output's default-domain opset */
+	size_t n_half_cast;	/* half weights dequantized to float, then Cast */
+	struct nameset names;	/* every name in the model: fresh() adds its own */
+	struct nameset counts;	/* name -> how many node inputs and graph outputs read it */
+	struct onnx_extw extw;	/* the external data file, when use_extw */
+	int use_extw;
+	struct randcal_table ranges;	/* --random-calib */
+	struct capture_list captured;	/* --capture-model */
+};
+
+/* ---- names ---- */
 
 static size_t
 ns_find(struct nameset *s, const char *name, int add)
@@ -209,7 +220,7 @@ ns_free(struct nameset *s)
 
 /* A fresh name based on base, recorded so it is not handed out twice. */
 char *
-fresh(const char *base, const char *suffix)
+fresh(struct qdq_run *run, const char *base, const char *suffix)
 {
 	size_t len = strlen(base) + strlen(suffix) + 24;
 	char *s = malloc(len);
@@ -218,58 +229,58 @@ fresh(const char *base, const char *suffix)
 	if (s == NULL)
 		cli_die("out of memory");
 	snprintf(s, len, "%s%s", base, suffix);
-	for (k = 1; ns_find(&names, s, 0) != SIZE_MAX; k++)
+	for (k = 1; ns_find(&run->names, s, 0) != SIZE_MAX; k++)
 		snprintf(s, len, "%s%s_%d", base, suffix, k);
-	ns_find(&names, s, 1);
+	ns_find(&run->names, s, 1);
 	return s;
 }
 
 static void
-count_use(const char *name)
+count_use(struct qdq_run *run, const char *name)
 {
 	if (name && *name) {
-		size_t i = ns_find(&counts, name, 1);	/* may grow counts.count */
+		size_t i = ns_find(&run->counts, name, 1);	/* may grow counts.count */
 
-		counts.count[i]++;
+		run->counts.count[i]++;
 	}
 }
 
 static void
-collect_names(Onnx__GraphProto *g)
+collect_names(struct qdq_run *run, Onnx__GraphProto *g)
 {
 	size_t i, j, k;
 
 	for (i = 0; i < g->n_input; i++)
-		ns_find(&names, g->input[i]->name, 1);
+		ns_find(&run->names, g->input[i]->name, 1);
 	for (i = 0; i < g->n_initializer; i++)
-		ns_find(&names, g->initializer[i]->name, 1);
+		ns_find(&run->names, g->initializer[i]->name, 1);
 	for (i = 0; i < g->n_output; i++)
-		count_use(g->output[i]->name);
+		count_use(run, g->output[i]->name);
 	for (i = 0; i < g->n_node; i++) {
 		Onnx__NodeProto *n = g->node[i];
 
 		if (n->name && *n->name)
-			ns_find(&names, n->name, 1);
+			ns_find(&run->names, n->name, 1);
 		for (j = 0; j < n->n_output; j++)
 			if (*n->output[j])
-				ns_find(&names, n->output[j], 1);
+				ns_find(&run->names, n->output[j], 1);
 		for (j = 0; j < n->n_input; j++)
-			count_use(n->input[j]);
+			count_use(run, n->input[j]);
 		for (j = 0; j < n->n_attribute; j++) {
 			if (n->attribute[j]->g)
-				collect_names(n->attribute[j]->g);
+				collect_names(run, n->attribute[j]->g);
 			for (k = 0; k < n->attribute[j]->n_graphs; k++)
-				collect_names(n->attribute[j]->graphs[k]);
+				collect_names(run, n->attribute[j]->graphs[k]);
 		}
 	}
 }
 
 static int
-use_count(const char *name)
+use_count(struct qdq_run *run, const char *name)
 {
-	size_t i = ns_find(&counts, name, 0);
+	size_t i = ns_find(&run->counts, name, 0);
 
-	return i == SIZE_MAX ? 0 : counts.count[i];
+	return i == SIZE_MAX ? 0 : run->counts.count[i];
 }
 
 /* ---- options ---- */
@@ -305,7 +316,7 @@ parse_choice(const char *s, struct choice *ch)
 /* qcalib's plan: a per-weight format in the qparams metadata.  Its names
  * follow qparams (fp8_e4m3, f16); a block of 0 keeps the format's default. */
 static int
-plan_choice(const char *weight, struct choice *ch)
+plan_choice(struct qdq_run *run, const char *weight, struct choice *ch)
 {
 	static const struct { const char *plan, *ours; } alias[] = {
 		{"fp8_e4m3", "fp8"}, {"f16", "fp16"}, {"F16", "fp16"}, {"BF16", "bf16"},
@@ -315,7 +326,7 @@ plan_choice(const char *weight, struct choice *ch)
 	long block;
 	size_t i;
 
-	if (!opt.have_qp || qp_plan(&opt.qp, weight, f, sizeof f, &block) < 0)
+	if (!run->opt->have_qp || qp_plan(&run->opt->qp, weight, f, sizeof f, &block) < 0)
 		return 0;
 	for (i = 0; i < sizeof alias / sizeof alias[0]; i++)
 		if (strcmp(f, alias[i].plan) == 0)
@@ -325,28 +336,28 @@ plan_choice(const char *weight, struct choice *ch)
 	else
 		snprintf(spec, sizeof spec, "%s", f);
 	if (parse_choice(spec, ch) < 0)
-		cli_die("%s: plan for '%s': format '%s' is not one qdq-insert writes", opt.qparams_path,
-		    weight, spec);
-	ch->nbits = opt.dflt.nbits;
+		cli_die("%s: plan for '%s': format '%s' is not one qdq-insert writes",
+		    run->opt->qparams_path, weight, spec);
+	ch->nbits = run->opt->dflt.nbits;
 	return 1;
 }
 
 static struct choice
-choice_for(const Onnx__NodeProto *n, const char *weight)
+choice_for(struct qdq_run *run, const Onnx__NodeProto *n, const char *weight)
 {
 	size_t i;
 	struct choice ch;
 
-	for (i = 0; i < opt.npat; i++)
-		if ((n->name && fnmatch(opt.pat[i].glob, n->name, 0) == 0) ||
-		    (n->op_type && fnmatch(opt.pat[i].glob, n->op_type, 0) == 0)) {
-			ch = opt.pat[i].ch;
-			ch.nbits = opt.dflt.nbits;
+	for (i = 0; i < run->opt->npat; i++)
+		if ((n->name && fnmatch(run->opt->pat[i].glob, n->name, 0) == 0) ||
+		    (n->op_type && fnmatch(run->opt->pat[i].glob, n->op_type, 0) == 0)) {
+			ch = run->opt->pat[i].ch;
+			ch.nbits = run->opt->dflt.nbits;
 			return ch;
 		}
-	if (plan_choice(weight, &ch))
+	if (plan_choice(run, weight, &ch))
 		return ch;
-	return opt.dflt;
+	return run->opt->dflt;
 }
 
 /* ---- finding weights ---- */
@@ -397,7 +408,7 @@ norm_axis(int a, int rank)
 }
 
 static void
-scan_graph(Onnx__GraphProto *g, const struct frame *outer)
+scan_graph(struct qdq_run *run, Onnx__GraphProto *g, const struct frame *outer)
 {
 	struct frame fr = {g, outer};
 	size_t i, j, k;
@@ -411,9 +422,9 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 
 		for (j = 0; j < n->n_attribute; j++) {
 			if (n->attribute[j]->g)
-				scan_graph(n->attribute[j]->g, &fr);
+				scan_graph(run, n->attribute[j]->g, &fr);
 			for (k = 0; k < n->attribute[j]->n_graphs; k++)
-				scan_graph(n->attribute[j]->graphs[k], &fr);
+				scan_graph(run, n->attribute[j]->graphs[k], &fr);
 		}
 		if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx"))
 			continue;
@@ -427,7 +438,7 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 		if (!half_is_weight_type(w.t->data_type) || rank < c->min_rank || rank > 8)
 			continue;
 		w.fdt = w.t->data_type;
-		ch = choice_for(n, n->input[c->widx]);
+		ch = choice_for(run, n, n->input[c->widx]);
 		if (ch.f == F_FLOAT || fmts[ch.f].cast_dt == w.fdt)	/* already stored so */
 			continue;
 		chan = norm_axis(c->chan, rank);
@@ -453,28 +464,28 @@ scan_graph(Onnx__GraphProto *g, const struct frame *outer)
 			ch.block = 128;
 		if (ch.nbits && w.fdt == ONNX_BFLOAT16)
 			cli_die("%s: node '%s': onnxruntime has no MatMulNBits kernel for bfloat16 on"
-			    " the CPU; use -w int4 (DequantizeLinear) for bfloat16 weights", model.path,
+			    " the CPU; use -w int4 (DequantizeLinear) for bfloat16 weights", run->model->path,
 			    n->name ? n->name : "");
-		if (!ch.nbits && opt.dflt.nbits && (ch.f == F_INT4 || ch.f == F_UINT4))
+		if (!ch.nbits && run->opt->dflt.nbits && (ch.f == F_INT4 || ch.f == F_UINT4))
 			continue;
-		uses = realloc(uses, (nuses + 1) * sizeof *uses);
-		if (uses == NULL)
+		run->uses = realloc(run->uses, (run->nuses + 1) * sizeof *run->uses);
+		if (run->uses == NULL)
 			cli_die("out of memory");
-		uses[nuses] = (struct use){g, n, c, ch, chan, red, 0, 0};
-		for (j = 0; j < nweights; j++)
-			if (weights[j].t == w.t)
+		run->uses[run->nuses] = (struct use){g, n, c, ch, chan, red, 0, 0};
+		for (j = 0; j < run->nweights; j++)
+			if (run->weights[j].t == w.t)
 				break;
-		if (j == nweights) {
-			weights = realloc(weights, (nweights + 1) * sizeof *weights);
-			if (weights == NULL)
+		if (j == run->nweights) {
+			run->weights = realloc(run->weights, (run->nweights + 1) * sizeof *run->weights);
+			if (run->weights == NULL)
 				cli_die("out of memory");
 			w.ch = ch;
 			w.chan = chan;
 			w.red = red;
 			w.c_op = c->op;
-			weights[nweights++] = w;
+			run->weights[run->nweights++] = w;
 		}
-		uses[nuses++].weight = j;
+		run->uses[run->nuses++].weight = j;
 	}
 }
 
@@ -514,7 +525,7 @@ bump_blocker(const Onnx__GraphProto *g, int64_t from, int64_t to, const struct b
 }
 
 static void
-check_bump(Onnx__GraphProto *g, int64_t from, int64_t to, const char *why)
+check_bump(struct qdq_run *run, Onnx__GraphProto *g, int64_t from, int64_t to, const char *why)
 {
 	const struct breaking *b;
 	const Onnx__NodeProto *n = bump_blocker(g, from, to, &b);
@@ -523,25 +534,22 @@ check_bump(Onnx__GraphProto *g, int64_t from, int64_t to, const char *why)
 		cli_die("%s: %s needs opset %" PRId64 " but the model is at opset %" PRId64
 				    " and node '%s' (%s%s%s) changed meaning at opset %d, so the opset"
 				    " cannot be raised; use --matmulnbits, int8 or --node-format to keep"
-				    " such nodes at a lower format", model.path, why, to, from,
+				    " such nodes at a lower format", run->model->path, why, to, from,
 		    n->name ? n->name : "", b->op, b->attr ? ", attribute " : "",
 		    b->attr ? b->attr : "", b->version);
 }
 
 /* ---- emitting ---- */
 
-static struct onnx_extw extw;
-static int use_extw;
-
 void
-add_init(Onnx__GraphProto *g, Onnx__TensorProto *t)
+add_init(struct qdq_run *run, Onnx__GraphProto *g, Onnx__TensorProto *t)
 {
 	struct qerr e;
 
 	onnx_graph_add_initializer(g, t);
 	/* stream new tensors of 1 KiB or more straight to the data file (as
 	 * onnx does); the input's inline tensors move only with --external-data */
-	if (use_extw && t->raw_data.len >= 1024 && onnx_extw_put(&extw, t,
+	if (run->use_extw && t->raw_data.len >= 1024 && onnx_extw_put(&run->extw, t,
 	    t->raw_data.data, t->raw_data.len, &e) < 0)
 		cli_die_err(&e);
 }
@@ -568,37 +576,37 @@ static size_t node_index(Onnx__GraphProto *g, const Onnx__NodeProto *n);
 /* A pre-quantization input-channel scale s (AWQ, SmoothQuant) from the
  * qparams file: W.smooth [K], K the weight's reduction extent. */
 static const void *
-smooth_of(const struct weight *w, int64_t *k)
+smooth_of(struct qdq_run *run, const struct weight *w, int64_t *k)
 {
 	char key[1024];
 	int64_t shape[8];
 	int rank;
 	const void *d;
 
-	if (!opt.have_qp || fmts[w->ch.f].kind < 0)
+	if (!run->opt->have_qp || fmts[w->ch.f].kind < 0)
 		return NULL;
 	snprintf(key, sizeof key, "%s.smooth", weight_name(w));
-	d = qp_get(&opt.qp, key, "F32", shape, &rank, k);
+	d = qp_get(&run->opt->qp, key, "F32", shape, &rank, k);
 	if (d && (strcmp(w->c_op, "MatMul") && strcmp(w->c_op, "Gemm")))
-		cli_die("%s: %s: smoothing is for MatMul and Gemm weights", opt.qparams_path, key);
+		cli_die("%s: %s: smoothing is for MatMul and Gemm weights", run->opt->qparams_path, key);
 	if (d && (rank != 1 || *k != w->t->dims[w->red]))
-		cli_die("%s: %s: expected [%" PRId64 "]", opt.qparams_path, key, w->t->dims[w->red]);
+		cli_die("%s: %s: expected [%" PRId64 "]", run->opt->qparams_path, key, w->t->dims[w->red]);
 	return d;
 }
 
 static float *
-weight_f32(struct weight *w, uint64_t *n)
+weight_f32(struct qdq_run *run, struct weight *w, uint64_t *n)
 {
 	struct qerr e;
-	float *f = onnx_tensor_f32(&model, w->t, n, &e);
+	float *f = onnx_tensor_f32(run->model, w->t, n, &e);
 	const void *sm;
 	int64_t K, inner = 1, i;
 	int a;
 
 	if (f == NULL)
 		cli_die_err(&e);
-	onnx_tensor_dontneed(&model, w->t);
-	if ((sm = smooth_of(w, &K)) != NULL) {	/* W scaled along its input channels */
+	onnx_tensor_dontneed(run->model, w->t);
+	if ((sm = smooth_of(run, w, &K)) != NULL) {	/* W scaled along its input channels */
 		for (a = w->red + 1; a < (int)w->t->n_dims; a++)
 			inner *= w->t->dims[a];
 		for (i = 0; i < (int64_t)*n; i++) {
@@ -606,7 +614,7 @@ weight_f32(struct weight *w, uint64_t *n)
 
 			memcpy(&s, (const char *)sm + 4 * ((i / inner) % K), 4);
 			if (!(s > 0) || !isfinite(s))
-				cli_die("%s: %s.smooth: not a positive number", opt.qparams_path,
+				cli_die("%s: %s.smooth: not a positive number", run->opt->qparams_path,
 				    weight_name(w));
 			f[i] *= s;
 		}
@@ -616,10 +624,10 @@ weight_f32(struct weight *w, uint64_t *n)
 
 /* x / s before a node whose weight was smoothed: Mul(x, 1/s), one per node. */
 static void
-smooth_input(struct weight *w, struct use *u)
+smooth_input(struct qdq_run *run, struct weight *w, struct use *u)
 {
 	int64_t K, k;
-	const void *sm = smooth_of(w, &K);
+	const void *sm = smooth_of(run, w, &K);
 	float *inv;
 	char *sn, *out, *nodename;
 	const char *in[2];
@@ -637,17 +645,17 @@ smooth_input(struct weight *w, struct use *u)
 		memcpy(&s, (const char *)sm + 4 * k, 4);
 		inv[k] = 1.0f / s;
 	}
-	sn = fresh(weight_name(w), "_awq_scale");
-	out = fresh(weight_name(w), "_PQS_Output");
-	nodename = fresh(weight_name(w), "_PQS");
+	sn = fresh(run, weight_name(w), "_awq_scale");
+	out = fresh(run, weight_name(w), "_PQS_Output");
+	nodename = fresh(run, weight_name(w), "_PQS");
 	{
 		int64_t bad;
 
 		if (half_store(w->fdt, inv, K, inv, &bad) < 0)
-			cli_die("%s: %s.smooth: 1/s out of %s range", opt.qparams_path, weight_name(w),
+			cli_die("%s: %s.smooth: 1/s out of %s range", run->opt->qparams_path, weight_name(w),
 			    half_name(w->fdt));
 	}
-	add_init(u->g, new_tensor(sn, w->fdt, &K, 1, inv, (size_t)K * half_size(w->fdt)));
+	add_init(run, u->g, new_tensor(sn, w->fdt, &K, 1, inv, (size_t)K * half_size(w->fdt)));
 	in[0] = u->node->input[0];
 	in[1] = sn;
 	mul = onnx_new_node("Mul", NULL, nodename, in, 2, (const char *const *)&out, 1);
@@ -661,42 +669,43 @@ smooth_input(struct weight *w, struct use *u)
 
 /* Scales (and zero points) from the qparams file, when it has them. */
 static int
-given_scales(const char *name, enum qdq_kind k, const int64_t *shape, int rank, int64_t ns,
-    float *scale, int32_t *zp)
+given_scales(struct qdq_run *run, const char *name, enum qdq_kind k, const int64_t *shape,
+    int rank, int64_t ns, float *scale, int32_t *zp)
 {
 	char key[1024];
 	int64_t qshape[8], qn;
 	int qrank, i;
 	const void *d;
 
-	if (!opt.have_qp)
+	if (!run->opt->have_qp)
 		return 0;
 	snprintf(key, sizeof key, "%s.scale", name);
-	d = qp_get(&opt.qp, key, "F32", qshape, &qrank, &qn);
+	d = qp_get(&run->opt->qp, key, "F32", qshape, &qrank, &qn);
 	if (d == NULL)
 		return 0;
 	if (qn != ns || (qrank != rank && !(rank == 1 && qrank == 0 && ns == 1)))
 		cli_die("%s: %s: shape does not match the %" PRId64 " scales this format needs",
-		    opt.qparams_path, key, ns);
+		    run->opt->qparams_path, key, ns);
 	for (i = 0; i < qrank && qrank == rank; i++)
 		if (qshape[i] != shape[i])
 			cli_die("%s: %s: dimension %d is %" PRId64 ", expected %" PRId64,
-			    opt.qparams_path, key, i, qshape[i], shape[i]);
+			    run->opt->qparams_path, key, i, qshape[i], shape[i]);
 	memcpy(scale, d, (size_t)ns * 4);
 	memset(zp, 0, (size_t)ns * 4);
 	snprintf(key, sizeof key, "%s.g_idx", name);	/* GPTQ act-order groups: not blocks */
-	if (qp_get(&opt.qp, key, "I32", qshape, &qrank, &qn))
+	if (qp_get(&run->opt->qp, key, "I32", qshape, &qrank, &qn))
 		cli_die("%s: %s: g_idx (GPTQ act-order groups) cannot be represented in ONNX blocks; "
-		    "write the plan with --static-groups", opt.qparams_path, key);
+		    "write the plan with --static-groups", run->opt->qparams_path, key);
 	snprintf(key, sizeof key, "%s.zero_point", name);
-	d = qp_get(&opt.qp, key, "I32", qshape, &qrank, &qn);
+	d = qp_get(&run->opt->qp, key, "I32", qshape, &qrank, &qn);
 	if (d && qn == ns)
 		memcpy(zp, d, (size_t)ns * 4);
 	else if (!qdq_kinds[k].symmetric)
-		cli_die("%s: %s: missing (an asymmetric format needs zero points)", opt.qparams_path, key);
+		cli_die("%s: %s: missing (an asymmetric format needs zero points)",
+		    run->opt->qparams_path, key);
 	for (i = 0; i < ns; i++)
 		if (zp[i] < qdq_kinds[k].qmin || zp[i] > qdq_kinds[k].qmax)
-			cli_die("%s: %s: zero point %d out of range for %s", opt.qparams_path, key,
+			cli_die("%s: %s: zero point %d out of range for %s", run->opt->qparams_path, key,
 			    (int)zp[i], qdq_kinds[k].name);
 	return 1;
 }
@@ -709,7 +718,7 @@ weight_name(const struct weight *w)
 }
 
 static void
-emit_qdq(struct weight *w)
+emit_qdq(struct qdq_run *run, struct weight *w)
 {
 	const struct fmt_info *fi = &fmts[w->ch.f];
 	enum qdq_kind k = (enum qdq_kind)fi->kind;
@@ -730,7 +739,7 @@ emit_qdq(struct weight *w)
 	l.axis = w->ch.block ? w->red : w->chan;
 	l.block = w->ch.block;
 	ns = qdq_nscales(&l, shape, &rank);
-	f = weight_f32(w, &n);
+	f = weight_f32(run, w, &n);
 	scale = malloc((size_t)ns * sizeof *scale);
 	zp = malloc((size_t)ns * sizeof *zp);
 	codes = malloc(n * sizeof *codes);
@@ -738,31 +747,31 @@ emit_qdq(struct weight *w)
 	zpacked = malloc(qdq_packed_size(k, ns) + 1);
 	if (!scale || !zp || !codes || !packed || !zpacked)
 		cli_die("%s: out of memory", name);
-	given = given_scales(name, k, shape, rank, ns, scale, zp);
+	given = given_scales(run, name, k, shape, rank, ns, scale, zp);
 	if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, given, codes, &e) < 0)
-		cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
-	sdt = half_scale_type(w->fdt, out_opset);
+		cli_die("%s: tensor '%s': %s", run->model->path, name, e.msg);
+	sdt = half_scale_type(w->fdt, run->out_opset);
 	if (sdt != ONNX_FLOAT) {	/* the scales the graph stores are the ones used */
 		half_round_scales(sdt, scale, ns);
 		if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, 1, codes, &e) < 0)
-			cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
+			cli_die("%s: tensor '%s': %s", run->model->path, name, e.msg);
 	}
 	free(f);
 	qdq_pack(k, codes, (int64_t)n, packed);
 	free(codes);
-	qn = fresh(name, "_quantized");
-	sn = fresh(name, "_scale");
-	add_init(w->owner, new_tensor(qn, qdq_kinds[k].onnx_dt, w->t->dims, l.ndims, packed,
+	qn = fresh(run, name, "_quantized");
+	sn = fresh(run, name, "_scale");
+	add_init(run, w->owner, new_tensor(qn, qdq_kinds[k].onnx_dt, w->t->dims, l.ndims, packed,
 	    qdq_packed_size(k, (int64_t)n)));
 	if (sdt == ONNX_FLOAT) {
-		add_init(w->owner, new_tensor(sn, ONNX_FLOAT, shape, rank, scale, (size_t)ns * 4));
+		add_init(run, w->owner, new_tensor(sn, ONNX_FLOAT, shape, rank, scale, (size_t)ns * 4));
 	} else {
 		void *h = malloc((size_t)ns * half_size(sdt));
 		int64_t bad;
 
 		if (h == NULL || half_store(sdt, scale, ns, h, &bad) < 0)
 			cli_die("%s: out of memory", name);
-		add_init(w->owner, new_tensor(sn, sdt, shape, rank, h, (size_t)ns * half_size(sdt)));
+		add_init(run, w->owner, new_tensor(sn, sdt, shape, rank, h, (size_t)ns * half_size(sdt)));
 		free(h);
 	}
 	in[0] = qn;
@@ -770,14 +779,14 @@ emit_qdq(struct weight *w)
 	if (!qdq_kinds[k].symmetric) {
 		int32_t *codes_zp = zp;
 
-		zn = fresh(name, "_zero_point");
+		zn = fresh(run, name, "_zero_point");
 		qdq_pack(k, codes_zp, ns, zpacked);
-		add_init(w->owner, new_tensor(zn, qdq_kinds[k].onnx_dt, shape, rank, zpacked,
+		add_init(run, w->owner, new_tensor(zn, qdq_kinds[k].onnx_dt, shape, rank, zpacked,
 		    qdq_packed_size(k, ns)));
 		in[2] = zn;
 	}
-	nodename = fresh(name, "_DequantizeLinear");
-	w->dq_out = fresh(name, "_DequantizeLinear_Output");
+	nodename = fresh(run, name, "_DequantizeLinear");
+	w->dq_out = fresh(run, name, "_DequantizeLinear_Output");
 	dq = onnx_new_node("DequantizeLinear", NULL, nodename, in, zn ? 3 : 2,
 	    (const char *const *)&w->dq_out, 1);
 	onnx_node_add_int(dq, "axis", l.axis);
@@ -785,17 +794,17 @@ emit_qdq(struct weight *w)
 		onnx_node_add_int(dq, "block_size", l.block);
 	onnx_graph_add_node(w->owner, dq, 0);
 	if (sdt != w->fdt) {	/* DequantizeLinear gave float: back to the weight's type */
-		char *cast_in = w->dq_out, *castname = fresh(name, "_Cast");
+		char *cast_in = w->dq_out, *castname = fresh(run, name, "_Cast");
 		Onnx__NodeProto *cast;
 
-		w->dq_out = fresh(name, "_Cast_Output");
+		w->dq_out = fresh(run, name, "_Cast_Output");
 		cast = onnx_new_node("Cast", NULL, castname, (const char *const *)&cast_in, 1,
 		    (const char *const *)&w->dq_out, 1);
 		onnx_node_add_int(cast, "to", w->fdt);
 		onnx_graph_add_node(w->owner, cast, 1);
 		free(cast_in);
 		free(castname);
-		n_half_cast++;
+		run->n_half_cast++;
 	}
 	if (!l.block) {
 		w->scale = scale;
@@ -812,12 +821,12 @@ emit_qdq(struct weight *w)
 }
 
 static void
-emit_cast(struct weight *w)
+emit_cast(struct qdq_run *run, struct weight *w)
 {
 	const struct fmt_info *fi = &fmts[w->ch.f];
 	const char *name = weight_name(w);
 	uint64_t n;
-	float *f = weight_f32(w, &n);
+	float *f = weight_f32(run, w, &n);
 	uint16_t *h = malloc(n * 2 + 2);
 	char *hn, *nodename;
 	Onnx__NodeProto *cast;
@@ -829,14 +838,14 @@ emit_cast(struct weight *w)
 
 		if (half_store(fi->cast_dt, f, (int64_t)n, h, &bad) < 0)
 			cli_die("%s: tensor '%s': element %" PRId64 " (%g) is out of %s range",
-			    model.path, name, bad, f[bad], half_name(fi->cast_dt));
+			    run->model->path, name, bad, f[bad], half_name(fi->cast_dt));
 	}
 	free(f);
-	hn = fresh(name, fi->cast_dt == ONNX_FLOAT16 ? "_fp16" : "_bf16");
-	add_init(w->owner, new_tensor(hn, fi->cast_dt, w->t->dims, (int)w->t->n_dims, h, n * 2));
+	hn = fresh(run, name, fi->cast_dt == ONNX_FLOAT16 ? "_fp16" : "_bf16");
+	add_init(run, w->owner, new_tensor(hn, fi->cast_dt, w->t->dims, (int)w->t->n_dims, h, n * 2));
 	free(h);
-	nodename = fresh(name, "_Cast");
-	w->dq_out = fresh(name, "_Cast_Output");
+	nodename = fresh(run, name, "_Cast");
+	w->dq_out = fresh(run, name, "_Cast_Output");
 	cast = onnx_new_node("Cast", NULL, nodename, (const char *const *)&hn, 1,
 	    (const char *const *)&w->dq_out, 1);
 	onnx_node_add_int(cast, "to", w->fdt);
@@ -847,14 +856,14 @@ emit_cast(struct weight *w)
 
 /* B, scales and zero points of MatMulNBits, shared by every node of w. */
 static void
-emit_nbits_weight(struct weight *w)
+emit_nbits_weight(struct qdq_run *run, struct weight *w)
 {
 	enum qdq_kind k = (enum qdq_kind)fmts[w->ch.f].kind;
 	const char *name = weight_name(w);
 	int64_t K, N, kb, bs = w->ch.block, shape[8], r, c, rowb;
 	struct qdq_layout l = {.ndims = 2, .axis = 0, .block = w->ch.block};
 	uint64_t n;
-	float *f = weight_f32(w, &n), *scale, *snk;
+	float *f = weight_f32(run, w, &n), *scale, *snk;
 	int32_t *zp, *codes;
 	unsigned char *B, *zpk = NULL;
 	int rank;
@@ -887,33 +896,33 @@ emit_nbits_weight(struct weight *w)
 		zpk = malloc((size_t)(N * ((kb * qdq_kinds[k].bits + 7) / 8)));
 	if (!scale || !snk || !zp || !codes || !B || (!qdq_kinds[k].symmetric && !zpk))
 		cli_die("%s: out of memory", name);
-	if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, given_scales(name, k, shape, rank,
+	if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, given_scales(run, name, k, shape, rank,
 	    kb * N, scale, zp), codes, &e) < 0)
-		cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
+		cli_die("%s: tensor '%s': %s", run->model->path, name, e.msg);
 	if (w->fdt != ONNX_FLOAT) {	/* scales in A's type, which is the weight's */
 		half_round_scales(w->fdt, scale, kb * N);
 		if (qdq_quantize(k, f, (int64_t)n, &l, scale, zp, 1, codes, &e) < 0)
-			cli_die("%s: tensor '%s': %s", model.path, name, e.msg);
+			cli_die("%s: tensor '%s': %s", run->model->path, name, e.msg);
 	}
 	qdq_matmulnbits_pack(k, codes, scale, zp, K, N, bs, B, snk, zpk);
-	w->nb_b = fresh(name, "_MatMulNBits_B");
-	w->nb_scales = fresh(name, "_MatMulNBits_scales");
+	w->nb_b = fresh(run, name, "_MatMulNBits_B");
+	w->nb_scales = fresh(run, name, "_MatMulNBits_scales");
 	shape[0] = N;
 	shape[1] = kb;
 	shape[2] = rowb;
-	add_init(w->owner, new_tensor(w->nb_b, ONNX_UINT8, shape, 3, B, (size_t)(N * kb * rowb)));
+	add_init(run, w->owner, new_tensor(w->nb_b, ONNX_UINT8, shape, 3, B, (size_t)(N * kb * rowb)));
 	{
 		int64_t bad;
 
 		if (half_store(w->fdt, snk, N * kb, snk, &bad) < 0)
 			cli_die("%s: out of memory", name);
 	}
-	add_init(w->owner, new_tensor(w->nb_scales, w->fdt, shape, 2, snk,
+	add_init(run, w->owner, new_tensor(w->nb_scales, w->fdt, shape, 2, snk,
 	    (size_t)(N * kb) * half_size(w->fdt)));
 	if (zpk) {
 		shape[1] = (kb * qdq_kinds[k].bits + 7) / 8;
-		w->nb_zp = fresh(name, "_MatMulNBits_zero_points");
-		add_init(w->owner, new_tensor(w->nb_zp, ONNX_UINT8, shape, 2, zpk,
+		w->nb_zp = fresh(run, name, "_MatMulNBits_zero_points");
+		add_init(run, w->owner, new_tensor(w->nb_zp, ONNX_UINT8, shape, 2, zpk,
 		    (size_t)(N * shape[1])));
 	}
 	w->nbits_done = 1;
@@ -967,17 +976,17 @@ nbits_node(struct weight *w, Onnx__NodeProto *n)
 
 /* A Gemm's bias C must be a 1-D [N] vector to become MatMulNBits' bias. */
 static int
-nbits_bias_ok(const struct use *u)
+nbits_bias_ok(struct qdq_run *run, const struct use *u)
 {
 	struct weight b = {0};
 	struct frame fr = {u->g, NULL};
-	const Onnx__TensorProto *wt = weights[u->weight].t;
+	const Onnx__TensorProto *wt = run->weights[u->weight].t;
 
 	if (u->node->n_input < 3 || !*u->node->input[2])
 		return 1;
 	if (find_weight(&fr, u->node->input[2], &b) < 0)
 		return 0;
-	return b.t->n_dims == 1 && b.t->dims[0] == wt->dims[weights[u->weight].chan];
+	return b.t->n_dims == 1 && b.t->dims[0] == wt->dims[run->weights[u->weight].chan];
 }
 
 void
@@ -1002,35 +1011,35 @@ same_choice(const struct use *u, const struct weight *w)
 }
 
 static size_t
-apply_weights(void)
+apply_weights(struct qdq_run *run)
 {
 	size_t i, j, nq = 0;
 
-	for (i = 0; i < nweights; i++) {
-		struct weight *w = &weights[i];
+	for (i = 0; i < run->nweights; i++) {
+		struct weight *w = &run->weights[i];
 		char *wname;
 
-		for (j = 0; j < nuses; j++) {
-			struct use *u = &uses[j];
+		for (j = 0; j < run->nuses; j++) {
+			struct use *u = &run->uses[j];
 
 			if (u->weight != i || !same_choice(u, w))
 				continue;
 			if (u->ch.nbits) {
-				if (!nbits_bias_ok(u))
+				if (!nbits_bias_ok(run, u))
 					continue;
 				if (!w->nbits_done)
-					emit_nbits_weight(w);
+					emit_nbits_weight(run, w);
 				nbits_node(w, u->node);
-				smooth_input(w, u);
+				smooth_input(run, w, u);
 			} else {
 				if (w->dq_out == NULL) {
 					if (fmts[w->ch.f].kind >= 0)
-						emit_qdq(w);
+						emit_qdq(run, w);
 					else
-						emit_cast(w);
+						emit_cast(run, w);
 				}
 				onnx_set_string(&u->node->input[u->c->widx], w->dq_out);
-				smooth_input(w, u);
+				smooth_input(run, w, u);
 			}
 			u->done = 1;
 			w->converted++;
@@ -1041,7 +1050,7 @@ apply_weights(void)
 		wname = strdup(weight_name(w));
 		if (wname == NULL)
 			cli_die("out of memory");
-		if ((int)w->converted == use_count(wname)) {
+		if ((int)w->converted == use_count(run, wname)) {
 			if (w->constant)
 				remove_node(w->owner, w->constant);
 			else
@@ -1058,27 +1067,27 @@ apply_weights(void)
 /* x's calibrated range: x.range, F32 [2] or per channel [C, 2] (then the
  * union: activations are quantized per tensor).  0 when absent. */
 int
-act_range(const char *x, float *lo, float *hi)
+act_range(struct qdq_run *run, const char *x, float *lo, float *hi)
 {
 	char key[1024];
 	int64_t shape[8], n, i;
 	int rank;
 	const unsigned char *d;
 
-	if (opt.capture) {	/* a dry run: note what --static would look up */
-		capture_note(x);
+	if (run->opt->capture) {	/* a dry run: note what --static would look up */
+		capture_note(&run->captured, x);
 		*lo = -1, *hi = 1;
 		return 1;
 	}
-	if (!opt.have_qp)
-		return randcal_range(x, lo, hi);
+	if (!run->opt->have_qp)
+		return randcal_range(&run->ranges, x, lo, hi);
 	snprintf(key, sizeof key, "%s.range", x);
-	if (!qp_has(&opt.qp, key))
-		return randcal_range(x, lo, hi);
-	d = qp_get(&opt.qp, key, "F32", shape, &rank, &n);
+	if (!qp_has(&run->opt->qp, key))
+		return randcal_range(&run->ranges, x, lo, hi);
+	d = qp_get(&run->opt->qp, key, "F32", shape, &rank, &n);
 	if (d == NULL || !((rank == 1 && shape[0] == 2) || (rank == 2 && shape[1] == 2 && n >= 2)))
-		cli_die("%s: %s: expected F32 [2] or [C, 2] (min, max) within the file", opt.qparams_path,
-		    key);
+		cli_die("%s: %s: expected F32 [2] or [C, 2] (min, max) within the file",
+		    run->opt->qparams_path, key);
 	*lo = INFINITY;
 	*hi = -INFINITY;
 	for (i = 0; i < n; i += 2) {
@@ -1086,7 +1095,8 @@ act_range(const char *x, float *lo, float *hi)
 
 		memcpy(r, d + 4 * i, sizeof r);
 		if (!isfinite(r[0]) || !isfinite(r[1]) || r[0] > r[1])
-			cli_die("%s: %s: not a range (min %g, max %g)", opt.qparams_path, key, r[0], r[1]);
+			cli_die("%s: %s: not a range (min %g, max %g)", run->opt->qparams_path, key,
+			    r[0], r[1]);
 		*lo = fminf(*lo, r[0]);
 		*hi = fmaxf(*hi, r[1]);
 	}
@@ -1118,10 +1128,10 @@ graph_constant(Onnx__GraphProto *g, const char *name, Onnx__NodeProto **constant
 }
 
 float *
-const_f32(const Onnx__TensorProto *t, uint64_t *n)
+const_f32(struct qdq_run *run, const Onnx__TensorProto *t, uint64_t *n)
 {
 	struct qerr e;
-	float *f = onnx_tensor_f32(&model, t, n, &e);
+	float *f = onnx_tensor_f32(run->model, t, n, &e);
 
 	if (f == NULL)
 		cli_die_err(&e);
@@ -1130,16 +1140,16 @@ const_f32(const Onnx__TensorProto *t, uint64_t *n)
 
 /* A one-element float constant of the main graph (Clip's bounds). */
 int
-const_scalar(const char *name, float *v)
+const_scalar(struct qdq_run *run, const char *name, float *v)
 {
 	Onnx__NodeProto *c;
-	const Onnx__TensorProto *t = graph_constant(model.proto->graph, name, &c);
+	const Onnx__TensorProto *t = graph_constant(run->model->proto->graph, name, &c);
 	uint64_t n;
 	float *f;
 
 	if (t == NULL || !half_is_weight_type(t->data_type))
 		return 0;
-	f = const_f32(t, &n);
+	f = const_f32(run, t, &n);
 	if (n == 1)
 		*v = f[0];
 	free(f);
@@ -1240,6 +1250,9 @@ main(int argc, char **argv)
 	struct qerr e;
 	struct cli_out mo, dout;
 	char *dn = NULL;
+	struct options opt = {0};
+	struct onnx_model model = {0};
+	struct qdq_run run = {.opt = &opt, .model = &model};
 
 	cli_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "w:b:p:o:qhV", longopts, NULL)) != -1) {
@@ -1282,7 +1295,12 @@ main(int argc, char **argv)
 			break;
 		case 'o': out = optarg; break;
 		case 'q': opt.quiet = 1; break;
-		case 'h': usage(stdout); cli_close_stdout(); return 0;
+		case 'h':
+			usage(stdout);
+			free(opt.pat);	/* main's locals: a leak checker would report them */
+			randcal_free(&opt.rc, &run.ranges);
+			cli_close_stdout();
+			return 0;
 		case 'V': cli_version();
 		default: cli_usage_error("unknown option");
 		}
@@ -1327,16 +1345,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: warning: --random-calib: activation ranges from random inputs are"
 		    " a poor guess; calibrate on real inputs (scripts/onnx-capture.mjs, qcalib"
 		    " --captures) for a model worth shipping\n", cli_prog());
-		if (randcal_run(&model, &opt.rc, &e) < 0)
+		if (randcal_run(&run.ranges, &model, &opt.rc, &e) < 0)
 			cli_die_err(&e);
 	}
 
-	collect_names(model.proto->graph);
-	scan_graph(model.proto->graph, NULL);
+	collect_names(&run, model.proto->graph);
+	scan_graph(&run, model.proto->graph, NULL);
 
 	/* what the chosen formats need of the opset and IR version */
-	for (i = 0; i < nuses; i++) {
-		const struct choice *ch = &uses[i].ch;
+	for (i = 0; i < run.nuses; i++) {
+		const struct choice *ch = &run.uses[i].ch;
 
 		if (ch->nbits) {
 			need_ms = 1;
@@ -1354,8 +1372,8 @@ main(int argc, char **argv)
 	cur_opset = onnx_opset(model.proto, "");
 	if (cur_opset == 0)
 		cli_die("%s: no default-domain opset import", model.path);
-	for (i = 0; i < nuses; i++) {
-		const struct weight *w = &weights[uses[i].weight];
+	for (i = 0; i < run.nuses; i++) {
+		const struct weight *w = &run.weights[run.uses[i].weight];
 		const struct breaking *b;
 
 		if (opt.static_mode && w->fdt != ONNX_FLOAT)
@@ -1364,7 +1382,7 @@ main(int argc, char **argv)
 			    half_name(w->fdt));
 		/* float16 scales need opset 19: raise it when nothing breaks, else
 		 * float scales and a Cast (halfw.c) */
-		if (w->fdt == ONNX_FLOAT16 && !uses[i].ch.nbits && fmts[uses[i].ch.f].kind >= 0 &&
+		if (w->fdt == ONNX_FLOAT16 && !run.uses[i].ch.nbits && fmts[run.uses[i].ch.f].kind >= 0 &&
 		    need_opset < 19 && cur_opset < 19 &&
 		    bump_blocker(model.proto->graph, cur_opset, 19, &b) == NULL)
 			need_opset = 19;
@@ -1375,26 +1393,26 @@ main(int argc, char **argv)
 
 		snprintf(why, sizeof why, "the chosen format");
 		for (f = 0; f < F_COUNT; f++)
-			for (i = 0; i < nuses; i++)
-				if ((int)uses[i].ch.f == f && !uses[i].ch.nbits &&
-				    (fmts[f].opset == need_opset || (need_opset == 21 && uses[i].ch.block)))
+			for (i = 0; i < run.nuses; i++)
+				if ((int)run.uses[i].ch.f == f && !run.uses[i].ch.nbits &&
+				    (fmts[f].opset == need_opset || (need_opset == 21 && run.uses[i].ch.block)))
 					snprintf(why, sizeof why, "%s%s", fmts[f].name,
-					    uses[i].ch.block ? " (blocked)" : "");
-		check_bump(model.proto->graph, cur_opset, need_opset, why);
+					    run.uses[i].ch.block ? " (blocked)" : "");
+		check_bump(&run, model.proto->graph, cur_opset, need_opset, why);
 		onnx_set_opset(model.proto, "", need_opset);
 	}
-	out_opset = onnx_opset(model.proto, "");
+	run.out_opset = onnx_opset(model.proto, "");
 	if (need_ms && onnx_opset(model.proto, "com.microsoft") == 0)
 		onnx_set_opset(model.proto, "com.microsoft", 1);
 	if (ir_for_opset(onnx_opset(model.proto, "")) > need_ir)
 		need_ir = (int)ir_for_opset(onnx_opset(model.proto, ""));
-	if (nuses && (!model.proto->has_ir_version || model.proto->ir_version < need_ir)) {
+	if (run.nuses && (!model.proto->has_ir_version || model.proto->ir_version < need_ir)) {
 		model.proto->has_ir_version = 1;
 		model.proto->ir_version = need_ir;
 	}
 
-	use_extw = opt.external || any_external(model.proto->graph);
-	if (use_extw) {
+	run.use_extw = opt.external || any_external(model.proto->graph);
+	if (run.use_extw) {
 		if (strcmp(out, "-") == 0)
 			cli_usage_error("external data needs an output file (-o)");
 		dn = malloc(strlen(out) + 8);
@@ -1405,21 +1423,21 @@ main(int argc, char **argv)
 		{
 			char *loc = data_name(out);
 
-			onnx_extw_init(&extw, dout.f, loc, opt.external ? 1024 : UINT64_MAX);
+			onnx_extw_init(&run.extw, dout.f, loc, opt.external ? 1024 : UINT64_MAX);
 			free(loc);
 		}
 	}
 	cli_out_open(&mo, out, 1);
 
-	nq = apply_weights();
+	nq = apply_weights(&run);
 	if (opt.static_mode) {
-		struct static_wop *wops = calloc(nuses + 1, sizeof *wops);
+		struct static_wop *wops = calloc(run.nuses + 1, sizeof *wops);
 
 		if (wops == NULL)
 			cli_die("out of memory");
-		for (i = 0; i < nuses; i++) {
-			const struct use *u = &uses[i];
-			const struct weight *w = &weights[u->weight];
+		for (i = 0; i < run.nuses; i++) {
+			const struct use *u = &run.uses[i];
+			const struct weight *w = &run.weights[u->weight];
 
 			wops[i].node = u->node;
 			wops[i].static_ok = u->done && !u->ch.nbits && !u->ch.block &&
@@ -1428,30 +1446,29 @@ main(int argc, char **argv)
 			wops[i].nscale = w->nscale;
 			wops[i].bias_idx = u->c->bias_idx;
 		}
-		nact = static_apply(model.proto->graph, wops, nuses, opt.act_signed, &nfolded, &nconst);
+		nact = static_apply(&run, model.proto->graph, wops, run.nuses, opt.act_signed, &nfolded,
+		    &nconst);
 		free(wops);
 	}
 
 	if (opt.capture) {	/* the dry run only listed activations */
-		if (use_extw) {
+		if (run.use_extw) {
 			cli_out_abort(&dout);
-			onnx_extw_free(&extw);
+			onnx_extw_free(&run.extw);
 		}
-		free(dn);
 		cli_out_abort(&mo);
-		capture_write(argv[optind], out, opt.capture_all, opt.quiet);
-		cli_close_stdout();
-		return 0;
+		capture_write(&run.captured, argv[optind], out, opt.capture_all, opt.quiet);
+		goto done;
 	}
-	if (onnx_save(&model, mo.f, use_extw ? &extw : NULL, &e) < 0) {
-		if (use_extw)
+	if (onnx_save(&model, mo.f, run.use_extw ? &run.extw : NULL, &e) < 0) {
+		if (run.use_extw)
 			cli_out_abort(&dout);
 		cli_out_abort(&mo);
 		cli_die("%s: %s", out, e.msg);
 	}
-	if (use_extw) {
+	if (run.use_extw) {
 		cli_out_commit(&dout);
-		onnx_extw_free(&extw);
+		onnx_extw_free(&run.extw);
 	}
 	cli_out_commit(&mo);
 	if (!opt.quiet)
@@ -1459,26 +1476,27 @@ main(int argc, char **argv)
 		    ", IR %" PRId64 "\n", cli_prog(), nq, nact, nfolded ? " (Relu/Clip folded)" : "",
 		    nconst ? ", constant inputs quantized" : "", onnx_opset(model.proto, ""),
 		    model.proto->ir_version);
-	if (!opt.quiet && n_half_cast)
+	if (!opt.quiet && run.n_half_cast)
 		fprintf(stderr, "%s: %zu float16/bfloat16 weights dequantized to float and Cast back"
 		    " (onnxruntime's DequantizeLinear has float16 scales only from opset 19 and no"
-		    " bfloat16)\n", cli_prog(), n_half_cast);
-	for (i = 0; i < nweights; i++) {
-		free(weights[i].dq_out);
-		free(weights[i].scale);
-		free(weights[i].nb_b);
-		free(weights[i].nb_scales);
-		free(weights[i].nb_zp);
+		    " bfloat16)\n", cli_prog(), run.n_half_cast);
+done:
+	for (i = 0; i < run.nweights; i++) {
+		free(run.weights[i].dq_out);
+		free(run.weights[i].scale);
+		free(run.weights[i].nb_b);
+		free(run.weights[i].nb_scales);
+		free(run.weights[i].nb_zp);
 	}
-	free(weights);
-	free(uses);
+	free(run.weights);
+	free(run.uses);
 	free(opt.pat);
 	free(dn);
-	ns_free(&names);
-	ns_free(&counts);
+	ns_free(&run.names);
+	ns_free(&run.counts);
 	if (opt.have_qp)
 		qp_close(&opt.qp);
-	randcal_free(&opt.rc);
+	randcal_free(&opt.rc, &run.ranges);
 	onnx_free(&model);
 	cli_close_stdout();
 	return 0;

@@ -10,6 +10,7 @@
 #include "qerr.h"
 
 struct cJSON;
+struct qdq_run;		/* one run's state, made by main (qdq-insert.c) */
 
 struct qp {
 	struct qmap map;
@@ -44,10 +45,17 @@ struct randcal_opts {
 	} *shapes;
 	size_t nshapes;
 };
+/* The ranges randcal_run measured, by tensor name (sorted once it ends). */
+struct randcal_table {
+	struct measured_range *range;	/* defined in randcal.c */
+	size_t n;
+	size_t hint;	/* where to look first: tensors come in the same order every sample */
+};
 uint32_t randcal_next(uint32_t *state);
-int randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e);
-int randcal_range(const char *name, float *lo, float *hi);
-void randcal_free(struct randcal_opts *o);
+int randcal_run(struct randcal_table *t, struct onnx_model *m, const struct randcal_opts *o,
+    struct qerr *e);
+int randcal_range(const struct randcal_table *t, const char *name, float *lo, float *hi);
+void randcal_free(struct randcal_opts *o, struct randcal_table *t);
 
 /* Their options: getopt_long codes and entries (needs <getopt.h>). */
 enum { OPT_RANDOM = 1000, OPT_SEED, OPT_DIST, OPT_ORTLIB, OPT_CAPTURE, OPT_CAPTURE_ALL, OPT_SHAPE };
@@ -61,8 +69,14 @@ enum { OPT_RANDOM = 1000, OPT_SEED, OPT_DIST, OPT_ORTLIB, OPT_CAPTURE, OPT_CAPTU
 	{"input-shape", required_argument, NULL, OPT_SHAPE}
 void randcal_option(int c, const char *arg, struct randcal_opts *o, int *capture,
     int *capture_all);
-void capture_note(const char *name);
-void capture_write(const char *model_path, const char *out, int all, int quiet);
+/* The activations a --capture-model dry run of --static looked up. */
+struct capture_list {
+	char **name;
+	size_t n;
+};
+void capture_note(struct capture_list *l, const char *name);
+void capture_write(struct capture_list *l, const char *model_path, const char *out, int all,
+    int quiet);
 int any_external(const struct Onnx__GraphProto *g);
 size_t expose_outputs(struct Onnx__GraphProto *g, char *const *want, size_t nwant);
 
@@ -85,17 +99,17 @@ struct static_wop {
 	int64_t nscale;
 	int bias_idx;
 };
-size_t static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops,
-    int act_signed, size_t *nfolded, size_t *nconst);
+size_t static_apply(struct qdq_run *run, Onnx__GraphProto *root, const struct static_wop *wops,
+    size_t nwops, int act_signed, size_t *nfolded, size_t *nconst);
 
 /* qdq-insert.c, for static.c */
-char *fresh(const char *base, const char *suffix);
-void add_init(Onnx__GraphProto *g, Onnx__TensorProto *t);
-int act_range(const char *x, float *lo, float *hi);
+char *fresh(struct qdq_run *run, const char *base, const char *suffix);
+void add_init(struct qdq_run *run, Onnx__GraphProto *g, Onnx__TensorProto *t);
+int act_range(struct qdq_run *run, const char *x, float *lo, float *hi);
 void remove_node(Onnx__GraphProto *g, Onnx__NodeProto *n);
 const Onnx__TensorProto *graph_constant(Onnx__GraphProto *g, const char *name,
     Onnx__NodeProto **constant);
-float *const_f32(const Onnx__TensorProto *t, uint64_t *n);
-int const_scalar(const char *name, float *v);
+float *const_f32(struct qdq_run *run, const Onnx__TensorProto *t, uint64_t *n);
+int const_scalar(struct qdq_run *run, const char *name, float *v);
 
 #endif

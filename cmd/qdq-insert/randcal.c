@@ -50,27 +50,26 @@ draw(uint32_t *st, int normal)
 
 /* ---- the range table ---- */
 
-struct range {
+struct measured_range {
 	char *name;
 	float lo, hi;
 };
-static struct range *table;
-static size_t ntable, hint;	/* tensors come in the same order every sample */
 
 static int
 by_name(const void *a, const void *b)
 {
-	return strcmp(((const struct range *)a)->name, ((const struct range *)b)->name);
+	return strcmp(((const struct measured_range *)a)->name,
+	    ((const struct measured_range *)b)->name);
 }
 
 int
-randcal_range(const char *name, float *lo, float *hi)
+randcal_range(const struct randcal_table *t, const char *name, float *lo, float *hi)
 {
-	struct range key = { (char *)name, 0, 0 }, *r;
+	struct measured_range key = { (char *)name, 0, 0 }, *r;
 
-	if (ntable == 0)
+	if (t->n == 0)
 		return 0;
-	r = bsearch(&key, table, ntable, sizeof *table, by_name);
+	r = bsearch(&key, t->range, t->n, sizeof *t->range, by_name);
 	if (r == NULL || isnan(r->lo))
 		return 0;
 	*lo = r->lo;
@@ -79,22 +78,22 @@ randcal_range(const char *name, float *lo, float *hi)
 }
 
 void
-randcal_free(struct randcal_opts *o)
+randcal_free(struct randcal_opts *o, struct randcal_table *t)
 {
 	for (size_t i = 0; i < o->nshapes; i++)
 		free((char *)o->shapes[i].name);
 	free(o->shapes);
-	for (size_t i = 0; i < ntable; i++)
-		free(table[i].name);
-	free(table);
-	table = NULL;
-	ntable = 0;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->range[i].name);
+	free(t->range);
+	t->range = NULL;
+	t->n = 0;
 }
 
 /* Adds one sample of tensor `name` to its range (minmax ranges merge
  * exactly: the min of the per-sample mins is the min of the whole). */
 static int
-observe(const char *name, const float *x, size_t n, struct qerr *e)
+observe(struct randcal_table *t, const char *name, const float *x, size_t n, struct qerr *e)
 {
 	float r[2];
 	size_t i;
@@ -103,34 +102,35 @@ observe(const char *name, const float *x, size_t n, struct qerr *e)
 		return 0;
 	if (calib_act_range(x, n, ACT_MINMAX, QF_UINT8, 0, r, e) < 0)
 		r[0] = r[1] = NAN;	/* not finite: no range, the tensor stays float */
-	i = hint;
-	if (i >= ntable || strcmp(table[i].name, name) != 0)
-		for (i = 0; i < ntable; i++)	/* the first sample, or a new order */
-			if (strcmp(table[i].name, name) == 0)
+	i = t->hint;
+	if (i >= t->n || strcmp(t->range[i].name, name) != 0)
+		for (i = 0; i < t->n; i++)	/* the first sample, or a new order */
+			if (strcmp(t->range[i].name, name) == 0)
 				break;
-	hint = i + 1;
-	if (i == ntable) {
-		struct range *t = realloc(table, (ntable + 1) * sizeof *table);
+	t->hint = i + 1;
+	if (i == t->n) {
+		struct measured_range *v = realloc(t->range, (t->n + 1) * sizeof *t->range);
 
-		if (t == NULL || (t[ntable].name = strdup(name)) == NULL)
+		if (v == NULL || (v[t->n].name = strdup(name)) == NULL)
 			return qerr_set(e, "out of memory");
-		table = t;
-		table[ntable].lo = r[0];
-		table[ntable].hi = r[1];
-		ntable++;
+		t->range = v;
+		t->range[t->n].lo = r[0];
+		t->range[t->n].hi = r[1];
+		t->n++;
 		return 0;
 	}
-	if (isnan(r[0]) || isnan(table[i].lo))
-		table[i].lo = table[i].hi = NAN;
+	if (isnan(r[0]) || isnan(t->range[i].lo))
+		t->range[i].lo = t->range[i].hi = NAN;
 	else {
-		if (r[0] < table[i].lo)
-			table[i].lo = r[0];
-		if (r[1] > table[i].hi)
-			table[i].hi = r[1];
+		if (r[0] < t->range[i].lo)
+			t->range[i].lo = r[0];
+		if (r[1] > t->range[i].hi)
+			t->range[i].hi = r[1];
 	}
 	return 0;
 }
 
+/* ort_run's callback; ctx is the randcal_table. */
 static int
 observe_output(void *ctx, const struct ort_tensor *t, struct qerr *e)
 {
@@ -138,9 +138,8 @@ observe_output(void *ctx, const struct ort_tensor *t, struct qerr *e)
 	size_t i;
 	int rc;
 
-	(void)ctx;
 	if (t->dtype == ONNX_FLOAT)
-		return observe(t->name, t->data, t->nelem, e);
+		return observe(ctx, t->name, t->data, t->nelem, e);
 	if (t->dtype != ONNX_FLOAT16 && t->dtype != ONNX_BFLOAT16 && t->dtype != ONNX_DOUBLE)
 		return 0;	/* shapes, indices, masks: not activations to quantize */
 	if ((tmp = malloc((t->nelem ? t->nelem : 1) * sizeof *tmp)) == NULL)
@@ -149,7 +148,7 @@ observe_output(void *ctx, const struct ort_tensor *t, struct qerr *e)
 		tmp[i] = t->dtype == ONNX_DOUBLE ? (float)((const double *)t->data)[i] :
 		    t->dtype == ONNX_FLOAT16 ? qu_f16_to_f32(((const uint16_t *)t->data)[i]) :
 		    qu_bf16_to_f32(((const uint16_t *)t->data)[i]);
-	rc = observe(t->name, tmp, t->nelem, e);
+	rc = observe(ctx, t->name, tmp, t->nelem, e);
 	free(tmp);
 	return rc;
 }
@@ -202,7 +201,8 @@ expose_outputs(Onnx__GraphProto *g, char *const *want, size_t nwant)
 /* ---- calibration ---- */
 
 int
-randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e)
+randcal_run(struct randcal_table *t, struct onnx_model *m, const struct randcal_opts *o,
+    struct qerr *e)
 {
 	Onnx__GraphProto *g = m->proto->graph;
 	size_t n_out = g->n_output, i, nin;
@@ -301,7 +301,7 @@ randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e)
 		}
 	}
 	for (k = 0; k < o->n; k++) {
-		hint = 0;
+		t->hint = 0;
 		for (i = 0; i < nin; i++) {
 			float *x = in[i].data;
 			size_t j;
@@ -317,7 +317,7 @@ randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e)
 			else if (dt == ONNX_BFLOAT16)
 				for (j = 0; j < in[i].nelem; j++)
 					x[j] = qu_bf16_to_f32(qu_f32_to_bf16(x[j]));
-			if (observe(in[i].name, x, in[i].nelem, e) < 0)
+			if (observe(t, in[i].name, x, in[i].nelem, e) < 0)
 				goto done;
 			/* the other float types from the float draws, in place */
 			if (dt == ONNX_DOUBLE)
@@ -330,12 +330,12 @@ randcal_run(struct onnx_model *m, const struct randcal_opts *o, struct qerr *e)
 				for (j = 0; j < in[i].nelem; j++)
 					((uint16_t *)in[i].data)[j] = qu_f32_to_bf16(x[j]);
 		}
-		if (ort_run(s, in, nin, observe_output, NULL, e) < 0) {
+		if (ort_run(s, in, nin, observe_output, t, e) < 0) {
 			qerr_prefix(e, "%s: sample %ld", m->path, k);
 			goto done;
 		}
 	}
-	qsort(table, ntable, sizeof *table, by_name);
+	qsort(t->range, t->n, sizeof *t->range, by_name);
 	rc = 0;
 done:
 	for (i = 0; in && i < nin; i++)
@@ -347,24 +347,23 @@ done:
 
 /* ---- --capture-model ---- */
 
-static char **noted;
-static size_t nnoted;
-
 void
-capture_note(const char *name)
+capture_note(struct capture_list *l, const char *name)
 {
-	if (listed(noted, nnoted, name))
+	if (listed(l->name, l->n, name))
 		return;
-	if ((noted = realloc(noted, (nnoted + 1) * sizeof *noted)) == NULL ||
-	    (noted[nnoted] = strdup(name)) == NULL)
+	if ((l->name = realloc(l->name, (l->n + 1) * sizeof *l->name)) == NULL ||
+	    (l->name[l->n] = strdup(name)) == NULL)
 		cli_die("out of memory");
-	nnoted++;
+	l->n++;
 }
 
 /* The model as it is in model_path (the one in memory went through a dry
- * run of --static), with the activations noted (or all) as outputs. */
+ * run of --static), with the activations noted in l (or all) as outputs;
+ * frees l. */
 void
-capture_write(const char *model_path, const char *out, int all, int quiet)
+capture_write(struct capture_list *l, const char *model_path, const char *out, int all,
+    int quiet)
 {
 	struct onnx_model m;
 	struct onnx_extw w;
@@ -377,7 +376,7 @@ capture_write(const char *model_path, const char *out, int all, int quiet)
 		cli_usage_error("--capture-model needs a model file, not standard input");
 	if (onnx_load(&m, model_path, &e) < 0)
 		cli_die_err(&e);
-	n = expose_outputs(m.proto->graph, all ? NULL : noted, nnoted);
+	n = expose_outputs(m.proto->graph, all ? NULL : l->name, l->n);
 	ext = any_external(m.proto->graph);
 	if (ext) {
 		char *dn = malloc(strlen(out) + 8);
@@ -407,9 +406,9 @@ capture_write(const char *model_path, const char *out, int all, int quiet)
 	cli_out_commit(&mo);
 	if (!quiet)
 		fprintf(stderr, "%s: %zu activations added as outputs\n", cli_prog(), n);
-	for (i = 0; i < nnoted; i++)
-		free(noted[i]);
-	free(noted);
+	for (i = 0; i < l->n; i++)
+		free(l->name[i]);
+	free(l->name);
 	onnx_free(&m);
 }
 

@@ -175,7 +175,17 @@ struct act {
 	char *sn, *zn;		/* its scale and zero-point initializers (own only) */
 };
 
-static struct {
+struct fold {
+	Onnx__GraphProto *g;
+	Onnx__NodeProto *node;		/* the Relu/Clip removed */
+};
+
+/* One static_apply's plan: the activations that get a pair, the constant
+ * inputs quantized, the Relu/Clip folded, and what it learnt of the
+ * graph's tensors on the way.  static_apply makes it and hands it to every
+ * step, so nothing outlives the call. */
+struct static_plan {
+	struct qdq_run *run;	/* for new names, ranges and initializers */
 	struct act *a;
 	size_t n;
 	struct smap index;	/* name -> act */
@@ -190,14 +200,9 @@ static struct {
 	struct creader { size_t cq; Onnx__NodeProto *node; size_t idx; } *cr;	/* their table readers */
 	size_t ncr;
 	struct smap cqi;
-} P;
-
-struct fold {
-	Onnx__GraphProto *g;
-	Onnx__NodeProto *node;		/* the Relu/Clip removed */
+	struct fold *folds;
+	size_t nfolds;
 };
-static struct fold *folds;
-static size_t nfolds;
 
 /* Element types, so that an integer tensor never gets a QuantizeLinear even
  * when a qparams file has a range for it: what the model declares (inputs,
@@ -222,33 +227,33 @@ static const struct type_rule {
 };
 
 static void
-note_type(const char *name, int dt)
+note_type(struct static_plan *plan, const char *name, int dt)
 {
 	if (*name && dt > 0)
-		*smap_put(&P.type, name, dt) = dt;
+		*smap_put(&plan->type, name, dt) = dt;
 }
 
 static void
-note_vis(Onnx__ValueInfoProto **v, size_t n)
+note_vis(struct static_plan *plan, Onnx__ValueInfoProto **v, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (v[i]->name && v[i]->type && v[i]->type->tensor_type &&
 		    v[i]->type->tensor_type->has_elem_type)
-			note_type(v[i]->name, v[i]->type->tensor_type->elem_type);
+			note_type(plan, v[i]->name, v[i]->type->tensor_type->elem_type);
 }
 
 static int
-type_of(const char *name)
+type_of(const struct static_plan *plan, const char *name)
 {
-	long *t = smap_get(&P.type, name);
+	long *t = smap_get(&plan->type, name);
 
 	return t ? (int)*t : 0;
 }
 
 static void
-infer_types(const Onnx__NodeProto *n)
+infer_types(struct static_plan *plan, const Onnx__NodeProto *n)
 {
 	size_t i;
 	int dt = 0;
@@ -259,61 +264,61 @@ infer_types(const Onnx__NodeProto *n)
 		if (n->op_type && strcmp(n->op_type, type_rules[i].op) == 0) {
 			int r = type_rules[i].out;
 
-			dt = r == T_IN0 ? (n->n_input > 0 ? type_of(n->input[0]) : 0) :
-			    r == T_IN1 ? (n->n_input > 1 ? type_of(n->input[1]) : 0) :
+			dt = r == T_IN0 ? (n->n_input > 0 ? type_of(plan, n->input[0]) : 0) :
+			    r == T_IN1 ? (n->n_input > 1 ? type_of(plan, n->input[1]) : 0) :
 			    r == T_CAST ? (int)onnx_node_attr_int(n, "to", 0) : r;
 			break;
 		}
 	for (i = 0; i < n->n_output && dt > 0; i++)
-		if (type_of(n->output[i]) == 0)
-			note_type(n->output[i], dt);
+		if (type_of(plan, n->output[i]) == 0)
+			note_type(plan, n->output[i], dt);
 	if (n->op_type && strcmp(n->op_type, "MaxPool") == 0 && n->n_output > 1)
-		note_type(n->output[1], ONNX_INT64);	/* Indices */
+		note_type(plan, n->output[1], ONNX_INT64);	/* Indices */
 }
 
 /* Known to hold something other than float32. */
 static int
-not_float(const char *name)
+not_float(const struct static_plan *plan, const char *name)
 {
-	int t = type_of(name);
+	int t = type_of(plan, name);
 
 	return t != 0 && t != ONNX_FLOAT;
 }
 
 static void
-collect(Onnx__GraphProto *g)
+collect(struct static_plan *plan, Onnx__GraphProto *g)
 {
 	size_t i, j, k;
 
-	note_vis(g->input, g->n_input);
-	note_vis(g->output, g->n_output);
-	note_vis(g->value_info, g->n_value_info);
+	note_vis(plan, g->input, g->n_input);
+	note_vis(plan, g->output, g->n_output);
+	note_vis(plan, g->value_info, g->n_value_info);
 	for (i = 0; i < g->n_initializer; i++) {
-		smap_put(&P.consts, g->initializer[i]->name, 1);
-		note_type(g->initializer[i]->name, g->initializer[i]->data_type);
+		smap_put(&plan->consts, g->initializer[i]->name, 1);
+		note_type(plan, g->initializer[i]->name, g->initializer[i]->data_type);
 	}
 	for (i = 0; i < g->n_input; i++)
-		smap_put(&P.owner, g->input[i]->name, (long)(intptr_t)g);
+		smap_put(&plan->owner, g->input[i]->name, (long)(intptr_t)g);
 	for (i = 0; i < g->n_node; i++) {
 		Onnx__NodeProto *n = g->node[i];
 
 		for (j = 0; j < n->n_output; j++)
 			if (*n->output[j])
-				smap_put(&P.owner, n->output[j], (long)(intptr_t)g);
+				smap_put(&plan->owner, n->output[j], (long)(intptr_t)g);
 		if (n->op_type && strcmp(n->op_type, "Constant") == 0 && n->n_output == 1) {
 			const Onnx__AttributeProto *v = onnx_node_attr(n, "value");
 
-			smap_put(&P.consts, n->output[0], 1);
-			note_type(n->output[0], v && v->t ? v->t->data_type : 0);
+			smap_put(&plan->consts, n->output[0], 1);
+			note_type(plan, n->output[0], v && v->t ? v->t->data_type : 0);
 		}
 		for (j = 0; j < n->n_input; j++)
 			if (*n->input[j])
-				(*smap_put(&P.uses, n->input[j], 0))++;
+				(*smap_put(&plan->uses, n->input[j], 0))++;
 		for (j = 0; j < n->n_attribute; j++) {
 			if (n->attribute[j]->g)
-				collect(n->attribute[j]->g);
+				collect(plan, n->attribute[j]->g);
 			for (k = 0; k < n->attribute[j]->n_graphs; k++)
-				collect(n->attribute[j]->graphs[k]);
+				collect(plan, n->attribute[j]->graphs[k]);
 		}
 	}
 }
@@ -333,11 +338,11 @@ is_graph_io(const Onnx__GraphProto *g, const char *name)
 }
 
 static long
-planned(const char *name)
+planned(const struct static_plan *plan, const char *name)
 {
-	long *i = smap_get(&P.index, name);
+	long *i = smap_get(&plan->index, name);
 
-	return i && !P.a[*i].dead ? *i : -1;
+	return i && !plan->a[*i].dead ? *i : -1;
 }
 
 /* Scale and zero point from a range, as onnxruntime computes them: the range
@@ -359,48 +364,49 @@ act_params(float lo, float hi, int sym, float *scale, int32_t *zp)
 }
 
 static long
-add_act(Onnx__GraphProto *g, const char *name, long root)
+add_act(struct static_plan *plan, Onnx__GraphProto *g, const char *name, long root)
 {
 	struct act *a;
 	long i;
 
-	P.a = realloc(P.a, (P.n + 1) * sizeof *P.a);
-	if (P.a == NULL || (name = strdup(name)) == NULL)
+	plan->a = realloc(plan->a, (plan->n + 1) * sizeof *plan->a);
+	if (plan->a == NULL || (name = strdup(name)) == NULL)
 		cli_die("out of memory");
-	i = (long)P.n++;
-	a = &P.a[i];
+	i = (long)plan->n++;
+	a = &plan->a[i];
 	memset(a, 0, sizeof *a);
 	a->name = (char *)name;
 	a->g = g;
-	a->root = root < 0 ? i : P.a[root].root;
-	*smap_put(&P.index, a->name, i) = i;
+	a->root = root < 0 ? i : plan->a[root].root;
+	*smap_put(&plan->index, a->name, i) = i;
 	return i;
 }
 
 /* An own pair for x when it is a float activation with a range (or, when
  * unit, for [0, 1] whatever the qparams file says). */
 static long
-want_own_range(Onnx__GraphProto *g, const char *x, int unit)
+want_own_range(struct static_plan *plan, Onnx__GraphProto *g, const char *x, int unit)
 {
 	float lo = 0, hi = 1;
-	long i = planned(x), *owner;
+	long i = planned(plan, x), *owner;
 
 	if (i >= 0)
 		return i;
 	/* only tensors of this graph: a pair inside an If branch for an outer
 	 * tensor would leave the outer consumers' shared scales out of reach */
-	if (!*x || smap_get(&P.consts, x) || (owner = smap_get(&P.owner, x)) == NULL ||
-	    *owner != (long)(intptr_t)g || not_float(x) || (!unit && !act_range(x, &lo, &hi)))
+	if (!*x || smap_get(&plan->consts, x) || (owner = smap_get(&plan->owner, x)) == NULL ||
+	    *owner != (long)(intptr_t)g || not_float(plan, x) ||
+	    (!unit && !act_range(plan->run, x, &lo, &hi)))
 		return -1;
-	i = add_act(g, x, -1);
-	act_params(lo, hi, P.act_signed, &P.a[i].scale, &P.a[i].zp);
+	i = add_act(plan, g, x, -1);
+	act_params(lo, hi, plan->act_signed, &plan->a[i].scale, &plan->a[i].zp);
 	return i;
 }
 
 static long
-want_own(Onnx__GraphProto *g, const char *x)
+want_own(struct static_plan *plan, Onnx__GraphProto *g, const char *x)
 {
-	return want_own_range(g, x, 0);
+	return want_own_range(plan, g, x, 0);
 }
 
 /* A float constant of g read by Add, Mul, Concat...: stored quantized per
@@ -410,46 +416,46 @@ want_own(Onnx__GraphProto *g, const char *x)
  * the exact float (a dequantized 2 is not 2, and a negative base would give
  * NaN). */
 static void
-want_const(Onnx__GraphProto *g, Onnx__NodeProto *n, size_t j)
+want_const(struct static_plan *plan, Onnx__GraphProto *g, Onnx__NodeProto *n, size_t j)
 {
 	const char *x = n->input[j];
 	Onnx__NodeProto *c;
 	const Onnx__TensorProto *t;
 	long *k;
 
-	if (!*x || !smap_get(&P.consts, x) || is_graph_io(g, x))
+	if (!*x || !smap_get(&plan->consts, x) || is_graph_io(g, x))
 		return;
-	if ((k = smap_get(&P.cqi, x)) == NULL) {
+	if ((k = smap_get(&plan->cqi, x)) == NULL) {
 		t = graph_constant(g, x, &c);
 		if (t == NULL || t->data_type != ONNX_FLOAT)
 			return;
-		P.cq = realloc(P.cq, (P.ncq + 1) * sizeof *P.cq);
-		if (P.cq == NULL || (x = strdup(x)) == NULL)
+		plan->cq = realloc(plan->cq, (plan->ncq + 1) * sizeof *plan->cq);
+		if (plan->cq == NULL || (x = strdup(x)) == NULL)
 			cli_die("out of memory");
-		P.cq[P.ncq] = (struct cconst){g, (char *)x};
-		k = smap_put(&P.cqi, x, (long)P.ncq++);
+		plan->cq[plan->ncq] = (struct cconst){g, (char *)x};
+		k = smap_put(&plan->cqi, x, (long)plan->ncq++);
 	}
-	if (P.cq[*k].g != g)
+	if (plan->cq[*k].g != g)
 		return;
-	P.cr = realloc(P.cr, (P.ncr + 1) * sizeof *P.cr);
-	if (P.cr == NULL)
+	plan->cr = realloc(plan->cr, (plan->ncr + 1) * sizeof *plan->cr);
+	if (plan->cr == NULL)
 		cli_die("out of memory");
-	P.cr[P.ncr++] = (struct creader){(size_t)*k, n, j};
+	plan->cr[plan->ncr++] = (struct creader){(size_t)*k, n, j};
 }
 
 static void
-want_shared(Onnx__GraphProto *g, const char *y, long from)
+want_shared(struct static_plan *plan, Onnx__GraphProto *g, const char *y, long from)
 {
-	long *owner = smap_get(&P.owner, y);
+	long *owner = smap_get(&plan->owner, y);
 
-	if (*y && planned(y) < 0 && owner && *owner == (long)(intptr_t)g && P.a[from].g == g &&
-	    !not_float(y))
-		add_act(g, y, from);
+	if (*y && planned(plan, y) < 0 && owner && *owner == (long)(intptr_t)g &&
+	    plan->a[from].g == g && !not_float(plan, y))
+		add_act(plan, g, y, from);
 }
 
 /* Clip's bounds, from attributes (opset < 11) or constant inputs. */
 static int
-clip_keeps_zero(const Onnx__NodeProto *n)
+clip_keeps_zero(struct static_plan *plan, const Onnx__NodeProto *n)
 {
 	float lo = -INFINITY, hi = INFINITY;
 	size_t k;
@@ -463,7 +469,7 @@ clip_keeps_zero(const Onnx__NodeProto *n)
 
 		if (!*n->input[k])
 			continue;
-		if (!const_scalar(n->input[k], &v))
+		if (!const_scalar(plan->run, n->input[k], &v))
 			return 0;
 		if (k == 1)
 			lo = v;
@@ -474,7 +480,8 @@ clip_keeps_zero(const Onnx__NodeProto *n)
 }
 
 static void
-plan_graph(Onnx__GraphProto *g, const struct static_wop *wops, size_t nwops)
+plan_graph(struct static_plan *plan, Onnx__GraphProto *g, const struct static_wop *wops,
+    size_t nwops)
 {
 	size_t i, j, k;
 
@@ -485,11 +492,11 @@ plan_graph(Onnx__GraphProto *g, const struct static_wop *wops, size_t nwops)
 
 		for (j = 0; j < n->n_attribute; j++) {
 			if (n->attribute[j]->g)
-				plan_graph(n->attribute[j]->g, wops, nwops);
+				plan_graph(plan, n->attribute[j]->g, wops, nwops);
 			for (k = 0; k < n->attribute[j]->n_graphs; k++)
-				plan_graph(n->attribute[j]->graphs[k], wops, nwops);
+				plan_graph(plan, n->attribute[j]->graphs[k], wops, nwops);
 		}
-		infer_types(n);
+		infer_types(plan, n);
 		if (r == NULL || n->n_input == 0 || n->n_output == 0)
 			continue;
 		if (r->weighted) {
@@ -501,46 +508,47 @@ plan_graph(Onnx__GraphProto *g, const struct static_wop *wops, size_t nwops)
 				ok = wops[j].static_ok;
 			else	/* no quantized weight: only activation x activation */
 				for (k = 0; k < n->n_input && k < 2; k++)
-					if (smap_get(&P.consts, n->input[k]))
+					if (smap_get(&plan->consts, n->input[k]))
 						ok = 0;
 			if (!ok)
 				continue;
 		}
-		in0 = planned(n->input[0]);
+		in0 = planned(plan, n->input[0]);
 		if (r->direct && in0 < 0)
 			continue;
 		if (r->out == OUT_FOLD) {
-			long *u = smap_get(&P.uses, n->input[0]);
+			long *u = smap_get(&plan->uses, n->input[0]);
 			float lo, hi;
 
-			if (!P.act_signed && u && *u == 1 && !is_graph_io(g, n->input[0]) &&
-			    act_range(n->output[0], &lo, &hi) &&
-			    (strcmp(n->op_type, "Clip") || clip_keeps_zero(n))) {
-				P.a[in0].dead = 1;
-				folds = realloc(folds, (nfolds + 1) * sizeof *folds);
-				if (folds == NULL)
+			if (!plan->act_signed && u && *u == 1 && !is_graph_io(g, n->input[0]) &&
+			    act_range(plan->run, n->output[0], &lo, &hi) &&
+			    (strcmp(n->op_type, "Clip") || clip_keeps_zero(plan, n))) {
+				plan->a[in0].dead = 1;
+				plan->folds = realloc(plan->folds,
+				    (plan->nfolds + 1) * sizeof *plan->folds);
+				if (plan->folds == NULL)
 					cli_die("out of memory");
-				folds[nfolds++] = (struct fold){g, n};
-				want_own(g, n->output[0]);
+				plan->folds[plan->nfolds++] = (struct fold){g, n};
+				want_own(plan, g, n->output[0]);
 				continue;
 			}
-			want_own(g, n->output[0]);
+			want_own(plan, g, n->output[0]);
 			continue;
 		}
 		for (j = 0; j < n->n_input && j < 32; j++)
 			if (r->inputs & (1u << j)) {
-				want_own(g, n->input[j]);
+				want_own(plan, g, n->input[j]);
 				if (!r->weighted && !r->direct)
-					want_const(g, n, j);
+					want_const(plan, g, n, j);
 			}
-		in0 = planned(n->input[0]);
+		in0 = planned(plan, n->input[0]);
 		for (j = 0; j < (r->all_outputs ? n->n_output : 1); j++) {
 			if (r->out == OUT_OWN)
-				want_own(g, n->output[j]);
+				want_own(plan, g, n->output[j]);
 			else if (r->out == OUT_UNIT)
-				want_own_range(g, n->output[j], 1);
+				want_own_range(plan, g, n->output[j], 1);
 			else if (r->out == OUT_SHARED && in0 >= 0)
-				want_shared(g, n->output[j], in0);
+				want_shared(plan, g, n->output[j], in0);
 		}
 	}
 }
@@ -598,35 +606,35 @@ apply_fold(const struct fold *f)
 }
 
 static void
-emit_pair(struct act *a)
+emit_pair(struct static_plan *plan, struct act *a)
 {
-	const struct act *root = &P.a[a->root];
+	const struct act *root = &plan->a[a->root];
 	char *qo, *qnode, *dqnode, *dqo, *pin = NULL, *x = a->name;
 	const char *in[3];
 	Onnx__NodeProto *q, *dq, *p;
 	size_t at = 0, i;
 	int is_out = 0;
 
-	if (a->root == a - P.a) {	/* own scale and zero point */
+	if (a->root == a - plan->a) {	/* own scale and zero point */
 		uint8_t zb = (uint8_t)a->zp;
 
-		a->sn = fresh(x, "_scale");
-		a->zn = fresh(x, "_zero_point");
-		add_init(a->g, onnx_new_tensor(a->sn, ONNX_FLOAT, NULL, 0, &a->scale, 4));
-		add_init(a->g, onnx_new_tensor(a->zn, P.act_signed ? ONNX_INT8 : ONNX_UINT8, NULL, 0,
-		    &zb, 1));
+		a->sn = fresh(plan->run, x, "_scale");
+		a->zn = fresh(plan->run, x, "_zero_point");
+		add_init(plan->run, a->g, onnx_new_tensor(a->sn, ONNX_FLOAT, NULL, 0, &a->scale, 4));
+		add_init(plan->run, a->g, onnx_new_tensor(a->zn,
+		    plan->act_signed ? ONNX_INT8 : ONNX_UINT8, NULL, 0, &zb, 1));
 	}
 	p = producer_of(a->g, x, &at);
 	at = p ? at + 1 : 0;
 	for (i = 0; i < a->g->n_output; i++)
 		is_out |= strcmp(a->g->output[i]->name, x) == 0;
-	qnode = fresh(x, "_QuantizeLinear");
-	qo = fresh(x, "_QuantizeLinear_Output");
-	dqnode = fresh(x, "_DequantizeLinear");
+	qnode = fresh(plan->run, x, "_QuantizeLinear");
+	qo = fresh(plan->run, x, "_QuantizeLinear_Output");
+	dqnode = fresh(plan->run, x, "_DequantizeLinear");
 	if (is_out && p) {
 		/* a graph output keeps its name on the DequantizeLinear; the
 		 * producer writes a new one (onnxruntime's renaming) */
-		pin = fresh(x, "_QuantizeLinear_Input");
+		pin = fresh(plan->run, x, "_QuantizeLinear_Input");
 		for (i = 0; i < p->n_output; i++)
 			if (strcmp(p->output[i], x) == 0)
 				onnx_set_string(&p->output[i], pin);
@@ -634,7 +642,7 @@ emit_pair(struct act *a)
 		dqo = strdup(x);
 	} else {
 		in[0] = x;
-		dqo = fresh(x, "_DequantizeLinear_Output");
+		dqo = fresh(plan->run, x, "_DequantizeLinear_Output");
 	}
 	if (dqo == NULL)
 		cli_die("out of memory");
@@ -656,7 +664,8 @@ emit_pair(struct act *a)
 
 /* int32 bias, scale x_scale * w_scale[c], zero point 0 (quantize_static's shape). */
 static int
-quantize_bias(Onnx__GraphProto *g, Onnx__NodeProto *node, const struct static_wop *w, float xs)
+quantize_bias(struct static_plan *plan, Onnx__GraphProto *g, Onnx__NodeProto *node,
+    const struct static_wop *w, float xs)
 {
 	const char *bname = node->input[w->bias_idx];
 	Onnx__NodeProto *constant = NULL;
@@ -668,12 +677,12 @@ quantize_bias(Onnx__GraphProto *g, Onnx__NodeProto *node, const struct static_wo
 	const char *in[2];
 	Onnx__NodeProto *dq;
 	int64_t dim;
-	long *u = smap_get(&P.uses, bname);
+	long *u = smap_get(&plan->uses, bname);
 
 	if (t == NULL || t->data_type != ONNX_FLOAT || t->n_dims != 1 || t->dims[0] != w->nscale ||
 	    u == NULL || *u != 1)
 		return 0;
-	f = const_f32(t, &n);
+	f = const_f32(plan->run, t, &n);
 	bs = malloc(n * sizeof *bs + 4);
 	q = malloc(n * sizeof *q + 4);
 	if (!bs || !q)
@@ -686,12 +695,12 @@ quantize_bias(Onnx__GraphProto *g, Onnx__NodeProto *node, const struct static_wo
 		q[i] = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
 	}
 	dim = (int64_t)n;
-	qn = fresh(bname, "_quantized");
-	sn = fresh(bname, "_scale");
-	add_init(g, onnx_new_tensor(qn, ONNX_INT32, &dim, 1, q, n * 4));
-	add_init(g, onnx_new_tensor(sn, ONNX_FLOAT, &dim, 1, bs, n * 4));
-	nodename = fresh(bname, "_DequantizeLinear");
-	out = fresh(bname, "_DequantizeLinear_Output");
+	qn = fresh(plan->run, bname, "_quantized");
+	sn = fresh(plan->run, bname, "_scale");
+	add_init(plan->run, g, onnx_new_tensor(qn, ONNX_INT32, &dim, 1, q, n * 4));
+	add_init(plan->run, g, onnx_new_tensor(sn, ONNX_FLOAT, &dim, 1, bs, n * 4));
+	nodename = fresh(plan->run, bname, "_DequantizeLinear");
+	out = fresh(plan->run, bname, "_DequantizeLinear_Output");
 	in[0] = qn;
 	in[1] = sn;
 	dq = onnx_new_node("DequantizeLinear", NULL, nodename, in, 2, (const char *const *)&out, 1);
@@ -717,10 +726,10 @@ quantize_bias(Onnx__GraphProto *g, Onnx__NodeProto *node, const struct static_wo
 }
 
 static void
-emit_const(const struct cconst *cq, size_t which)
+emit_const(struct static_plan *plan, const struct cconst *cq, size_t which)
 {
 	size_t nreaders = 0;
-	long *uses = smap_get(&P.uses, cq->name);
+	long *uses = smap_get(&plan->uses, cq->name);
 	Onnx__NodeProto *c = NULL, *dq;
 	const Onnx__TensorProto *t = graph_constant(cq->g, cq->name, &c);
 	uint64_t n, i;
@@ -735,7 +744,7 @@ emit_const(const struct cconst *cq, size_t which)
 
 	if (t == NULL || t->n_dims > 8)
 		return;
-	f = const_f32(t, &n);
+	f = const_f32(plan->run, t, &n);
 	nd = (int)t->n_dims;
 	if (nd > 0)
 		memcpy(dims, t->dims, (size_t)nd * sizeof *dims);
@@ -745,35 +754,37 @@ emit_const(const struct cconst *cq, size_t which)
 		lo = fminf(lo, f[i]);
 		hi = fmaxf(hi, f[i]);
 	}
-	act_params(lo, hi, P.act_signed, &scale, &zp);
+	act_params(lo, hi, plan->act_signed, &scale, &zp);
 	q = malloc(n + 1);
 	if (q == NULL)
 		cli_die("out of memory");
 	for (i = 0; i < n; i++) {	/* QuantizeLinear: x / scale in float, nearest even, saturate */
 		float v = nearbyintf(f[i] / scale) + (float)zp;
 
-		if (P.act_signed)
+		if (plan->act_signed)
 			q[i] = (unsigned char)(int8_t)fminf(fmaxf(v, -128.0f), 127.0f);
 		else
 			q[i] = (unsigned char)fminf(fmaxf(v, 0.0f), 255.0f);
 	}
 	zb = (uint8_t)zp;
-	qn = fresh(name, "_quantized");
-	sn = fresh(name, "_scale");
-	zn = fresh(name, "_zero_point");
-	dqn = fresh(name, "_DequantizeLinear");
-	dqo = fresh(name, "_DequantizeLinear_Output");
-	add_init(cq->g, onnx_new_tensor(qn, P.act_signed ? ONNX_INT8 : ONNX_UINT8, dims, nd, q, n));
-	add_init(cq->g, onnx_new_tensor(sn, ONNX_FLOAT, NULL, 0, &scale, 4));
-	add_init(cq->g, onnx_new_tensor(zn, P.act_signed ? ONNX_INT8 : ONNX_UINT8, NULL, 0, &zb, 1));
+	qn = fresh(plan->run, name, "_quantized");
+	sn = fresh(plan->run, name, "_scale");
+	zn = fresh(plan->run, name, "_zero_point");
+	dqn = fresh(plan->run, name, "_DequantizeLinear");
+	dqo = fresh(plan->run, name, "_DequantizeLinear_Output");
+	add_init(plan->run, cq->g, onnx_new_tensor(qn, plan->act_signed ? ONNX_INT8 : ONNX_UINT8,
+	    dims, nd, q, n));
+	add_init(plan->run, cq->g, onnx_new_tensor(sn, ONNX_FLOAT, NULL, 0, &scale, 4));
+	add_init(plan->run, cq->g, onnx_new_tensor(zn, plan->act_signed ? ONNX_INT8 : ONNX_UINT8,
+	    NULL, 0, &zb, 1));
 	in[0] = qn;
 	in[1] = sn;
 	in[2] = zn;
 	dq = onnx_new_node("DequantizeLinear", NULL, dqn, in, 3, (const char *const *)&dqo, 1);
 	onnx_graph_add_node(cq->g, dq, 0);
-	for (i = 0; i < P.ncr; i++)
-		if (P.cr[i].cq == which) {
-			onnx_set_string(&P.cr[i].node->input[P.cr[i].idx], dqo);
+	for (i = 0; i < plan->ncr; i++)
+		if (plan->cr[i].cq == which) {
+			onnx_set_string(&plan->cr[i].node->input[plan->cr[i].idx], dqo);
 			nreaders++;
 		}
 	if (uses && (size_t)*uses == nreaders) {	/* nobody else reads the float one */
@@ -815,15 +826,15 @@ graph_of(Onnx__GraphProto *g, const Onnx__NodeProto *n)
 }
 
 size_t
-static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops, int act_signed,
-    size_t *nfolded, size_t *nconst)
+static_apply(struct qdq_run *run, Onnx__GraphProto *root, const struct static_wop *wops,
+    size_t nwops, int act_signed, size_t *nfolded, size_t *nconst)
 {
+	struct static_plan state = {.run = run}, *plan = &state;
 	size_t i, npairs = 0;
 
-	memset(&P, 0, sizeof P);
-	P.act_signed = act_signed;
-	collect(root);
-	plan_graph(root, wops, nwops);
+	plan->act_signed = act_signed;
+	collect(plan, root);
+	plan_graph(plan, root, wops, nwops);
 	/* biases first: they need input 0's scale while the node still reads it */
 	for (i = 0; i < nwops; i++) {
 		const struct static_wop *w = &wops[i];
@@ -831,44 +842,42 @@ static_apply(Onnx__GraphProto *root, const struct static_wop *wops, size_t nwops
 		long x;
 
 			if (!w->static_ok || w->bias_idx < 0 || (size_t)w->bias_idx >= n->n_input ||
-		    !*n->input[w->bias_idx] || !w->wscale || (x = planned(n->input[0])) < 0)
+		    !*n->input[w->bias_idx] || !w->wscale || (x = planned(plan, n->input[0])) < 0)
 			continue;
-		quantize_bias(graph_of(root, n), n, w, P.a[P.a[x].root].scale);
+		quantize_bias(plan, graph_of(root, n), n, w, plan->a[plan->a[x].root].scale);
 	}
-	for (i = 0; i < P.ncq; i++)
-		emit_const(&P.cq[i], i);
-	for (i = 0; i < nfolds; i++)
-		apply_fold(&folds[i]);
-	for (i = 0; i < P.n; i++)	/* roots before the tensors sharing their scale */
-		if (!P.a[i].dead && P.a[i].root == (long)i) {
-			emit_pair(&P.a[i]);
+	for (i = 0; i < plan->ncq; i++)
+		emit_const(plan, &plan->cq[i], i);
+	for (i = 0; i < plan->nfolds; i++)
+		apply_fold(&plan->folds[i]);
+	for (i = 0; i < plan->n; i++)	/* roots before the tensors sharing their scale */
+		if (!plan->a[i].dead && plan->a[i].root == (long)i) {
+			emit_pair(plan, &plan->a[i]);
 			npairs++;
 		}
-	for (i = 0; i < P.n; i++)
-		if (!P.a[i].dead && P.a[i].root != (long)i) {
-			emit_pair(&P.a[i]);
+	for (i = 0; i < plan->n; i++)
+		if (!plan->a[i].dead && plan->a[i].root != (long)i) {
+			emit_pair(plan, &plan->a[i]);
 			npairs++;
 		}
-	*nfolded = nfolds;
-	*nconst = P.ncq;
-	for (i = 0; i < P.ncq; i++)
-		free(P.cq[i].name);
-	free(P.cq);
-	free(P.cr);
-	smap_free(&P.cqi);
-	for (i = 0; i < P.n; i++) {
-		free(P.a[i].name);
-		free(P.a[i].sn);
-		free(P.a[i].zn);
+	*nfolded = plan->nfolds;
+	*nconst = plan->ncq;
+	for (i = 0; i < plan->ncq; i++)
+		free(plan->cq[i].name);
+	free(plan->cq);
+	free(plan->cr);
+	smap_free(&plan->cqi);
+	for (i = 0; i < plan->n; i++) {
+		free(plan->a[i].name);
+		free(plan->a[i].sn);
+		free(plan->a[i].zn);
 	}
-	free(P.a);
-	free(folds);
-	folds = NULL;
-	nfolds = 0;
-	smap_free(&P.index);
-	smap_free(&P.consts);
-	smap_free(&P.uses);
-	smap_free(&P.owner);
-	smap_free(&P.type);
+	free(plan->a);
+	free(plan->folds);
+	smap_free(&plan->index);
+	smap_free(&plan->consts);
+	smap_free(&plan->uses);
+	smap_free(&plan->owner);
+	smap_free(&plan->type);
 	return npairs;
 }
