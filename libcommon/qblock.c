@@ -5,6 +5,7 @@
 
 #include "dtype.h"
 #include "qblock.h"
+#include "qblock_impl.h"
 #include "threads.h"
 
 /* The block formats, as one table (sizes: spec/gguf.md §2, spec/
@@ -74,8 +75,15 @@ ggml_code_id(enum qfmt f, float x, float id, float min)
 	case QF_Q5_0: v = x * id + 16.5f; hi = 31; break;
 	case QF_Q4_1: v = (x - min) * id + 0.5f; hi = 15; break;
 	case QF_Q5_1: v = (x - min) * id + 0.5f; hi = 31; break;
-	default:	/* Q8_0 */
-		v = roundf(x * id);
+	default:	/* Q8_0: roundf, without the library call: truncation plus
+			 * a step when the remainder (exact below 2^23) is at least
+			 * one half; from 2^23 on, and inf and NaN, v stays */
+		v = x * id;
+		if (fabsf(v) < 8388608.0f) {	/* no branch on the direction, random as it is */
+			float t = (float)(int32_t)v;
+
+			v = t + copysignf((float)(fabsf(v - t) >= 0.5f), v);
+		}
 		return v <= -128.0f ? -128 : v >= 127.0f ? 127 : (int32_t)v;
 	}
 	if (!(v >= 1.0f))
@@ -179,7 +187,7 @@ qblock_pack_ggml(enum qfmt f, const float *x, float d, float m, unsigned char *o
 static int
 f16_finite(float v)
 {
-	return isfinite(v) && fabsf(v) < 65520.0f;	/* rounds to a finite half */
+	return fabsf(v) < 65520.0f;	/* rounds to a finite half (false for inf and NaN) */
 }
 
 int
@@ -278,6 +286,59 @@ mx_exponent(float amax)
 	return ex < -127 ? -127 : ex > 127 ? 127 : ex;
 }
 
+/* The fast search (qblock_impl.h): candidates collected in candidate
+ * order, their full sums taken QBLOCK_LANES at a time by a kernel, then
+ * scanned in that order with the reference's rule: the first is the
+ * minmax choice, a later one replaces the best when its sum is smaller. */
+struct lanes {
+	qblock_sse_fn sse;
+	enum qfmt f;
+	const float *x;
+	int n, nc, started;
+	float global;
+	double best;
+	float *scale, *min;
+	float cs[QBLOCK_LANES], cm[QBLOCK_LANES];
+};
+
+static void
+lanes_flush(struct lanes *l)
+{
+	double sse[QBLOCK_LANES];
+
+	if (l->nc == 0)
+		return;
+	/* a sum above the best so far cannot replace it: the kernel may stop
+	 * there, as the reference does */
+	l->sse(l->f, l->x, l->n, l->cs, l->cm, l->global, l->started ? l->best : INFINITY, l->nc, sse);
+	for (int c = 0; c < l->nc; c++) {
+		if (!l->started)
+			l->started = 1, l->best = sse[c];
+		else if (sse[c] < l->best)
+			l->best = sse[c], *l->scale = l->cs[c], *l->min = l->cm[c];
+	}
+	l->nc = 0;
+}
+
+static void
+lanes_push(struct lanes *l, float scale, float min)
+{
+	l->cs[l->nc] = scale, l->cm[l->nc++] = min;
+	if (l->nc == QBLOCK_LANES)
+		lanes_flush(l);
+}
+
+/* the search's first candidate: what *scale and *min hold (minmax's) */
+static void
+lanes_start(struct lanes *l, qblock_sse_fn sse, enum qfmt f, const float *x, int n, float global,
+    float *scale, float *min)
+{
+	l->sse = sse, l->f = f, l->x = x, l->n = n, l->global = global;
+	l->nc = 0, l->started = 0, l->best = INFINITY;
+	l->scale = scale, l->min = min;
+	lanes_push(l, *scale, *min);
+}
+
 /* The optimal scale (and minimum) for given codes, by least squares:
  * one refinement step of the search (ggml's make_qx_quants idea). */
 static int
@@ -285,9 +346,10 @@ refit(enum qfmt f, const float *x, int n, float *d, float *m)
 {
 	double sqq = 0, sxq = 0, sq = 0, sx = 0;
 	int32_t z = f == QF_Q4_0 ? 8 : f == QF_Q5_0 ? 16 : 0;
+	float id = *d != 0 ? 1.0f / *d : 0.0f;	/* ggml_code's, once */
 
 	for (int i = 0; i < n; i++) {
-		double q = ggml_code(f, x[i], *d, *m) - z;
+		double q = ggml_code_id(f, x[i], id, *m) - z;
 
 		sqq += q * q, sxq += x[i] * q, sq += q, sx += x[i];
 	}
@@ -306,9 +368,95 @@ refit(enum qfmt f, const float *x, int n, float *d, float *m)
 	return 0;
 }
 
+/* The grid's shrink factors 1 .. shrink_min, denser near 1 (calib's
+ * grid): factors[k] for k = 1 .. grid - 1, computed once per tensor. */
+static float *
+grid_factors(const struct calib_opts *o)
+{
+	float *a = malloc((size_t)o->grid * sizeof *a);
+
+	for (int k = 1; a && k < o->grid; k++) {
+		double t = (double)k / (o->grid - 1);
+
+		a[k] = (float)(1.0 - (1.0 - o->shrink_min) * t * t);
+	}
+	return a;
+}
+
+/* the candidates for factor a; for the signed 4/5-bit types also the other
+ * orientation, where the largest magnitude takes the short side of the
+ * code range */
+static int
+ggml_candidates(enum qfmt f, float a, float d, float lo, float hi, float cand[2][2])
+{
+	int has_min = f == QF_Q4_1 || f == QF_Q5_1;
+	int levels = f == QF_Q4_1 ? 15 : 31;
+	float neg = f == QF_Q4_0 ? -8.0f : -16.0f;
+	int nc = 0;
+
+	if (has_min) {
+		float c = 0.5f * (lo + hi), h = 0.5f * (hi - lo) * a;
+
+		cand[nc][0] = 2 * h / (float)levels, cand[nc++][1] = c - h;
+	} else {
+		cand[nc][0] = d * a, cand[nc++][1] = 0;
+		if (f != QF_Q8_0)
+			cand[nc][0] = -d * a * neg / (-neg - 1), cand[nc++][1] = 0;
+	}
+	return nc;
+}
+
+/* The grid search from the minmax choice in *scale, *minv: the reference,
+ * one candidate after the other; returns the best sum. */
+static double
+ggml_search_ref(enum qfmt f, const struct calib_opts *o, const float *factors, const float *x,
+    int n, float lo, float hi, float *scale, float *minv)
+{
+	float d = *scale;
+	double best = group_sse(f, x, n, d, *minv, 1, INFINITY);
+
+	for (int k = 1; k < o->grid && best > 0; k++) {
+		float cand[2][2];
+		int nc = ggml_candidates(f, factors[k], d, lo, hi, cand);
+
+		for (int c = 0; c < nc; c++) {
+			double sse;
+
+			if (!f16_finite(cand[c][0]) || !f16_finite(cand[c][1]))
+				continue;
+			sse = group_sse(f, x, n, cand[c][0], cand[c][1], 1, best);
+			if (sse < best)
+				best = sse, *scale = cand[c][0], *minv = cand[c][1];
+		}
+	}
+	return best;
+}
+
+/* The same search, every candidate's full sum by a kernel: the same choice
+ * and best sum (qblock_impl.h). */
+static double
+ggml_search_lanes(enum qfmt f, const struct calib_opts *o, const float *factors, const float *x,
+    int n, float lo, float hi, float *scale, float *minv, qblock_sse_fn lanes_sse)
+{
+	float d = *scale;
+	struct lanes l;
+
+	lanes_start(&l, lanes_sse, f, x, n, 1, scale, minv);
+	for (int k = 1; k < o->grid; k++) {
+		float cand[2][2];
+		int nc = ggml_candidates(f, factors[k], d, lo, hi, cand);
+
+		for (int c = 0; c < nc; c++)
+			if (f16_finite(cand[c][0]) && f16_finite(cand[c][1]))
+				lanes_push(&l, cand[c][0], cand[c][1]);
+	}
+	lanes_flush(&l);
+	return l.best;
+}
+
 static void
-choose_ggml(enum qfmt f, const struct calib_opts *o, const float *x, int n, float *scale,
-    float *minv)
+choose_ggml(enum qfmt f, const struct calib_opts *o, const float *factors, const float *x, int n,
+    float *scale, float *minv, qblock_sse_fn lanes_sse)
 {
 	float amax = 0, max = 0, lo = INFINITY, hi = -INFINITY, d, m = 0;
 	int has_min = f == QF_Q4_1 || f == QF_Q5_1;
@@ -333,35 +481,8 @@ choose_ggml(enum qfmt f, const struct calib_opts *o, const float *x, int n, floa
 	*minv = m;
 	if (o->method != CALIB_MSE || o->grid <= 1)
 		return;
-	best = group_sse(f, x, n, d, m, 1, INFINITY);
-	for (int k = 1; k < o->grid && best > 0; k++) {
-		/* factors 1 .. shrink_min, denser near 1 (calib's grid); for the
-		 * signed 4/5-bit types also the other orientation, where the
-		 * largest magnitude takes the short side of the code range */
-		double t = (double)k / (o->grid - 1);
-		float a = (float)(1.0 - (1.0 - o->shrink_min) * t * t);
-		float cand[2][2];
-		int nc = 0;
-
-		if (has_min) {
-			float c = 0.5f * (lo + hi), h = 0.5f * (hi - lo) * a;
-
-			cand[nc][0] = 2 * h / (float)levels, cand[nc++][1] = c - h;
-		} else {
-			cand[nc][0] = d * a, cand[nc++][1] = 0;
-			if (f != QF_Q8_0)
-				cand[nc][0] = -d * a * neg / (-neg - 1), cand[nc++][1] = 0;
-		}
-		for (int c = 0; c < nc; c++) {
-			double sse;
-
-			if (!f16_finite(cand[c][0]) || !f16_finite(cand[c][1]))
-				continue;
-			sse = group_sse(f, x, n, cand[c][0], cand[c][1], 1, best);
-			if (sse < best)
-				best = sse, *scale = cand[c][0], *minv = cand[c][1];
-		}
-	}
+	best = lanes_sse ? ggml_search_lanes(f, o, factors, x, n, lo, hi, scale, minv, lanes_sse) :
+	    ggml_search_ref(f, o, factors, x, n, lo, hi, scale, minv);
 	/* then least squares for the best one's codes, while it helps */
 	for (int it = 0; it < 4 && best > 0; it++) {
 		float cd = *scale, cm = *minv;
@@ -377,11 +498,12 @@ choose_ggml(enum qfmt f, const struct calib_opts *o, const float *x, int n, floa
 }
 
 static void
-choose_mx(const struct calib_opts *o, const float *x, int n, float *scale)
+choose_mx(const struct calib_opts *o, const float *x, int n, float *scale, qblock_sse_fn lanes_sse)
 {
-	float amax = 0;
+	float amax = 0, unused_min = 0;
 	int e0;
-	double best;
+	double best = INFINITY;
+	struct lanes l;
 
 	for (int i = 0; i < n; i++)
 		amax = fmaxf(amax, fabsf(x[i]));
@@ -389,7 +511,10 @@ choose_mx(const struct calib_opts *o, const float *x, int n, float *scale)
 	*scale = ldexpf(1.0f, e0);
 	if (o->method != CALIB_MSE || amax == 0)
 		return;
-	best = group_sse(QF_MXFP4, x, n, *scale, 0, 1, INFINITY);
+	if (lanes_sse)
+		lanes_start(&l, lanes_sse, QF_MXFP4, x, n, 1, scale, &unused_min);
+	else
+		best = group_sse(QF_MXFP4, x, n, *scale, 0, 1, INFINITY);
 	/* one step up removes the clipping of (6, 8) * 2^e0; steps down
 	 * trade clipping for resolution, as far as shrink_min allows */
 	for (int ex = e0 + 1; ex >= e0 - 3 && ex >= -127; ex--) {
@@ -398,20 +523,29 @@ choose_mx(const struct calib_opts *o, const float *x, int n, float *scale)
 
 		if (ex == e0 || ex > 127 || (ex < e0 && s * 8.0f < (float)o->shrink_min * amax))
 			continue;
+		if (lanes_sse) {
+			lanes_push(&l, s, 0);
+			continue;
+		}
 		sse = group_sse(QF_MXFP4, x, n, s, 0, 1, best);
 		if (sse < best)
 			best = sse, *scale = s;
 	}
+	if (lanes_sse)
+		lanes_flush(&l);
 }
 
 /* compressed-tensors: the E4M3 rounding of global * amax / 6, with 0
- * replaced by E4M3's eps 0.125 (its division guard). */
-static void
-choose_nv(const struct calib_opts *o, const float *x, int n, float global, float *scale)
+ * replaced by E4M3's eps 0.125 (its division guard).  e4m3[c]: the value
+ * of positive code c. */
+static double
+choose_nv(const struct calib_opts *o, const float *x, int n, float global, const float *e4m3,
+    float *scale, qblock_sse_fn lanes_sse)
 {
-	float amax = 0, s;
+	float amax = 0, s, unused_min = 0;
 	uint8_t c0;
-	double best;
+	double best = INFINITY;
+	struct lanes l;
 
 	for (int i = 0; i < n; i++)
 		amax = fmaxf(amax, fabsf(x[i]));
@@ -419,22 +553,32 @@ choose_nv(const struct calib_opts *o, const float *x, int n, float global, float
 	s = linq_fp8_decode(c0, 1);
 	*scale = s > 0 ? s : 0.125f;
 	if (o->method != CALIB_MSE || amax == 0)
-		return;
-	best = group_sse(QF_NVFP4, x, n, *scale, 0, global, INFINITY);
+		return 0;
+	if (lanes_sse)
+		lanes_start(&l, lanes_sse, QF_NVFP4, x, n, global, scale, &unused_min);
+	else
+		best = group_sse(QF_NVFP4, x, n, *scale, 0, global, INFINITY);
 	/* positive E4M3 codes are ordered like their values: one code up,
 	 * then down to shrink_min of the minmax scale */
 	for (int c = (c0 < 0x7e ? c0 + 1 : c0); c >= 1; c--) {
-		float v = linq_fp8_decode((uint8_t)c, 1);
+		float v = e4m3[c];
 		double sse;
 
 		if (c == c0)
 			continue;
 		if (v < (float)o->shrink_min * s)
 			break;
+		if (lanes_sse) {
+			lanes_push(&l, v, 0);
+			continue;
+		}
 		sse = group_sse(QF_NVFP4, x, n, v, 0, global, best);
 		if (sse < best)
 			best = sse, *scale = v;
 	}
+	if (lanes_sse)
+		lanes_flush(&l), best = l.best;
+	return best;
 }
 
 struct blk_ctx {
@@ -445,7 +589,47 @@ struct blk_ctx {
 	float *out;
 	int32_t *q;
 	int mode;		/* 0 choose, 1 fake-quantize, 2 codes */
+	qblock_sse_fn lanes;	/* mode 0: the search's kernel, NULL for the reference */
+	float global;		/* nvfp4: the global scale the group scales are for */
+	const float *factors;	/* ggml mse: grid_factors */
+	size_t stride;		/* every stride-th group only (nvfp4's global scale search) */
+	double *sse;		/* nvfp4 mse: each group's least error, or NULL */
+	float e4m3[128];	/* nvfp4: positive E4M3 values by code */
 };
+
+/* qblock_code and qblock_value over one group, with what they compute
+ * per element (1/d, the f16 roundings, the effective FP4 scale) once */
+static void
+group_codes(enum qfmt f, const float *x, int n, float s, float m, float global, int32_t *q,
+    float *out)
+{
+	if (f == QF_NVFP4 || f == QF_MXFP4) {
+		float se = f == QF_NVFP4 ? s / global : s;
+
+		for (int i = 0; i < n; i++) {
+			float r = x[i] / se;
+			int32_t c = isfinite(r) ? qblock_e2m1(r) : qu_f32_to_e2m1(r);
+
+			if (out)
+				out[i] = e2m1_values[c] * se;
+			else
+				q[i] = c;
+		}
+		return;
+	}
+	{
+		float id = s != 0 ? 1.0f / s : 0.0f, dh = f16_round(s), mh = f16_round(m);
+
+		for (int i = 0; i < n; i++) {
+			int32_t c = ggml_code_id(f, x[i], id, m);
+
+			if (out)
+				out[i] = ggml_value_h(f, c, dh, mh);
+			else
+				q[i] = c;
+		}
+	}
+}
 
 static void
 blk_body(void *vctx, size_t b, size_t end, int worker)
@@ -456,45 +640,115 @@ blk_body(void *vctx, size_t b, size_t end, int worker)
 	size_t gsz = (size_t)w->g.bc;
 
 	(void)worker;
-	for (size_t k = b; k < end; k++) {
+	for (size_t k = b * c->stride; k < end * c->stride; k += c->stride) {
 		const float *x = c->x + k * gsz;	/* groups are consecutive in row-major order */
 		float m = w->min ? w->min[k] : 0, s = w->scale[k];
 
 		if (c->mode == 0) {
-			if (f == QF_NVFP4)
-				choose_nv(c->o, x, (int)gsz, w->global_scale, &c->scale[k]);
-			else if (f == QF_MXFP4)
-				choose_mx(c->o, x, (int)gsz, &c->scale[k]);
+			if (f == QF_NVFP4) {	/* sampled (stride > 1): results packed */
+				size_t slot = k / c->stride;
+				double sse = choose_nv(c->o, x, (int)gsz, c->global, c->e4m3, &c->scale[slot],
+				    c->lanes);
+
+				if (c->sse)
+					c->sse[slot] = sse;
+			} else if (f == QF_MXFP4)
+				choose_mx(c->o, x, (int)gsz, &c->scale[k], c->lanes);
 			else
-				choose_ggml(f, c->o, x, (int)gsz, &c->scale[k], &m);
+				choose_ggml(f, c->o, c->factors, x, (int)gsz, &c->scale[k], &m, c->lanes);
 			if (c->min)
 				c->min[k] = m;
 			continue;
 		}
-		for (size_t i = 0; i < gsz; i++) {
-			int32_t q = qblock_code(f, x[i], s, m, w->global_scale);
-
-			if (c->mode == 1)
-				c->out[k * gsz + i] = qblock_value(f, q, s, m, w->global_scale);
-			else
-				c->q[k * gsz + i] = q;
-		}
+		group_codes(f, x, (int)gsz, s, m, c->global, c->q ? c->q + k * gsz : NULL,
+		    c->out ? c->out + k * gsz : NULL);
 	}
 }
 
 static void
 blk_run(struct blk_ctx *c, int jobs)
 {
-	qpool_for(jobs, (size_t)linq_ncells(&c->w->g), 256, blk_body, c);
+	size_t groups = (size_t)linq_ncells(&c->w->g);
+
+	qpool_for(jobs, (groups + c->stride - 1) / c->stride, 256, blk_body, c);
+}
+
+/* the kernel of a level: the best one at or below it */
+static qblock_sse_fn
+lanes_at(enum qcpu_level level)
+{
+#if QU_X86_KERNELS
+	static const qblock_sse_fn variants[QCPU_NLEVELS] = { NULL, qblock_sse_avx2, qblock_sse_avx512 };
+
+	for (int l = (int)level; l > 0; l--)
+		if (variants[l])
+			return variants[l];
+#else
+	(void)level;
+#endif
+	return NULL;
+}
+
+/* nvfp4 mse: the global scale too.  E4M3 steps by 1/16 to 1/8 of an
+ * octave, so global scales 2^(-j/4) times compressed-tensors' one (j < 4)
+ * offer every group differently placed scales.  Each gets the per-group
+ * search on every NV_GLOBAL_SAMPLE-th group (all of a small tensor), the
+ * one with the least error wins (ties: the lower j, so compressed-tensors'
+ * global unless another is strictly better), then the search runs on
+ * every group under it.  Lower global scales only: the largest group's
+ * E4M3 scale then stays <= 448. */
+#define NV_GLOBAL_STEPS 4
+#define NV_GLOBAL_SAMPLE 4
+
+static int
+nv_search_global(struct qp_entry *w, struct blk_ctx *c, int jobs, struct qerr *e)
+{
+	size_t ncells = (size_t)linq_ncells(&w->g);
+	size_t stride = ncells >= 64 * NV_GLOBAL_SAMPLE ? NV_GLOBAL_SAMPLE : 1;
+	size_t slots = (ncells + stride - 1) / stride;
+	float g0 = w->global_scale, *trial = malloc(slots * sizeof *trial);
+	double *sse = malloc(slots * sizeof *sse), best = INFINITY;
+
+	if (trial == NULL || sse == NULL) {
+		free(trial), free(sse);
+		return qerr_set(e, "out of memory for %zu groups", slots);
+	}
+	c->scale = trial;
+	c->sse = sse;
+	c->stride = stride;
+	for (int j = 0; j < NV_GLOBAL_STEPS; j++) {
+		double total = 0;
+
+		c->global = g0 * (float)exp2(-j / (double)NV_GLOBAL_STEPS);
+		if (!(c->global > 0))
+			break;
+		blk_run(c, jobs);
+		for (size_t k = 0; k < slots; k++)	/* in group order: the same for any -j */
+			total += sse[k];
+		if (total < best) {
+			best = total;
+			w->global_scale = c->global;
+			if (stride == 1)
+				memcpy(w->scale, trial, ncells * sizeof *trial);
+		}
+	}
+	free(trial), free(sse);
+	c->scale = w->scale, c->sse = NULL, c->stride = 1;
+	if (stride > 1) {	/* every group under the chosen global scale */
+		c->global = w->global_scale;
+		blk_run(c, jobs);
+	}
+	return 0;
 }
 
 int
-qparams_choose(struct qp_entry *w, const float *x, const struct calib_opts *o, int jobs,
-    struct qerr *e)
+qblock_choose_at(struct qp_entry *w, const float *x, const struct calib_opts *o, int jobs,
+    enum qcpu_level level, struct qerr *e)
 {
 	const struct qblock_info *b = qblock_info(w->s.fmt);
 	size_t n = (size_t)w->g.rows * (size_t)w->g.cols;
-	struct blk_ctx c = { w, x, o, w->scale, w->min, NULL, NULL, 0 };
+	struct blk_ctx c = { .w = w, .x = x, .o = o, .scale = w->scale, .min = w->min, .mode = 0,
+		.lanes = lanes_at(level), .stride = 1 };
 	const char *why;
 
 	if (b == NULL)
@@ -513,8 +767,24 @@ qparams_choose(struct qp_entry *w, const float *x, const struct calib_opts *o, i
 		if (!(w->global_scale > 0) || isinf(w->global_scale))
 			return qerr_set(e, "largest magnitude %g: no finite nvfp4 global scale",
 			    (double)amax);
+		for (int k = 0; k < 128; k++)
+			c.e4m3[k] = linq_fp8_decode((uint8_t)k, 1);
+		c.global = w->global_scale;
 	}
-	blk_run(&c, jobs);
+	if (b->has_global && o->method == CALIB_MSE) {
+		if (nv_search_global(w, &c, jobs, e) < 0)
+			return -1;
+	} else if (w->s.fmt != QF_MXFP4 && o->method == CALIB_MSE && o->grid > 1) {	/* ggml's */
+		float *factors = grid_factors(o);
+
+		if (factors == NULL)
+			return qerr_set(e, "out of memory for a grid of %d", o->grid);
+		c.factors = factors;
+		blk_run(&c, jobs);
+		free(factors);
+	} else {
+		blk_run(&c, jobs);
+	}
 	for (size_t k = 0; k < (size_t)linq_ncells(&w->g); k++)
 		if (!qblock_scale_ok(w->s.fmt, w->scale[k], &why) ||
 		    (w->min && !qblock_min_ok(w->min[k])))
@@ -523,10 +793,20 @@ qparams_choose(struct qp_entry *w, const float *x, const struct calib_opts *o, i
 	return 0;
 }
 
+int
+qparams_choose(struct qp_entry *w, const float *x, const struct calib_opts *o, int jobs,
+    struct qerr *e)
+{
+	const char *ref = getenv("QUTILS_QBLOCK_REF");
+
+	return qblock_choose_at(w, x, o, jobs, ref && strcmp(ref, "1") == 0 ? QCPU_SCALAR : qcpu_level(),
+	    e);
+}
+
 void
 qparams_fakequant(const struct qp_entry *w, const float *x, float *out, int jobs)
 {
-	struct blk_ctx c = { w, x, NULL, NULL, NULL, out, NULL, 1 };
+	struct blk_ctx c = { .w = w, .x = x, .out = out, .mode = 1, .global = w->global_scale, .stride = 1 };
 
 	if (qblock_info(w->s.fmt) == NULL) {
 		linq_fakequant(&w->s, &w->g, x, w->scale, w->zp, out, jobs);
@@ -538,7 +818,7 @@ qparams_fakequant(const struct qp_entry *w, const float *x, float *out, int jobs
 void
 qparams_codes(const struct qp_entry *w, const float *x, int32_t *q, int jobs)
 {
-	struct blk_ctx c = { w, x, NULL, NULL, NULL, NULL, q, 2 };
+	struct blk_ctx c = { .w = w, .x = x, .q = q, .mode = 2, .global = w->global_scale, .stride = 1 };
 
 	if (qblock_info(w->s.fmt) == NULL) {
 		linq_quantize(&w->s, &w->g, x, w->scale, w->zp, q, jobs);
