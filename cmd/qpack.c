@@ -315,15 +315,6 @@ default_scheme(void)
 		cli_usage_error("%s has no zero point: --asym does not apply", qfmt_table[opt.s.fmt].name);
 }
 
-static int
-same_scheme(const struct qscheme *a, const struct qscheme *b)
-{
-	return a->fmt == b->fmt && a->sym == b->sym && a->gran == b->gran &&
-	    (a->gran != QG_CHANNEL || a->axis == b->axis) &&
-	    (a->gran != QG_GROUP || a->group == b->group) &&
-	    (a->gran != QG_BLOCK || (a->block[0] == b->block[0] && a->block[1] == b->block[1]));
-}
-
 static void
 module_name(const char *name, char *buf, size_t cap)
 {
@@ -581,7 +572,7 @@ warn_fused(const struct ql_module *m, size_t n)
 					    strcmp(m[j].name + plen, fused[f][k]) != 0)
 						continue;
 					if ((m[i].s == NULL) != (m[j].s == NULL) ||
-					    (m[i].s && !same_scheme(m[i].s, m[j].s)))
+					    (m[i].s && !linq_scheme_equal(m[i].s, m[j].s)))
 						cli_warn("%s and %s have different schemes: vLLM fuses them and "
 						    "needs one (Transformers loads them)", m[i].name, m[j].name);
 				}

@@ -323,15 +323,6 @@ ql_config_act(const struct ql_opts *o, const struct qscheme *s, enum ql_act_orde
 	}
 }
 
-static int
-same_scheme(const struct qscheme *a, const struct qscheme *b)
-{
-	return a->fmt == b->fmt && a->sym == b->sym && a->gran == b->gran &&
-	    (a->gran != QG_CHANNEL || a->axis == b->axis) &&
-	    (a->gran != QG_GROUP || a->group == b->group) &&
-	    (a->gran != QG_BLOCK || (a->block[0] == b->block[0] && a->block[1] == b->block[1]));
-}
-
 /* "int4 group 128 asym", for messages. */
 static void
 describe(const struct qscheme *s, enum ql_act_order act, char *buf, size_t cap)
@@ -374,7 +365,7 @@ ql_config_modules(const struct ql_opts *o, const struct ql_module *m, size_t n,
 			continue;
 		}
 		for (k = 0; k < ng; k++)
-			if (same_scheme(m[first[k]].s, m[i].s) && m[first[k]].act == m[i].act)
+			if (linq_scheme_equal(m[first[k]].s, m[i].s) && m[first[k]].act == m[i].act)
 				break;
 		if (k == ng)
 			first[ng++] = i;
@@ -691,7 +682,7 @@ parse_ct(const cJSON *qc, struct ql_config *c, struct qerr *e)
 		if (parse_ct_weights(w, fmt, &s[k], e) < 0 ||
 		    string_list(cJSON_GetObjectItemCaseSensitive(g, "targets"), "targets", ng > 1, e) < 0)
 			goto group_fail;
-		several |= k > 0 && !same_scheme(&s[0], &s[k]);
+		several |= k > 0 && !linq_scheme_equal(&s[0], &s[k]);
 		k++;
 		continue;
 group_fail:
@@ -818,7 +809,7 @@ parse_quark(const cJSON *qc, struct ql_config *c, struct qerr *e)
 			    l->string);
 		if (parse_quark_spec(lw, &ls, e) < 0)
 			return qerr_prefix(e, "layer_quant_config[\"%.200s\"]", l->string);
-		several |= !same_scheme(&ls, &c->s);
+		several |= !linq_scheme_equal(&ls, &c->s);
 	}
 	if (!several)
 		return 0;
@@ -901,7 +892,7 @@ parse_gptq_dynamic(const cJSON *qc, struct ql_config *c, struct qerr *e)
 				    !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(d, "group_size")) &&
 				    set_group(&s, v, e) < 0)
 					goto fail;
-				several |= !same_scheme(&s, &c->s);
+				several |= !linq_scheme_equal(&s, &c->s);
 			}
 			if (pass == 1) {
 				char name[256];

@@ -403,15 +403,6 @@ qlm_lookup(const struct ql_match *m, const char *module)
 /* ---- checks over a checkpoint's modules ---- */
 
 static int
-same_scheme(const struct qscheme *a, const struct qscheme *b)
-{
-	return a->fmt == b->fmt && a->sym == b->sym && a->gran == b->gran &&
-	    (a->gran != QG_CHANNEL || a->axis == b->axis) &&
-	    (a->gran != QG_GROUP || a->group == b->group) &&
-	    (a->gran != QG_BLOCK || (a->block[0] == b->block[0] && a->block[1] == b->block[1]));
-}
-
-static int
 cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -503,7 +494,7 @@ ql_config_check(const struct ql_config *c, const char *const *names, size_t n, q
 	for (size_t k = 0; m->mode == QLM_CT && k < nm; k++) {
 		int second, g = name_group(m, mods[k], &second);
 
-		if (g >= 0 && second >= 0 && !same_scheme(&m->scheme[g], &m->scheme[second]) &&
+		if (g >= 0 && second >= 0 && !linq_scheme_equal(&m->scheme[g], &m->scheme[second]) &&
 		    !ignored(m, mods[k])) {
 			qerr_set(e, "quantization_config: %s is a target of both %s and %s "
 			    "(loaders disagree on which applies)", mods[k], m->group_name[g],

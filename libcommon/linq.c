@@ -283,3 +283,12 @@ linq_fakequant(const struct qscheme *s, const struct qgrid *g, const float *x,
 
 	run_rows(&c, jobs);
 }
+
+int
+linq_scheme_equal(const struct qscheme *a, const struct qscheme *b)
+{
+	return a->fmt == b->fmt && a->sym == b->sym && a->gran == b->gran &&
+	    (a->gran != QG_CHANNEL || a->axis == b->axis) &&
+	    (a->gran != QG_GROUP || a->group == b->group) &&
+	    (a->gran != QG_BLOCK || (a->block[0] == b->block[0] && a->block[1] == b->block[1]));
+}

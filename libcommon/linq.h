@@ -45,6 +45,9 @@ struct qgrid {
 	int64_t grows, gcols;	/* cells per column, per row */
 };
 
+/* Whether two schemes quantize alike (the fields their granularity uses). */
+int linq_scheme_equal(const struct qscheme *a, const struct qscheme *b);
+
 /* Element formats linq handles, their code range and nominal width. */
 int linq_supports(enum qfmt f);
 int linq_is_float(enum qfmt f);
