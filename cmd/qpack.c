@@ -83,7 +83,9 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-static struct {
+/* What main was asked to do; main completes it (default_scheme) before the
+ * work starts, and the work only reads it. */
+struct options {
 	struct qscheme s;
 	int gran_set;
 	struct calib_opts co;
@@ -94,11 +96,19 @@ static struct {
 	int jobs, quiet, dequant, gptq;
 	enum qdtype dtype;
 	const char *captures;
-	struct st_file capt;
 	double damp;
 	int act_order, static_groups;
 	enum ql_act_order act;		/* what the config says */
-} opt;
+};
+
+/* One run of qpack, made by main and handed to what needs it (so that no
+ * state hides at file scope): main's options, the layout options that
+ * packing completes from the checkpoint, and the --captures file. */
+struct qpack_run {
+	const struct options *opt;
+	struct ql_opts lo;	/* opt->lo, with the model's dtype once pack() has seen it */
+	struct st_file capt;	/* -m gptq's sampled inputs, open while packing */
+};
 
 /* One tensor of the output: a copy of an input tensor, a part of a packed
  * weight, or (--dequant) an unpacked weight. */
@@ -147,7 +157,7 @@ plan_add(struct plan *p, const char *name, enum qdtype dt, int ndim, const uint6
 
 /* Shards at a byte budget, never splitting the items of one source tensor. */
 static void
-plan_shards(struct plan *p)
+plan_shards(struct plan *p, uint64_t shard_max)
 {
 	uint64_t used = 0;
 	int shard = 0;
@@ -158,7 +168,7 @@ plan_shards(struct plan *p)
 
 		while (j < p->n && p->items[j].src == p->items[i].src)
 			b += p->items[j++].bytes;
-		if (used > 0 && used + b > opt.shard_max) {
+		if (used > 0 && used + b > shard_max) {
 			shard++;
 			used = 0;
 		}
@@ -269,7 +279,7 @@ write_index(const struct plan *p, const char *dir)
 }
 
 static void unpack_write(const struct item *it, const struct ckpt *ck,
-    const struct ql_config *cfg, struct st_writer *w, FILE *f, const char *path);
+    const struct ql_config *cfg, enum qdtype dtype, struct st_writer *w, FILE *f, const char *path);
 
 /* ---------------- packing ---------------- */
 
@@ -284,35 +294,35 @@ struct packjob {
 };
 
 static void
-default_scheme(void)
+default_scheme(struct options *opt)
 {
-	if (opt.s.fmt == QF_COUNT)
-		opt.s.fmt = opt.lo.layout == QL_FP8 ? QF_FP8_E4M3 : QF_INT4;
-	if (qblock_info(opt.s.fmt)) {	/* its own group, no zero point */
-		if (opt.gran_set && !(opt.s.gran == QG_GROUP && opt.s.group == qblock_info(opt.s.fmt)->group))
-			cli_usage_error("%s has groups of %d", qblock_info(opt.s.fmt)->name,
-			    qblock_info(opt.s.fmt)->group);
-		opt.s.gran = QG_GROUP, opt.s.group = qblock_info(opt.s.fmt)->group;
-		opt.s.sym = !qblock_info(opt.s.fmt)->has_min;
-		opt.gran_set = 1;
+	if (opt->s.fmt == QF_COUNT)
+		opt->s.fmt = opt->lo.layout == QL_FP8 ? QF_FP8_E4M3 : QF_INT4;
+	if (qblock_info(opt->s.fmt)) {	/* its own group, no zero point */
+		if (opt->gran_set && !(opt->s.gran == QG_GROUP && opt->s.group == qblock_info(opt->s.fmt)->group))
+			cli_usage_error("%s has groups of %d", qblock_info(opt->s.fmt)->name,
+			    qblock_info(opt->s.fmt)->group);
+		opt->s.gran = QG_GROUP, opt->s.group = qblock_info(opt->s.fmt)->group;
+		opt->s.sym = !qblock_info(opt->s.fmt)->has_min;
+		opt->gran_set = 1;
 	}
-	if (opt.s.sym < 0)
-		opt.s.sym = linq_is_float(opt.s.fmt) ? 1 : opt.lo.layout == QL_AWQ ? 0 :
-		    !(opt.s.fmt == QF_UINT4 || opt.s.fmt == QF_UINT8);
-	if (!opt.gran_set) {
-		if (linq_is_float(opt.s.fmt)) {
-			opt.s.gran = QG_TENSOR;
-		} else if (linq_bits(opt.s.fmt) == 4 || opt.lo.layout == QL_AWQ ||
-		    opt.lo.layout == QL_GPTQ) {
-			opt.s.gran = QG_GROUP;
-			opt.s.group = 128;
+	if (opt->s.sym < 0)
+		opt->s.sym = linq_is_float(opt->s.fmt) ? 1 : opt->lo.layout == QL_AWQ ? 0 :
+		    !(opt->s.fmt == QF_UINT4 || opt->s.fmt == QF_UINT8);
+	if (!opt->gran_set) {
+		if (linq_is_float(opt->s.fmt)) {
+			opt->s.gran = QG_TENSOR;
+		} else if (linq_bits(opt->s.fmt) == 4 || opt->lo.layout == QL_AWQ ||
+		    opt->lo.layout == QL_GPTQ) {
+			opt->s.gran = QG_GROUP;
+			opt->s.group = 128;
 		} else {
-			opt.s.gran = QG_CHANNEL;
-			opt.s.axis = 0;
+			opt->s.gran = QG_CHANNEL;
+			opt->s.axis = 0;
 		}
 	}
-	if (linq_is_float(opt.s.fmt) && !opt.s.sym)
-		cli_usage_error("%s has no zero point: --asym does not apply", qfmt_table[opt.s.fmt].name);
+	if (linq_is_float(opt->s.fmt) && !opt->s.sym)
+		cli_usage_error("%s has no zero point: --asym does not apply", qfmt_table[opt->s.fmt].name);
 }
 
 static void
@@ -329,8 +339,10 @@ module_name(const char *name, char *buf, size_t cap)
 }
 
 static void
-pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
+pack_one(const struct qpack_run *run, const struct packjob *j, struct ql_packed *pk,
+    const char *input)
 {
+	const struct options *opt = run->opt;
 	struct qerr e;
 	float *x, *scale;
 	int32_t *zp = NULL, *q;
@@ -349,10 +361,10 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 		if (j->qe) {
 			memcpy(w->scale, j->qe->scale, nc * sizeof *w->scale);
 			w->global_scale = j->qe->global_scale;
-		} else if (qparams_choose(w, x, &opt.co, opt.jobs, &e) < 0) {
+		} else if (qparams_choose(w, x, &opt->co, opt->jobs, &e) < 0) {
 			cli_die("%s: %s: %s", input, j->t->name, e.msg);
 		}
-		qparams_codes(w, x, q, opt.jobs);
+		qparams_codes(w, x, q, opt->jobs);
 		if (ql_fp4_pack(w, q, pk, &e) < 0)
 			cli_die("%s: %s: %s", input, j->t->name, e.msg);
 		qparams_free(&tmp);
@@ -366,15 +378,15 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 	q = malloc(n * sizeof *q);
 	if (scale == NULL || q == NULL || (!j->s.sym && zp == NULL))
 		cli_die("out of memory");
-	if (opt.gptq) {
+	if (opt->gptq) {
 		char cname[1100];
 		const struct st_tensor *ct;
 
 		snprintf(cname, sizeof cname, "%s.input", j->t->name);
-		ct = st_find(&opt.capt, cname);
+		ct = st_find(&run->capt, cname);
 		if (ct == NULL || ct->dtype != QD_F32 || ct->ndim != 2 ||
 		    ct->shape[1] != (uint64_t)j->g.cols || ct->shape[0] == 0)
-			cli_die("%s: %s: F32 [n, %lld] expected%s", opt.captures, cname,
+			cli_die("%s: %s: F32 [n, %lld] expected%s", opt->captures, cname,
 			    (long long)j->g.cols, ct ? "" : ", absent");
 		{
 			float *xin = malloc((size_t)ct->nelem * sizeof *xin);
@@ -385,14 +397,14 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 				cli_die("out of memory");
 			memcpy(xin, ct->data, (size_t)ct->nelem * sizeof *xin);	/* aligned copy */
 			gptq_defaults(&go);
-			go.damp = opt.damp;
-			go.act_order = opt.act_order;
-			go.static_groups = opt.static_groups;
-			go.jobs = opt.jobs;
-			if (gptq_run(&j->s, &j->g, x, xin, (int64_t)ct->shape[0], &go, &opt.co, &opt.lo,
+			go.damp = opt->damp;
+			go.act_order = opt->act_order;
+			go.static_groups = opt->static_groups;
+			go.jobs = opt->jobs;
+			if (gptq_run(&j->s, &j->g, x, xin, (int64_t)ct->shape[0], &go, &opt->co, &run->lo,
 			    scale, zp, q, g_idx, &e) < 0)
 				cli_die("%s: %s: %s", input, j->t->name, e.msg);
-			if (ql_pack_gidx(&opt.lo, &j->s, &j->g, j->act, q, scale, zp,
+			if (ql_pack_gidx(&run->lo, &j->s, &j->g, j->act, q, scale, zp,
 			    j->s.gran == QG_GROUP ? g_idx : NULL, pk, &e) < 0)
 				cli_die("%s: %s: %s", input, j->t->name, e.msg);
 			free(xin);
@@ -408,26 +420,26 @@ pack_one(const struct packjob *j, struct ql_packed *pk, const char *input)
 		memcpy(scale, j->qe->scale, nc * sizeof *scale);
 		if (zp)
 			memcpy(zp, j->qe->zp, nc * sizeof *zp);
-	} else if (calib_choose(&j->s, &j->g, x, &opt.co, scale, zp, opt.jobs, &e) < 0) {
+	} else if (calib_choose(&j->s, &j->g, x, &opt->co, scale, zp, opt->jobs, &e) < 0) {
 		cli_die("%s: %s: %s", input, j->t->name, e.msg);
 	}
 	/* quantize with the scales as the layout stores them, so --dequant gives
 	 * exactly the fake-quantized weight */
-	if (ql_round_scales(ql_scale_dtype(&opt.lo, &j->s), scale, nc, &e) < 0)
+	if (ql_round_scales(ql_scale_dtype(&run->lo, &j->s), scale, nc, &e) < 0)
 		cli_die("%s: %s: %s", input, j->t->name, e.msg);
-	if (ql_fix_zero_points(&opt.lo, &j->s, zp, nc)) {
+	if (ql_fix_zero_points(&run->lo, &j->s, zp, nc)) {
 		if (j->qe && j->qe->codes)
 			cli_die("%s: %s: the plan's codes are for zero point 0, which gptq v1 cannot store",
-			    opt.qparams, j->t->name);
-		if (!opt.quiet)
+			    opt->qparams, j->t->name);
+		if (!opt->quiet)
 			cli_warn("%s: gptq v1 cannot store zero point 0; raised to 1", j->t->name);
 	}
 	if (j->qe && j->qe->codes)	/* the plan's method chose them (GPTQ) */
 		for (size_t i = 0; i < n; i++)
 			q[i] = qparams_code(j->qe, (int64_t)i);
 	else
-		linq_quantize(&j->s, &j->g, x, scale, zp, q, opt.jobs);
-	if (ql_pack_gidx(&opt.lo, &j->s, &j->g, j->act, q, scale, zp, j->qe ? j->qe->g_idx : NULL, pk,
+		linq_quantize(&j->s, &j->g, x, scale, zp, q, opt->jobs);
+	if (ql_pack_gidx(&run->lo, &j->s, &j->g, j->act, q, scale, zp, j->qe ? j->qe->g_idx : NULL, pk,
 	    &e) < 0)
 		cli_die("%s: %s: %s", input, j->t->name, e.msg);
 	free(x);
@@ -466,8 +478,9 @@ write_folded(const struct packjob *j, struct st_writer *w, FILE *f, const char *
 
 /* Shard k of the plan into f (already open). */
 static void
-write_shard(const struct plan *p, const struct ckpt *ck, const struct packjob *jobs, int k,
-    FILE *f, const char *path, const char *input, struct cli_progress *prog)
+write_shard(const struct qpack_run *run, const struct plan *p, const struct ckpt *ck,
+    const struct packjob *jobs, int k, FILE *f, const char *path, const char *input,
+    struct cli_progress *prog)
 {
 	struct st_writer *w = st_writer_new();
 	size_t first = p->n, last = 0;
@@ -505,13 +518,13 @@ write_shard(const struct plan *p, const struct ckpt *ck, const struct packjob *j
 			cli_progress_add(prog, it->bytes);
 			i++;
 		} else if (it->part == -2 || it->part == -3) {
-			unpack_write(it, ck, p->deq, w, f, path);
+			unpack_write(it, ck, p->deq, run->opt->dtype, w, f, path);
 			cli_progress_add(prog, it->bytes);
 			i++;
 		} else {
 			struct ql_packed pk;
 
-			pack_one(&jobs[it->src], &pk, input);
+			pack_one(run, &jobs[it->src], &pk, input);
 			for (int m = 0; m < pk.n; m++, i++) {
 				if (i >= p->n || p->items[i].src != it->src ||
 				    p->items[i].bytes != pk.part[m].bytes)
@@ -530,19 +543,19 @@ write_shard(const struct plan *p, const struct ckpt *ck, const struct packjob *j
 }
 
 static void
-write_shards(const struct plan *p, const struct ckpt *ck, const struct packjob *jobs,
-    const char *dir, const char *input)
+write_shards(const struct qpack_run *run, const struct plan *p, const struct ckpt *ck,
+    const struct packjob *jobs, const char *dir, const char *input)
 {
 	struct cli_progress prog;
 
-	cli_progress_start(&prog, opt.dequant ? "unpacking" : "packing", p->total, opt.quiet);
+	cli_progress_start(&prog, run->opt->dequant ? "unpacking" : "packing", p->total, run->opt->quiet);
 	for (int k = 0; k < p->n_shards; k++) {
 		char *name = shard_name(p, k), *path = path_join(dir, name);
 		FILE *f = fopen(path, "wb");
 
 		if (f == NULL)
 			cli_die("%s: %s", path, strerror(errno));
-		write_shard(p, ck, jobs, k, f, path, input, &prog);
+		write_shard(run, p, ck, jobs, k, f, path, input, &prog);
 		if (fflush(f) != 0 || ferror(f) || fclose(f) != 0)
 			cli_die("%s: %s", path, strerror(errno));
 		free(name);
@@ -581,8 +594,9 @@ warn_fused(const struct ql_module *m, size_t n)
 }
 
 static int
-pack(const char *input)
+pack(struct qpack_run *run, const char *input)
 {
+	const struct options *opt = run->opt;
 	struct ckpt ck;
 	struct qerr e;
 	struct qparams qp = { 0 };
@@ -597,7 +611,7 @@ pack(const char *input)
 
 	if (ckpt_open(&ck, input, &e) < 0)
 		cli_die_err(&e);
-	if (opt.qparams && qparams_load(&qp, opt.qparams, &e) < 0)
+	if (opt->qparams && qparams_load(&qp, opt->qparams, &e) < 0)
 		cli_die_err(&e);
 	if ((jobs = calloc(ck.n_tensors + 1, sizeof *jobs)) == NULL ||
 	    (modname = calloc(ck.n_tensors + 1, sizeof *modname)) == NULL ||
@@ -606,8 +620,8 @@ pack(const char *input)
 		cli_die("out of memory");
 	/* smoothing factors (AWQ, SmoothQuant): 1/s into the op before */
 	if (smooth_fold_plan(&ck, &qp, smooth_norm_plus_one(&ck), folds, &e) < 0)
-		cli_die("%s: %s", opt.qparams, e.msg);
-	opt.lo.model_dtype = QD_COUNT;
+		cli_die("%s: %s", opt->qparams, e.msg);
+	run->lo.model_dtype = QD_COUNT;
 	for (size_t i = 0; i < ck.n_tensors; i++) {
 		const struct st_tensor *t = ck.tensors[i].t;
 		struct packjob *j = &jobs[i];
@@ -616,29 +630,29 @@ pack(const char *input)
 		j->t = t;
 		if (folds[i].row_div || folds[i].col_mul)
 			j->fold = &folds[i];
-		if (wsel_pick(&opt.sel, t->name, t->dtype, t->ndim) &&
-		    (!opt.qparams || (j->qe = qparams_find(&qp, t->name)) != NULL)) {
-			j->s = j->qe ? j->qe->s : opt.s;
+		if (wsel_pick(&opt->sel, t->name, t->dtype, t->ndim) &&
+		    (!opt->qparams || (j->qe = qparams_find(&qp, t->name)) != NULL)) {
+			j->s = j->qe ? j->qe->s : opt->s;
 			if (j->qe && (j->qe->ndim != 2 || j->qe->shape[0] != t->shape[0] ||
 			    j->qe->shape[1] != t->shape[1]))
 				cli_die("%s: %s: the qparams shape differs from the checkpoint's",
-				    opt.qparams, t->name);
+				    opt->qparams, t->name);
 			if (linq_grid(&j->s, (int64_t)t->shape[0], (int64_t)t->shape[1], &j->g, &e) < 0 ||
-			    ql_check(&opt.lo, &j->s, (int64_t)t->shape[0], (int64_t)t->shape[1], &e) < 0) {
+			    ql_check(&run->lo, &j->s, (int64_t)t->shape[0], (int64_t)t->shape[1], &e) < 0) {
 				if (j->qe)
-					cli_die("%s: %s: %s cannot store it: %s", opt.qparams, t->name,
-					    qlayout_names[opt.lo.layout], e.msg);
-				if (!opt.quiet)
+					cli_die("%s: %s: %s cannot store it: %s", opt->qparams, t->name,
+					    qlayout_names[run->lo.layout], e.msg);
+				if (!opt->quiet)
 					cli_warn("%s: left in float: %s", t->name, e.msg);
 			} else {
-				j->act = j->qe ? (enum ql_act_order)j->qe->act_order : opt.act;
-				if (j->qe && j->qe->g_idx && !ql_stores_gidx(opt.lo.layout, &j->s))
+				j->act = j->qe ? (enum ql_act_order)j->qe->act_order : opt->act;
+				if (j->qe && j->qe->g_idx && !ql_stores_gidx(run->lo.layout, &j->s))
 					cli_die("%s: %s: %s cannot store g_idx (act-order groups); write the plan "
-					    "with --static-groups", opt.qparams, t->name, qlayout_names[opt.lo.layout]);
+					    "with --static-groups", opt->qparams, t->name, qlayout_names[run->lo.layout]);
 				j->quantize = 1;
 				n_quant++;
-				if (opt.lo.model_dtype == QD_COUNT)
-					opt.lo.model_dtype = t->dtype;
+				if (run->lo.model_dtype == QD_COUNT)
+					run->lo.model_dtype = t->dtype;
 			}
 		}
 		/* the config's modules: the quantized ones with their scheme, the
@@ -655,15 +669,15 @@ pack(const char *input)
 		}
 	}
 	if (n_quant == 0)
-		cli_die("%s: no tensor to quantize for %s", input, qlayout_names[opt.lo.layout]);
-	if (opt.lo.model_dtype == QD_COUNT)
-		opt.lo.model_dtype = QD_BF16;
+		cli_die("%s: no tensor to quantize for %s", input, qlayout_names[run->lo.layout]);
+	if (run->lo.model_dtype == QD_COUNT)
+		run->lo.model_dtype = QD_BF16;
 	/* the config before a byte is written: awq, gptq and fp8 refuse a plan
 	 * with several schemes here */
-	if ((qc = ql_config_modules(&opt.lo, mods, n_mods,
-	    opt.qparams ? "qparams" : opt.gptq ? "gptq" : calib_method_names[opt.co.method], &e)) == NULL)
-		cli_die("%s: %s", opt.qparams ? opt.qparams : input, e.msg);
-	if (!opt.quiet)
+	if ((qc = ql_config_modules(&run->lo, mods, n_mods, opt->qparams ? "qparams" :
+	    opt->gptq ? "gptq" : calib_method_names[opt->co.method], &e)) == NULL)
+		cli_die("%s: %s", opt->qparams ? opt->qparams : input, e.msg);
+	if (!opt->quiet)
 		warn_fused(mods, n_mods);
 
 	/* plan: every output tensor with its size, before writing a byte */
@@ -674,7 +688,7 @@ pack(const char *input)
 			struct ql_packed pk;
 			char mod[1024], name[1100];
 
-			if (ql_plan_act(&opt.lo, &jobs[i].s, &jobs[i].g, jobs[i].act, &pk, &e) < 0)
+			if (ql_plan_act(&run->lo, &jobs[i].s, &jobs[i].g, jobs[i].act, &pk, &e) < 0)
 				cli_die("%s: %s", t->name, e.msg);
 			module_name(t->name, mod, sizeof mod);
 			for (int m = 0; m < pk.n; m++) {
@@ -688,10 +702,10 @@ pack(const char *input)
 			plan_add(&p, t->name, t->dtype, t->ndim, t->shape, t->end - t->begin, i, -1);
 		}
 	}
-	plan_shards(&p);
+	plan_shards(&p, opt->shard_max);
 
-	cli_outdir_open(&od, opt.out);
-	write_shards(&p, &ck, jobs, od.tmp, input);
+	cli_outdir_open(&od, opt->out);
+	write_shards(run, &p, &ck, jobs, od.tmp, input);
 	if (p.n_shards > 1)
 		write_index(&p, od.tmp);
 	config = ck.config ? cJSON_Duplicate(ck.config, 1) : cJSON_CreateObject();
@@ -700,7 +714,7 @@ pack(const char *input)
 	cJSON_DeleteItemFromObjectCaseSensitive(config, "quantization_config");
 	cJSON_AddItemToObject(config, "quantization_config", qc);
 	write_json_file(od.tmp, "config.json", config);
-	if (opt.lo.layout == QL_GPTQ)
+	if (run->lo.layout == QL_GPTQ)
 		write_json_file(od.tmp, "quantize_config.json", qc);
 	cJSON_Delete(config);
 	copy_other_files(&ck, od.tmp);
@@ -724,7 +738,7 @@ pack(const char *input)
 
 static void
 unpack_write(const struct item *it, const struct ckpt *ck, const struct ql_config *cfg,
-    struct st_writer *w, FILE *f, const char *path)
+    enum qdtype dtype, struct st_writer *w, FILE *f, const char *path)
 {
 	struct qerr e;
 	float *x;
@@ -745,10 +759,10 @@ unpack_write(const struct item *it, const struct ckpt *ck, const struct ql_confi
 			cli_die("%s: %s", ck->path, e.msg);
 	}
 	n = (size_t)(rows * cols);
-	if ((buf = malloc(n * (size_t)qdtype_table[opt.dtype].bits / 8)) == NULL)
+	if ((buf = malloc(n * (size_t)qdtype_table[dtype].bits / 8)) == NULL)
 		cli_die("out of memory");
-	qdtype_from_f32(opt.dtype, x, buf, n);
-	if (st_writer_data(w, f, buf, n * (size_t)qdtype_table[opt.dtype].bits / 8, &e) < 0)
+	qdtype_from_f32(dtype, x, buf, n);
+	if (st_writer_data(w, f, buf, n * (size_t)qdtype_table[dtype].bits / 8, &e) < 0)
 		cli_die("%s: %s", path, e.msg);
 	free(buf);
 	free(x);
@@ -787,15 +801,16 @@ count_gptoss(const struct ckpt *ck)
 }
 
 static int
-dequant(const char *input)
+dequant(const struct qpack_run *run, const char *input)
 {
+	const struct options *opt = run->opt;
 	struct ckpt ck;
 	struct packed pk;
 	struct qerr e;
 	size_t n_gptoss;
 	struct plan p = { 0 };
-	int to_dir = !(strcmp(opt.out, "-") == 0 ||
-	    (strlen(opt.out) > 12 && strcmp(opt.out + strlen(opt.out) - 12, ".safetensors") == 0));
+	int to_dir = !(strcmp(opt->out, "-") == 0 ||
+	    (strlen(opt->out) > 12 && strcmp(opt->out + strlen(opt->out) - 12, ".safetensors") == 0));
 
 	if (ckpt_open(&ck, input, &e) < 0)
 		cli_die_err(&e);
@@ -809,7 +824,7 @@ dequant(const char *input)
 			    "tensor of a quantized layout");
 		cli_die("%s: no %s weight in the checkpoint", input, qlayout_names[pk.cfg.layout]);
 	}
-	if (pk.detected && !opt.quiet) {
+	if (pk.detected && !opt->quiet) {
 		char *js = cJSON_PrintUnformatted(pk.detected);
 
 		cli_warn("%s: no quantization_config; from its tensors: %s", input, js ? js : "?");
@@ -831,8 +846,8 @@ dequant(const char *input)
 			snprintf(name, sizeof name, "%.*s", (int)plen, t->name);
 			if (ql_gptoss_unpack(name, packed_lookup, &ck, &unused, shape, 1, &e) < 0)
 				cli_die("%s: %s", input, e.msg);
-			plan_add(&p, name, opt.dtype, 3, shape,
-			    shape[0] * shape[1] * shape[2] * (uint64_t)qdtype_table[opt.dtype].bits / 8, i, -3);
+			plan_add(&p, name, opt->dtype, 3, shape,
+			    shape[0] * shape[1] * shape[2] * (uint64_t)qdtype_table[opt->dtype].bits / 8, i, -3);
 			continue;
 		}
 		if ((module = packed_module(&pk, t->name)) != NULL) {
@@ -845,8 +860,8 @@ dequant(const char *input)
 			shape[0] = (uint64_t)rows;
 			shape[1] = (uint64_t)cols;
 			snprintf(name, sizeof name, "%s.weight", module);
-			plan_add(&p, name, opt.dtype, 2, shape,
-			    (uint64_t)rows * (uint64_t)cols * (uint64_t)qdtype_table[opt.dtype].bits / 8, i, -2);
+			plan_add(&p, name, opt->dtype, 2, shape,
+			    (uint64_t)rows * (uint64_t)cols * (uint64_t)qdtype_table[opt->dtype].bits / 8, i, -2);
 			continue;
 		}
 		if (packed_is_part(&pk, t->name))
@@ -857,9 +872,9 @@ dequant(const char *input)
 		struct cli_outdir od;
 		cJSON *config = ck.config ? cJSON_Duplicate(ck.config, 1) : NULL;
 
-		plan_shards(&p);
-		cli_outdir_open(&od, opt.out);
-		write_shards(&p, &ck, NULL, od.tmp, input);
+		plan_shards(&p, opt->shard_max);
+		cli_outdir_open(&od, opt->out);
+		write_shards(run, &p, &ck, NULL, od.tmp, input);
 		if (p.n_shards > 1)
 			write_index(&p, od.tmp);
 		if (config) {
@@ -874,9 +889,10 @@ dequant(const char *input)
 		struct cli_progress prog;
 
 		p.n_shards = 1;
-		cli_out_open(&o, opt.out, 1);
-		cli_progress_start(&prog, "unpacking", p.total, opt.quiet);
-		write_shard(&p, &ck, NULL, 0, o.f, strcmp(opt.out, "-") ? opt.out : "(stdout)", input, &prog);
+		cli_out_open(&o, opt->out, 1);
+		cli_progress_start(&prog, "unpacking", p.total, opt->quiet);
+		write_shard(run, &p, &ck, NULL, 0, o.f, strcmp(opt->out, "-") ? opt->out : "(stdout)",
+		    input, &prog);
 		cli_progress_end(&prog);
 		cli_out_commit(&o);
 	}
@@ -891,6 +907,8 @@ dequant(const char *input)
 int
 main(int argc, char **argv)
 {
+	struct options opt = { 0 };
+	struct qpack_run run = { .opt = &opt };
 	int c;
 
 	cli_init(argv[0]);
@@ -999,13 +1017,13 @@ main(int argc, char **argv)
 	if (opt.out == NULL)
 		cli_usage_error("no output: give -o");
 	if (opt.dequant) {
-		dequant(argv[optind]);
+		dequant(&run, argv[optind]);
 	} else {
 		if (strcmp(opt.out, "-") == 0)
 			cli_usage_error("a packed checkpoint is a folder (config.json and safetensors): -o folder");
 		struct qerr e;
 
-		default_scheme();
+		default_scheme(&opt);
 		if (opt.gptq && (opt.captures == NULL || opt.qparams))
 			cli_usage_error("-m gptq needs --captures, and takes no -p");
 		if (!opt.gptq && opt.captures)
@@ -1016,11 +1034,12 @@ main(int argc, char **argv)
 		if (opt.act == QL_ACT_GROUP && opt.s.gran == QG_GROUP && !ql_stores_gidx(opt.lo.layout, &opt.s))
 			cli_usage_error("--act-order: %s cannot store g_idx (each input's group); add --static-groups",
 			    qlayout_names[opt.lo.layout]);
-		if (opt.captures && st_open(&opt.capt, opt.captures, &e) < 0)
+		run.lo = opt.lo;
+		if (opt.captures && st_open(&run.capt, opt.captures, &e) < 0)
 			cli_die_err(&e);
-		pack(argv[optind]);
+		pack(&run, argv[optind]);
 		if (opt.captures)
-			st_close(&opt.capt);
+			st_close(&run.capt);
 	}
 	cli_close_stdout();
 	return 0;
