@@ -22,12 +22,13 @@
 
 #define CHUNK 65536	/* elements per unit of work for --stats and --diff */
 
-static struct {
+/* What main was asked to do: made there, lent (const) to what needs it. */
+struct options {
 	int json, metadata_only, stats, check, diff, raw, quiet, jobs;
 	const char *dump;
 	const char **globs;
 	int n_globs;
-} opt;
+};
 
 static void
 usage(FILE *f)
@@ -56,12 +57,12 @@ usage(FILE *f)
 }
 
 static int
-selected(const char *name)
+selected(const struct options *opt, const char *name)
 {
-	if (opt.n_globs == 0)
+	if (opt->n_globs == 0)
 		return 1;
-	for (int i = 0; i < opt.n_globs; i++)
-		if (fnmatch(opt.globs[i], name, 0) == 0)
+	for (int i = 0; i < opt->n_globs; i++)
+		if (fnmatch(opt->globs[i], name, 0) == 0)
 			return 1;
 	return 0;
 }
@@ -201,7 +202,7 @@ struct dtype_total {
 
 /* Totals per dtype in order of first appearance; the last row is "all". */
 static struct dtype_total *
-totals(const struct insp_model *m, size_t *n)
+totals(const struct options *opt, const struct insp_model *m, size_t *n)
 {
 	struct dtype_total *v = calloc(m->n_tensors + 1, sizeof *v);
 	size_t k = 0;
@@ -212,7 +213,7 @@ totals(const struct insp_model *m, size_t *n)
 		const struct insp_tensor *t = &m->tensors[i];
 		size_t j;
 
-		if (!selected(t->name))
+		if (!selected(opt, t->name))
 			continue;
 		for (j = 0; j < k && strcmp(v[j].dtype, t->dtype) != 0; j++)
 			;
@@ -256,7 +257,7 @@ print_sections_text(const struct insp_model *m)
 }
 
 static void
-list_text(const struct insp_model *m)
+list_text(const struct options *opt, const struct insp_model *m)
 {
 	static const char *const head[] = { "NAME", "DTYPE", "SHAPE", "ELEMENTS", "BYTES", "OFFSET", "FILE" };
 	int ncol = m->n_files > 1 ? 7 : 6, w[7];
@@ -269,7 +270,7 @@ list_text(const struct insp_model *m)
 		printf(", %zu files", m->n_files);
 	printf(", %zu tensors\n", m->n_tensors);
 	print_sections_text(m);
-	if (opt.metadata_only)
+	if (opt->metadata_only)
 		return;
 	for (int c = 0; c < ncol; c++)
 		w[c] = (int)strlen(head[c]);
@@ -284,7 +285,7 @@ list_text(const struct insp_model *m)
 		for (size_t i = 0; i < m->n_tensors; i++) {
 			const struct insp_tensor *t = &m->tensors[i];
 
-			if (!selected(t->name))
+			if (!selected(opt, t->name))
 				continue;
 			if (pass == 1)
 				printf(" ");
@@ -310,7 +311,7 @@ list_text(const struct insp_model *m)
 				printf("\n");
 		}
 	}
-	tot = totals(m, &ntot);
+	tot = totals(opt, m, &ntot);
 	printf("totals:\n  %-12s %10s %14s %16s\n", "DTYPE", "TENSORS", "ELEMENTS", "BYTES");
 	for (size_t j = 0; j < ntot; j++)
 		printf("  %-12s %10llu %14llu %16llu\n", clean(tot[j].dtype, cell[0], sizeof cell[0]),
@@ -384,23 +385,23 @@ json_tensor_fields(const struct insp_model *m, const struct insp_tensor *t)
 }
 
 static void
-list_json(const struct insp_model *m)
+list_json(const struct options *opt, const struct insp_model *m)
 {
 	struct dtype_total *tot;
 	size_t ntot, k = 0;
 
 	json_head(m);
-	if (!opt.metadata_only) {
+	if (!opt->metadata_only) {
 		printf(",\n  \"tensors\": [");
 		for (size_t i = 0; i < m->n_tensors; i++) {
-			if (!selected(m->tensors[i].name))
+			if (!selected(opt, m->tensors[i].name))
 				continue;
 			printf("%s\n    ", k++ ? "," : "");
 			json_tensor_fields(m, &m->tensors[i]);
 			printf("}");
 		}
 		printf("%s],\n  \"totals\": [", k ? "\n  " : "");
-		tot = totals(m, &ntot);
+		tot = totals(opt, m, &ntot);
 		for (size_t j = 0; j < ntot; j++) {
 			printf("%s\n    {\"dtype\": ", j ? "," : "");
 			json_str(tot[j].dtype);
@@ -442,6 +443,7 @@ struct pass {
 	float **buf_a, **buf_b;		/* per worker */
 	struct tstats *st;		/* per chunk */
 	struct diffacc *df;		/* per chunk */
+	int jobs;			/* threads */
 	atomic_int failed;
 	struct qerr e;
 };
@@ -561,7 +563,7 @@ run_chunks(struct pass *p, qpool_body body)
 	size_t nchunks = (size_t)((p->ta->nelem + CHUNK - 1) / CHUNK);
 
 	atomic_store(&p->failed, 0);
-	qpool_for(nchunks > 1 ? opt.jobs : 1, nchunks, 1, body, p);
+	qpool_for(nchunks > 1 ? p->jobs : 1, nchunks, 1, body, p);
 	if (p->ma->be->done_with)
 		p->ma->be->done_with(p->ma, p->ta);
 	if (p->mb && p->mb->be->done_with)
@@ -588,26 +590,26 @@ tensor_stats(struct pass *p, struct tstats *out)
 }
 
 static int
-print_stats(const struct insp_model *m)
+print_stats(const struct options *opt, const struct insp_model *m)
 {
-	struct pass p = { .ma = m };
+	struct pass p = { .ma = m, .jobs = opt->jobs };
 	struct cli_progress prog;
 	uint64_t total = 0;
 	size_t k = 0;
 	int status = 0, w = 4;
 	char name[256];
 
-	p.buf_a = worker_buffers(opt.jobs);
+	p.buf_a = worker_buffers(opt->jobs);
 	for (size_t i = 0; i < m->n_tensors; i++)
-		if (selected(m->tensors[i].name)) {
+		if (selected(opt, m->tensors[i].name)) {
 			total += m->tensors[i].nbytes;
 			if ((int)strlen(m->tensors[i].name) > w)
 				w = (int)strlen(m->tensors[i].name);
 		}
 	if (w > 60)
 		w = 60;
-	cli_progress_start(&prog, "stats", total, opt.quiet);
-	if (opt.json) {
+	cli_progress_start(&prog, "stats", total, opt->quiet);
+	if (opt->json) {
 		json_head(m);
 		printf(",\n  \"tensors\": [");
 	} else {
@@ -620,7 +622,7 @@ print_stats(const struct insp_model *m)
 		struct tstats s;
 		double sd;
 
-		if (!selected(t->name))
+		if (!selected(opt, t->name))
 			continue;
 		p.ta = t;
 		if (prepare(m, t, &p.e) < 0 || tensor_stats(&p, &s) < 0) {
@@ -636,7 +638,7 @@ print_stats(const struct insp_model *m)
 			s.mean = NAN;
 		if (s.finite + s.inf == 0)
 			s.min = s.max = s.absmax = NAN;
-		if (opt.json) {
+		if (opt->json) {
 			printf("%s\n    ", k++ ? "," : "");
 			json_tensor_fields(m, t);
 			printf(", \"stats\": {\"min\": ");
@@ -659,9 +661,9 @@ print_stats(const struct insp_model *m)
 		}
 	}
 	cli_progress_end(&prog);
-	if (opt.json)
+	if (opt->json)
 		printf("%s]\n}", k ? "\n  " : "");
-	free_buffers(p.buf_a, opt.jobs);
+	free_buffers(p.buf_a, opt->jobs);
 	return status;
 }
 
@@ -714,7 +716,7 @@ dump_exact(const struct insp_tensor *t, const unsigned char *p)
 }
 
 static int
-dump(const struct insp_model *m)
+dump(const struct options *opt, const struct insp_model *m)
 {
 	const struct insp_tensor *t = NULL;
 	const unsigned char *bytes = NULL;
@@ -722,19 +724,19 @@ dump(const struct insp_model *m)
 	int d;
 
 	for (size_t i = 0; i < m->n_tensors && !t; i++)
-		if (strcmp(m->tensors[i].name, opt.dump) == 0)
+		if (strcmp(m->tensors[i].name, opt->dump) == 0)
 			t = &m->tensors[i];
 	if (t == NULL)
-		cli_die("%s: no tensor named \"%s\"", m->path, opt.dump);
+		cli_die("%s: no tensor named \"%s\"", m->path, opt->dump);
 	if (prepare(m, t, &e) < 0)
 		cli_die_err(&e);
 	if (m->be->raw && m->be->raw(m, t, &bytes, &e) < 0)
 		cli_die_err(&e);
-	if (opt.raw) {
+	if (opt->raw) {
 		struct cli_out o;
 
 		if (bytes == NULL)
-			cli_die("%s: %s: --raw is not available for this format", m->path, opt.dump);
+			cli_die("%s: %s: --raw is not available for this format", m->path, opt->dump);
 		cli_out_open(&o, "-", 1);
 		if (fwrite(bytes, 1, (size_t)t->nbytes, stdout) != t->nbytes)
 			cli_die("standard output: %s", strerror(errno));
@@ -810,18 +812,18 @@ find(const struct name_index *ix, const char *name)
 }
 
 static int
-diff(const struct insp_model *a, const struct insp_model *b)
+diff(const struct options *opt, const struct insp_model *a, const struct insp_model *b)
 {
-	struct pass p = { .ma = a, .mb = b };
+	struct pass p = { .ma = a, .mb = b, .jobs = opt->jobs };
 	struct name_index ia, ib;
 	size_t compared = 0, differ = 0, only_a = 0, only_b = 0, mism = 0, k = 0;
 	char name[256], sa[128], sb[128];
 
 	index_names(&ia, a);
 	index_names(&ib, b);
-	p.buf_a = worker_buffers(opt.jobs);
-	p.buf_b = worker_buffers(opt.jobs);
-	if (opt.json) {
+	p.buf_a = worker_buffers(opt->jobs);
+	p.buf_b = worker_buffers(opt->jobs);
+	if (opt->json) {
 		printf("{\"a\": ");
 		json_str(a->path);
 		printf(", \"b\": ");
@@ -847,7 +849,7 @@ diff(const struct insp_model *a, const struct insp_model *b)
 			ta = &a->tensors[i];
 			tb = find(&ib, ta->name);
 		}
-		if (ta == NULL || tb == NULL || !selected(ta->name) || !same_shape(ta, tb))
+		if (ta == NULL || tb == NULL || !selected(opt, ta->name) || !same_shape(ta, tb))
 			continue;
 		if (prepare(a, ta, &e) < 0 || prepare(b, tb, &e) < 0)
 			cli_die_err(&e);
@@ -867,7 +869,7 @@ diff(const struct insp_model *a, const struct insp_model *b)
 		rmse = d.n ? sqrt(d.sse / (double)d.n) : 0;
 		sqnr = d.sse > 0 ? 10 * log10(d.sa2 / d.sse) : INFINITY;
 		cosine = d.sa2 > 0 && d.sb2 > 0 ? d.dot / sqrt(d.sa2 * d.sb2) : (d.sa2 == d.sb2 ? 1 : 0);
-		if (opt.json) {
+		if (opt->json) {
 			printf("%s\n    {\"name\": ", k++ ? "," : "");
 			json_str(ta->name);
 			printf(", \"equal\": %s, \"max_abs_err\": ", d.unequal ? "false" : "true");
@@ -884,11 +886,11 @@ diff(const struct insp_model *a, const struct insp_model *b)
 			    d.maxabs, rmse, sqnr, cosine, d.nan_mismatch ? "  NaN positions differ" : "");
 		}
 	}
-	if (opt.json)
+	if (opt->json)
 		printf("%s],\n  \"only_in_a\": [", k ? "\n  " : "");
 	for (size_t i = 0; i < a->n_tensors; i++)
-		if (selected(a->tensors[i].name) && !find(&ib, a->tensors[i].name)) {
-			if (opt.json) {
+		if (selected(opt, a->tensors[i].name) && !find(&ib, a->tensors[i].name)) {
+			if (opt->json) {
 				printf("%s", only_a ? ", " : "");
 				json_str(a->tensors[i].name);
 			} else {
@@ -896,11 +898,11 @@ diff(const struct insp_model *a, const struct insp_model *b)
 			}
 			only_a++;
 		}
-	if (opt.json)
+	if (opt->json)
 		printf("],\n  \"only_in_b\": [");
 	for (size_t i = 0; i < b->n_tensors; i++)
-		if (selected(b->tensors[i].name) && !find(&ia, b->tensors[i].name)) {
-			if (opt.json) {
+		if (selected(opt, b->tensors[i].name) && !find(&ia, b->tensors[i].name)) {
+			if (opt->json) {
 				printf("%s", only_b ? ", " : "");
 				json_str(b->tensors[i].name);
 			} else {
@@ -908,16 +910,16 @@ diff(const struct insp_model *a, const struct insp_model *b)
 			}
 			only_b++;
 		}
-	if (opt.json)
+	if (opt->json)
 		printf("],\n  \"shape_mismatch\": [");
 	for (size_t i = 0; i < a->n_tensors; i++) {
 		const struct insp_tensor *ta = &a->tensors[i], *tb;
 
-		if (!selected(ta->name) || (tb = find(&ib, ta->name)) == NULL || same_shape(ta, tb))
+		if (!selected(opt, ta->name) || (tb = find(&ib, ta->name)) == NULL || same_shape(ta, tb))
 			continue;
 		shape_text(ta, sa, sizeof sa);
 		shape_text(tb, sb, sizeof sb);
-		if (opt.json) {
+		if (opt->json) {
 			printf("%s\n    {\"name\": ", mism ? "," : "");
 			json_str(ta->name);
 			printf(", \"shape_a\": ");
@@ -930,15 +932,15 @@ diff(const struct insp_model *a, const struct insp_model *b)
 		}
 		mism++;
 	}
-	if (opt.json) {
+	if (opt->json) {
 		printf("%s],\n  \"compared\": %zu, \"differ\": %zu, \"equal\": %s\n}\n", mism ? "\n  " : "",
 		    compared, differ, differ + only_a + only_b + mism ? "false" : "true");
 	} else {
 		printf("%zu compared, %zu differ, %zu only in a, %zu only in b, %zu shape mismatches\n",
 		    compared, differ, only_a, only_b, mism);
 	}
-	free_buffers(p.buf_a, opt.jobs);
-	free_buffers(p.buf_b, opt.jobs);
+	free_buffers(p.buf_a, opt->jobs);
+	free_buffers(p.buf_b, opt->jobs);
 	free(ia.v);
 	free(ib.v);
 	return differ + only_a + only_b + mism ? 1 : 0;
@@ -997,6 +999,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct options opt = { 0 };
 	int c, status = 0, modes;
 
 	cli_init(argv[0]);
@@ -1015,7 +1018,7 @@ main(int argc, char **argv)
 		case 'n': opt.globs[opt.n_globs++] = optarg; break;
 		case 'j': opt.jobs = cli_parse_jobs(optarg); break;
 		case 'q': opt.quiet = 1; break;
-		case 'h': case O_HELP: usage(stdout); return 0;
+		case 'h': case O_HELP: usage(stdout); free(opt.globs); return 0;
 		case O_VERSION: cli_version();
 		default: cli_usage_error("unknown option");
 		}
@@ -1037,6 +1040,7 @@ main(int argc, char **argv)
 	if (opt.check) {
 		for (int i = 0; i < argc; i++)
 			status |= check(argv[i]);
+		free(opt.globs);
 		cli_close_stdout();
 		return status;
 	}
@@ -1046,11 +1050,12 @@ main(int argc, char **argv)
 
 		if (open_model(&a, argv[0], &e) < 0 || open_model(&b, argv[1], &e) < 0)
 			cli_die_err(&e);
-		status = diff(&a, &b);
+		status = diff(&opt, &a, &b);
 		if (finish(&a) | finish(&b))
 			status = 1;
 		close_model(&a);
 		close_model(&b);
+		free(opt.globs);
 		cli_close_stdout();
 		return status;
 	}
@@ -1067,18 +1072,18 @@ main(int argc, char **argv)
 			continue;
 		}
 		if (opt.dump)
-			status |= dump(&m);
+			status |= dump(&opt, &m);
 		else {
 			if (opt.json && argc > 1 && i > 0)
 				printf(",\n");
 			if (opt.stats)
-				status |= print_stats(&m);
+				status |= print_stats(&opt, &m);
 			else if (opt.json)
-				list_json(&m);
+				list_json(&opt, &m);
 			else {
 				if (i > 0)
 					printf("\n");
-				list_text(&m);
+				list_text(&opt, &m);
 			}
 			if (opt.json && argc == 1)
 				printf("\n");
