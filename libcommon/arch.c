@@ -243,15 +243,14 @@ arch_find(const char *model_type, const char *hf_class)
 }
 
 const char *
-arch_supported_list(void)
+arch_supported_list(char *buf, size_t cap)
 {
-	static char buf[512];
 	size_t n = 0;
 	int i;
 
 	buf[0] = 0;
-	for (i = 0; i < arch_count && n < sizeof buf; i++)
-		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? ", " : "",
+	for (i = 0; i < arch_count && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "",
 		    arch_table[i].model_type);
 	return buf;
 }

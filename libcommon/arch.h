@@ -82,8 +82,9 @@ extern const int arch_count;
 /* The entry for a config's model_type (or, failing that, its first
  * architectures[] name); NULL if unsupported. */
 const struct arch_def *arch_find(const char *model_type, const char *hf_class);
-/* "llama, mistral, ..." for error messages (static buffer). */
-const char *arch_supported_list(void);
+/* "llama, mistral, ..." for error messages, into buf (cut at cap, 512 holds
+ * them all); returns buf. */
+const char *arch_supported_list(char *buf, size_t cap);
 
 /* Maps an HF tensor name to its GGUF name.  Returns 1 and fills out (the
  * GGUF name), *role, *layer and *expert (-1 when none) on a match, 0 when

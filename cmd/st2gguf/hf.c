@@ -1298,7 +1298,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	int default_type = o->default_type;
 	size_t i;
 	uint64_t largest = 0, total;
-	char label[256];
+	char label[256], archs_known[512];
 
 	if (ckpt_open(&c, path, &e) != 0)
 		cli_die_err(&e);
@@ -1310,7 +1310,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	    cJSON_IsString(cJSON_GetArrayItem(archs, 0)) ? cJSON_GetArrayItem(archs, 0)->valuestring : NULL);
 	if (!a)
 		cli_die("%s/config.json: architecture %s is not supported (supported: %s)", path,
-		    cJSON_IsString(mt) ? mt->valuestring : "(no model_type)", arch_supported_list());
+		    cJSON_IsString(mt) ? mt->valuestring : "(no model_type)", arch_supported_list(archs_known, sizeof archs_known));
 	read_hparams(&h, a, c.config, path);
 	if (packed_open(&pk, &c, &e) != 0)
 		cli_die("%s: %s", path, e.msg);
