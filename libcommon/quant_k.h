@@ -15,6 +15,8 @@
 
 #include <stdint.h>
 
+#include "quant.h"
+
 #define QK_K 256
 
 struct blk_q2_K {
@@ -74,11 +76,14 @@ QK_DECLARE(iq4_xs)
 #undef QK_DECLARE
 
 /* Which vector variant the plain quantizers use: "avx512", "avx2" or
- * "scalar", the level of cpu.h (QUTILS_SIMD in the environment lowers it).
- * qk_force_variant("scalar"/"avx2"/"avx512") switches it for tests and
- * "auto" restores the default; it returns -1 (and changes nothing) when this
- * CPU or build cannot run that variant. */
+ * "scalar", the level of cpu.h (QUTILS_SIMD in the environment lowers it). */
 const char *qk_variant(void);
-int qk_force_variant(const char *name);
+/* For tests of every variant: quantizes with the named one ("scalar",
+ * "avx2", "avx512") whatever the level, f being one of this file's formats;
+ * -1 (and nothing written) when this CPU or build cannot run that variant or
+ * f is not a K-quant.  qk_has_variant: whether it can. */
+int qk_quantize_variant(const char *variant, enum qfmt f, const float *src, void *dst,
+    int64_t nrows, int64_t n_per_row, const float *imatrix);
+int qk_has_variant(const char *variant);
 
 #endif

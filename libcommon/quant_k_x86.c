@@ -1,7 +1,6 @@
 /* Vectorized K-quant fitting (see quant_k.h, quant_k_lanes.h) and the
  * run-time choice of variant; finishing a block stays in quant_k.c with
  * vectorized element-wise helpers. */
-#include <stdatomic.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -11,45 +10,29 @@
 
 enum { V_SCALAR = QCPU_SCALAR, V_AVX2 = QCPU_AVX2, V_AVX512 = QCPU_AVX512 };
 static const char *const variant_names[] = { "scalar", "avx2", "avx512" };
-static _Atomic int forced = -1;	/* a test's choice, or -1 */
 
-/* The variant: the level of cpu.h (detected, lowered by QUTILS_SIMD),
- * unless a test forced another one the machine has. */
-static int
-cpu_can(int v)
-{
-	return v <= (int)qcpu_detected();
-}
-
-static int
-pick_variant(void)
-{
-	int v = forced;
-
-	return v >= 0 ? v : (int)qcpu_level();
-}
-
+/* The plain quantizers run the level of cpu.h (detected, lowered by
+ * QUTILS_SIMD); a test may name any variant the machine has. */
 const char *
 qk_variant(void)
 {
-	return variant_names[pick_variant()];
+	return variant_names[qcpu_level()];
+}
+
+/* The variant of that name this machine runs, or -1. */
+static int
+variant_named(const char *name)
+{
+	for (int v = 0; v < 3; v++)
+		if (strcmp(name, variant_names[v]) == 0)
+			return v <= (int)qcpu_detected() ? v : -1;
+	return -1;
 }
 
 int
-qk_force_variant(const char *name)
+qk_has_variant(const char *variant)
 {
-	if (strcmp(name, "auto") == 0) {
-		forced = -1;
-		return 0;
-	}
-	for (int v = 0; v < 3; v++)
-		if (strcmp(name, variant_names[v]) == 0) {
-			if (!cpu_can(v))
-				return -1;
-			forced = v;
-			return 0;
-		}
-	return -1;
+	return variant_named(variant) >= 0;
 }
 
 #if QU_X86_KERNELS
@@ -162,11 +145,10 @@ lanes_for(int v)
 #define BATCH 16	/* super-blocks fitted together */
 
 static void
-quantize_rows(int fmt, const float *src, void *dst, int64_t nrows, int64_t n_per_row,
+quantize_rows(int fmt, int v, const float *src, void *dst, int64_t nrows, int64_t n_per_row,
     const float *qw)
 {
 	const struct qk_format *F = &qk_formats[fmt];
-	int v = pick_variant();
 	fit_blocks_fn fit = lanes_for(v);
 	const struct qk_ops *ops = ops_for(v);
 	int64_t nb_row = n_per_row / QK_K, total = nrows * nb_row;
@@ -194,10 +176,28 @@ quantize_rows(int fmt, const float *src, void *dst, int64_t nrows, int64_t n_per
 #define QK_FAST(t, id) \
 	void qk_quantize_##t(const float *src, void *dst, int64_t nrows, \
 	    int64_t n_per_row, const float *imatrix) \
-	{ quantize_rows(id, src, dst, nrows, n_per_row, imatrix); }
+	{ quantize_rows(id, (int)qcpu_level(), src, dst, nrows, n_per_row, imatrix); }
 QK_FAST(q2_K, QK_Q2_K)
 QK_FAST(q3_K, QK_Q3_K)
 QK_FAST(q4_K, QK_Q4_K)
 QK_FAST(q5_K, QK_Q5_K)
 QK_FAST(q6_K, QK_Q6_K)
 QK_FAST(iq4_xs, QK_IQ4_XS)
+
+int
+qk_quantize_variant(const char *variant, enum qfmt f, const float *src, void *dst,
+    int64_t nrows, int64_t n_per_row, const float *imatrix)
+{
+	static const struct { enum qfmt f; int qk; } formats[] = {
+		{ QF_Q2_K, QK_Q2_K }, { QF_Q3_K, QK_Q3_K }, { QF_Q4_K, QK_Q4_K },
+		{ QF_Q5_K, QK_Q5_K }, { QF_Q6_K, QK_Q6_K }, { QF_IQ4_XS, QK_IQ4_XS },
+	};
+	int v = variant_named(variant);
+
+	for (size_t i = 0; v >= 0 && i < sizeof formats / sizeof formats[0]; i++)
+		if (formats[i].f == f) {
+			quantize_rows(formats[i].qk, v, src, dst, nrows, n_per_row, imatrix);
+			return 0;
+		}
+	return -1;
+}
