@@ -1,0 +1,43 @@
+/* quant_imatrix_lanes_undef: forget the macros one inclusion of
+ * quant_imatrix_lanes.h was given, so the next instruction set can define
+ * its own. */
+#undef F16
+#undef K
+#undef KFN
+#undef KTARGET
+#undef VABS
+#undef VADD
+#undef VADDI
+#undef VANDI
+#undef VANY
+#undef VBITS
+#undef VCMP
+#undef VDIV
+#undef VF
+#undef VGATHER
+#undef VI
+#undef VL
+#undef VLANE
+#undef VLIVE
+#undef VLOAD
+#undef VLOADI
+#undef VMASK
+#undef VMASK_AND
+#undef VMAXI
+#undef VMINI
+#undef VMUL
+#undef VORI
+#undef VSEL
+#undef VSELI
+#undef VSET1
+#undef VSET1I
+#undef VSLLI
+#undef VSQRT
+#undef VSRLI
+#undef VSTORE
+#undef VSTOREI
+#undef VSUB
+#undef VSUBI
+#undef VTOF
+#undef VZERO
+#undef VZEROI
