@@ -818,10 +818,27 @@ bf16_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 }
 
 /* ------------------------------------------------------------------ */
-/* Imatrix paths of Q4_0, Q4_1, Q5_0, Q5_1: lanes are blocks           */
+/* Lanes are blocks: Q4_0..Q5_1 with an imatrix, IQ4_NL (quant_lanes.h) */
 /* ------------------------------------------------------------------ */
 
-/* quant_imatrix_lanes.h: 16 blocks at a time */
+/* IQ4_NL's index of the nearest codebook entry as the reference picks it: between
+ * neighbours lo < hi the upper one unless x − lo < hi − x in binary32.
+ * That float test is exactly x < (lo + hi)/2: near each midpoint both
+ * differences are exact (they are no larger than x and in a binade no
+ * finer than x's, for this codebook), and away from it rounding cannot
+ * reverse their order.  So the index is the number of midpoints <= x,
+ * found by a 4-step binary search over the 15 midpoints (tests/unit/
+ * test_quant_ggml.c checks the equivalence around every midpoint).
+ * mids[k] holds the midpoint below entry k (mids[0] unused). */
+static void
+iq4nl_midpoints(float mids[16])
+{
+	mids[0] = -1e30f;
+	for (int k = 1; k < 16; k++)
+		mids[k] = ((float)qk_iq4nl_values[k - 1] + (float)qk_iq4nl_values[k]) / 2;
+}
+
+/* AVX-512: 16 blocks at a time */
 #define VL 16
 #define K(name) name##512
 #define KFN T512
@@ -862,140 +879,27 @@ bf16_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 #define VSTORE(p, v) _mm512_storeu_ps(p, v)
 #define VSTOREI(p, v) _mm512_storeu_si512(p, v)
 #define F16(d) f16_512(d)
-#include "quant_imatrix_lanes.h"
-#include "quant_imatrix_lanes_undef.h"
+#define KX(name) name##_avx512
+#define KPUBLIC QU_TARGET_AVX512
+#define VXOR(a, b) _mm512_xor_ps(a, b)
+#define VTAB __m512
+#define VTAB_LOAD(p) _mm512_loadu_ps(p)
+#define VLOOKUP16(i, t) _mm512_permutexvar_ps(i, t)
+#define VGATHER_ALL(base, idx) _mm512_i32gather_ps(idx, base, 4)
+#define VSTORE_BYTES(p, v) _mm_storeu_si128((__m128i *)(p), _mm512_cvtepi32_epi8(v))
+#include "quant_lanes.h"
+#include "quant_lanes_undef.h"
 
-/* ------------------------------------------------------------------ */
-/* IQ4_NL: lanes are blocks                                            */
-/* ------------------------------------------------------------------ */
+struct tab16_256 { __m256 lo, hi; };	/* a 16-entry table: entries 0-7, 8-15 */
 
-/* The reference sums 32 products per block in order, 16 times; to keep
- * that order each vector lane runs one whole block (the scalar code, lane
- * by lane), on the block's elements gathered into x[j][lane]. */
-
-/* Index of the nearest codebook entry as the reference picks it: between
- * neighbours lo < hi the upper one unless x − lo < hi − x in binary32.
- * That float test is exactly x < (lo + hi)/2: near each midpoint both
- * differences are exact (they are no larger than x and in a binade no
- * finer than x's, for this codebook), and away from it rounding cannot
- * reverse their order.  So the index is the number of midpoints <= x,
- * found by a 4-step binary search over the 15 midpoints (tests/unit/
- * test_quant_ggml.c checks the equivalence around every midpoint).
- * mids[k] holds the midpoint below entry k (mids[0] unused); NaN -> 15
- * as the scalar search ends there. */
-T512 __m512i
-iq4nl_index512(__m512 a, __m512 mids)
+/* AVX2's 16-entry table lookup: two 8-entry permutes and a blend on bit 3
+ * of the index. */
+T256 __m256
+lookup16_256(__m256i k, __m256 lo8, __m256 hi8)
 {
-	__m512i k = _mm512_setzero_si512();
+	__m256 sel = _mm256_castsi256_ps(_mm256_slli_epi32(k, 28));	/* bit 3 -> sign */
 
-	for (int step = 8; step; step >>= 1) {
-		__m512i cand = _mm512_add_epi32(k, _mm512_set1_epi32(step));
-		__mmask16 le = _mm512_cmp_ps_mask(_mm512_permutexvar_ps(cand, mids), a, _CMP_LE_OQ);
-		k = _mm512_mask_mov_epi32(k, le, cand);
-	}
-	return _mm512_mask_mov_epi32(k, _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), _mm512_set1_epi32(15));
-}
-
-/* the midpoints between codebook neighbours, mids[k] below entry k */
-static void
-iq4nl_midpoints(float mids[16])
-{
-	mids[0] = -1e30f;
-	for (int k = 1; k < 16; k++)
-		mids[k] = ((float)qk_iq4nl_values[k - 1] + (float)qk_iq4nl_values[k]) / 2;
-}
-
-/* Σ w·q·x and Σ w·q·q over the block with codes chosen at inverse scale id */
-T512 void
-iq4nl_sums512(const __m512 *x, const __m512 *w, __m512 id, __m512 table, __m512 mids, __m512 *sqx, __m512 *sq2)
-{
-	__m512 sumqx = _mm512_setzero_ps(), sumq2 = _mm512_setzero_ps();
-
-	for (int j = 0; j < QK32; j++) {
-		__m512 q = _mm512_permutexvar_ps(iq4nl_index512(_mm512_mul_ps(id, x[j]), mids), table);
-		__m512 wq = _mm512_mul_ps(w[j], q);
-		sumqx = _mm512_add_ps(sumqx, _mm512_mul_ps(wq, x[j]));
-		sumq2 = _mm512_add_ps(sumq2, _mm512_mul_ps(wq, q));
-	}
-	*sqx = sumqx;
-	*sq2 = sumq2;
-}
-
-QU_TARGET_AVX512 void
-iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, const float *qw)
-{
-	struct blk_iq4_nl *y = vy;
-	int64_t nb = n / QK32, total = nrows * nb, g = 0;
-	__m512 table = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)qk_iq4nl_values)));
-	__m512i lane32 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-	    _mm512_set1_epi32(QK32));
-	float mids[16];
-	__m512 vmids;
-
-	iq4nl_midpoints(mids);
-	vmids = _mm512_loadu_ps(mids);
-	for (; g + 16 <= total; g += 16) {
-		__m512 x[QK32], w[QK32], sigma2 = _mm512_setzero_ps(), amax = _mm512_setzero_ps();
-		__m512 max = _mm512_setzero_ps(), d, id, best, sumqx, sumq2, zero = _mm512_setzero_ps();
-		__m512i qoff = _mm512_setzero_si512();
-		__mmask16 tiny, upd;
-		uint8_t bytes[16][16];
-		uint16_t dh[16];
-		float df[16];
-
-		if (qw) {	/* lane k reads the weights of its block's column */
-			int32_t off[16];
-			for (int k = 0; k < 16; k++)
-				off[k] = (int32_t)(((g + k) % nb) * QK32);
-			qoff = _mm512_loadu_si512(off);
-		}
-		for (int j = 0; j < QK32; j++) {
-			x[j] = _mm512_i32gather_ps(lane32, src + g * QK32 + j, 4);
-			sigma2 = _mm512_add_ps(sigma2, _mm512_mul_ps(x[j], x[j]));
-		}
-		sigma2 = _mm512_mul_ps(sigma2, _mm512_set1_ps(2.0f / QK32));
-		for (int j = 0; j < QK32; j++) {
-			__m512 x2 = _mm512_mul_ps(x[j], x[j]);
-			if (qw)
-				w[j] = _mm512_mul_ps(_mm512_i32gather_ps(qoff, qw + j, 4),
-				    _mm512_sqrt_ps(_mm512_add_ps(sigma2, x2)));
-			else
-				w[j] = x2;
-			__mmask16 gt = _mm512_cmp_ps_mask(abs512(x[j]), amax, _CMP_GT_OQ);
-			amax = _mm512_mask_mov_ps(amax, gt, abs512(x[j]));
-			max = _mm512_mask_mov_ps(max, gt, x[j]);
-		}
-		tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(1e-15f), _CMP_LT_OQ);
-		d = _mm512_div_ps(_mm512_xor_ps(max, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(-127.0f));
-		id = _mm512_div_ps(_mm512_set1_ps(1.0f), d);
-		iq4nl_sums512(x, w, id, table, vmids, &sumqx, &sumq2);
-		d = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ), sumqx, sumq2);
-		best = _mm512_mul_ps(d, sumqx);
-		for (int t = -7; t <= 7; t++) {
-			id = _mm512_div_ps(_mm512_set1_ps((float)(t - 127)), max);
-			iq4nl_sums512(x, w, id, table, vmids, &sumqx, &sumq2);
-			upd = _mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ) &
-			    _mm512_cmp_ps_mask(_mm512_mul_ps(sumqx, sumqx), _mm512_mul_ps(best, sumq2), _CMP_GT_OQ);
-			d = _mm512_mask_div_ps(d, upd, sumqx, sumq2);
-			best = _mm512_mask_mul_ps(best, upd, d, sumqx);
-		}
-		d = _mm512_mask_mov_ps(d, tiny, zero);
-		_mm256_storeu_si256((__m256i *)dh, _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-		id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, zero, _CMP_NEQ_UQ), _mm512_set1_ps(1.0f), d);
-		for (int j = 0; j < 16; j++) {
-			__m512i lo = iq4nl_index512(_mm512_mul_ps(id, x[j]), vmids);
-			__m512i hi = iq4nl_index512(_mm512_mul_ps(id, x[j + 16]), vmids);
-			_mm_storeu_si128((__m128i *)bytes[j], _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
-		}
-		_mm512_storeu_ps(df, d);
-		for (int k = 0; k < 16; k++) {
-			y[g + k].d = df[k] == df[k] ? dh[k] : qu_f32_to_f16(df[k]);
-			for (int j = 0; j < 16; j++)
-				y[g + k].qs[j] = bytes[j][k];
-		}
-	}
-	for (; g < total; g++)
-		iq4_nl_block(src + g * QK32, qw ? qw + (g % nb) * QK32 : NULL, y + g);
+	return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo8, k), _mm256_permutevar8x32_ps(hi8, k), sel);
 }
 
 /* AVX2: the same, 8 blocks at a time, masks as all-ones lanes */
@@ -1039,125 +943,15 @@ iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, con
 #define VSTORE(p, v) _mm256_storeu_ps(p, v)
 #define VSTOREI(p, v) _mm256_storeu_si256((__m256i *)(p), v)
 #define F16(d) f16_256(d)
-#include "quant_imatrix_lanes.h"
-#include "quant_imatrix_lanes_undef.h"
-
-/* AVX2: the same, 8 blocks at a time; the 16-entry table lookup is two
- * 8-entry permutes and a blend on bit 3 of the index. */
-T256 __m256
-lookup16_256(__m256i k, __m256 lo8, __m256 hi8)
-{
-	__m256 sel = _mm256_castsi256_ps(_mm256_slli_epi32(k, 28));	/* bit 3 -> sign */
-
-	return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo8, k), _mm256_permutevar8x32_ps(hi8, k), sel);
-}
-
-/* as iq4nl_index512: the number of midpoints <= a (NaN -> 15) */
-T256 __m256i
-iq4nl_index256(__m256 a, __m256 mlo8, __m256 mhi8)
-{
-	__m256i k = _mm256_setzero_si256();
-
-	for (int step = 8; step; step >>= 1) {
-		__m256i cand = _mm256_add_epi32(k, _mm256_set1_epi32(step));
-		__m256 le = _mm256_cmp_ps(lookup16_256(cand, mlo8, mhi8), a, _CMP_LE_OQ);
-		k = _mm256_blendv_epi8(k, cand, _mm256_castps_si256(le));
-	}
-	return _mm256_blendv_epi8(k, _mm256_set1_epi32(15), _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
-}
-
-T256 void
-iq4nl_sums256(const __m256 *x, const __m256 *w, __m256 id, const __m256 *tab, __m256 *sqx, __m256 *sq2)
-{
-	__m256 sumqx = _mm256_setzero_ps(), sumq2 = _mm256_setzero_ps();
-
-	for (int j = 0; j < QK32; j++) {
-		__m256 q = lookup16_256(iq4nl_index256(_mm256_mul_ps(id, x[j]), tab[2], tab[3]), tab[0], tab[1]);
-		__m256 wq = _mm256_mul_ps(w[j], q);
-		sumqx = _mm256_add_ps(sumqx, _mm256_mul_ps(wq, x[j]));
-		sumq2 = _mm256_add_ps(sumq2, _mm256_mul_ps(wq, q));
-	}
-	*sqx = sumqx;
-	*sq2 = sumq2;
-}
-
-QU_TARGET_AVX2 void
-iq4_nl_quantize_avx2(const float *src, void *vy, int64_t nrows, int64_t n, const float *qw)
-{
-	struct blk_iq4_nl *y = vy;
-	int64_t nb = n / QK32, total = nrows * nb, g = 0;
-	float mids[16];
-	__m256 tab[4];	/* codebook entries 0-7, 8-15; midpoints below entries 0-7, 8-15 */
-
-	iq4nl_midpoints(mids);
-	tab[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)qk_iq4nl_values)));
-	tab[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qk_iq4nl_values + 8))));
-	tab[2] = _mm256_loadu_ps(mids);
-	tab[3] = _mm256_loadu_ps(mids + 8);
-	__m256i lane32 = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
-	__m256 zero = _mm256_setzero_ps(), absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-
-	for (; g + 8 <= total; g += 8) {
-		__m256 x[QK32], w[QK32], sigma2 = zero, amax = zero, max = zero, d, id, best, sumqx, sumq2;
-		__m256 tiny, upd;
-		__m256i qoff = _mm256_setzero_si256();
-		uint8_t bytes[16][8];
-		float df[8];
-
-		if (qw) {
-			int32_t off[8];
-			for (int k = 0; k < 8; k++)
-				off[k] = (int32_t)(((g + k) % nb) * QK32);
-			qoff = _mm256_loadu_si256((const __m256i *)off);
-		}
-		for (int j = 0; j < QK32; j++) {
-			x[j] = _mm256_i32gather_ps(src + g * QK32 + j, lane32, 4);
-			sigma2 = _mm256_add_ps(sigma2, _mm256_mul_ps(x[j], x[j]));
-		}
-		sigma2 = _mm256_mul_ps(sigma2, _mm256_set1_ps(2.0f / QK32));
-		for (int j = 0; j < QK32; j++) {
-			__m256 x2 = _mm256_mul_ps(x[j], x[j]), ax = _mm256_and_ps(x[j], absmask), gt;
-			if (qw)
-				w[j] = _mm256_mul_ps(_mm256_i32gather_ps(qw + j, qoff, 4),
-				    _mm256_sqrt_ps(_mm256_add_ps(sigma2, x2)));
-			else
-				w[j] = x2;
-			gt = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
-			amax = _mm256_blendv_ps(amax, ax, gt);
-			max = _mm256_blendv_ps(max, x[j], gt);
-		}
-		tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
-		d = _mm256_div_ps(_mm256_xor_ps(max, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(-127.0f));
-		id = _mm256_div_ps(_mm256_set1_ps(1.0f), d);
-		iq4nl_sums256(x, w, id, tab, &sumqx, &sumq2);
-		d = _mm256_and_ps(_mm256_div_ps(sumqx, sumq2), _mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ));
-		best = _mm256_mul_ps(d, sumqx);
-		for (int t = -7; t <= 7; t++) {
-			id = _mm256_div_ps(_mm256_set1_ps((float)(t - 127)), max);
-			iq4nl_sums256(x, w, id, tab, &sumqx, &sumq2);
-			upd = _mm256_and_ps(_mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ),
-			    _mm256_cmp_ps(_mm256_mul_ps(sumqx, sumqx), _mm256_mul_ps(best, sumq2), _CMP_GT_OQ));
-			d = _mm256_blendv_ps(d, _mm256_div_ps(sumqx, sumq2), upd);
-			best = _mm256_blendv_ps(best, _mm256_mul_ps(d, sumqx), upd);
-		}
-		d = _mm256_andnot_ps(tiny, d);
-		id = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d), _mm256_cmp_ps(d, zero, _CMP_NEQ_UQ));
-		for (int j = 0; j < 16; j++) {
-			__m256i lo = iq4nl_index256(_mm256_mul_ps(id, x[j]), tab[2], tab[3]);
-			__m256i hi = iq4nl_index256(_mm256_mul_ps(id, x[j + 16]), tab[2], tab[3]);
-			__m256i b = _mm256_or_si256(lo, _mm256_slli_epi32(hi, 4));	/* 0..255 */
-			__m128i p = narrow_u8_256(b, b);
-			_mm_storel_epi64((__m128i *)bytes[j], p);	/* b0..b7 first */
-		}
-		_mm256_storeu_ps(df, d);
-		for (int k = 0; k < 8; k++) {
-			y[g + k].d = f16_256(df[k]);
-			for (int j = 0; j < 16; j++)
-				y[g + k].qs[j] = bytes[j][k];
-		}
-	}
-	for (; g < total; g++)
-		iq4_nl_block(src + g * QK32, qw ? qw + (g % nb) * QK32 : NULL, y + g);
-}
+#define KX(name) name##_avx2
+#define KPUBLIC QU_TARGET_AVX2
+#define VXOR(a, b) _mm256_xor_ps(a, b)
+#define VTAB struct tab16_256
+#define VTAB_LOAD(p) ((struct tab16_256){ _mm256_loadu_ps(p), _mm256_loadu_ps((p) + 8) })
+#define VLOOKUP16(i, t) lookup16_256(i, (t).lo, (t).hi)
+#define VGATHER_ALL(base, idx) _mm256_i32gather_ps(base, idx, 4)
+#define VSTORE_BYTES(p, v) _mm_storel_epi64((__m128i *)(p), narrow_u8_256(v, v))
+#include "quant_lanes.h"
+#include "quant_lanes_undef.h"
 
 #endif

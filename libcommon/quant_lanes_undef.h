@@ -1,5 +1,5 @@
-/* quant_imatrix_lanes_undef: forget the macros one inclusion of
- * quant_imatrix_lanes.h was given, so the next instruction set can define
+/* quant_lanes_undef: forget the macros one inclusion of
+ * quant_lanes.h was given, so the next instruction set can define
  * its own. */
 #undef F16
 #undef K
@@ -41,3 +41,11 @@
 #undef VTOF
 #undef VZERO
 #undef VZEROI
+#undef KX
+#undef KPUBLIC
+#undef VXOR
+#undef VTAB
+#undef VTAB_LOAD
+#undef VLOOKUP16
+#undef VGATHER_ALL
+#undef VSTORE_BYTES

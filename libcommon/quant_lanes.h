@@ -1,17 +1,21 @@
-/* quant_imatrix_lanes: the imatrix paths of Q4_0, Q4_1, Q5_0 and Q5_1 with
- * ONE BLOCK PER LANE, written once for every vector width.
+/* quant_lanes: the 32-element searches with ONE BLOCK PER LANE, written
+ * once for every vector width: the imatrix paths of Q4_0, Q4_1, Q5_0 and
+ * Q5_1, and IQ4_NL.
  *
- * The imatrix fitters (qk_fit_symmetric / qk_fit_asymmetric, the scalar
- * references) search 19 or 38 scales per block with ordered sums, so each
- * lane runs one block through the scalar algorithm, step for step: the
- * same binary32 operations in the same order, branches as per-lane selects.
+ * Their references (qk_fit_symmetric / qk_fit_asymmetric with weights, and
+ * iq4_nl_block) search 19, 38 or 16 scales per block with sums in element
+ * order, so each lane runs one block through the scalar algorithm, step
+ * for step: the same binary32 operations in the same order, branches as
+ * per-lane selects.
  *
  * Included by quant_x86.c once per instruction set, with VL (lanes),
- * K(name) (name mangling), KFN (target attribute, static inline), KTARGET
- * (target attribute, static) and these defined, each one intrinsic:
+ * K(name) and KX(name) (name mangling: static helpers, exported kernels),
+ * KFN (target attribute, static inline), KTARGET (target attribute,
+ * static), KPUBLIC (target attribute) and these defined, each one
+ * intrinsic or a small helper of quant_x86.c:
  *   VF, VI, VMASK                float and int32 vectors, lane mask
  *   VSET1, VSET1I, VZERO, VZEROI broadcasts
- *   VADD VSUB VMUL VDIV VSQRT    float arithmetic
+ *   VADD VSUB VMUL VDIV VSQRT VXOR  float arithmetic
  *   VADDI VSUBI VANDI VORI VMINI VMAXI, VSLLI(a, n) VSRLI(a, n)
  *   VTOF(i), VBITS(f)            int -> float conversion, float bits as int
  *   VABS(v)                      |v|
@@ -21,7 +25,10 @@
  *   VLANE                        int vector 0, 1, ..., VL-1
  *   VLIVE(n)                     mask of lanes 0..n-1
  *   VGATHER(base, idx, m)        base[idx] in the lanes of m, 0 elsewhere
+ *   VGATHER_ALL(base, idx)       base[idx] in every lane
+ *   VTAB, VTAB_LOAD(p), VLOOKUP16(i, t)  a 16-float table, its lookup
  *   VLOAD, VLOADI, VSTORE, VSTOREI  unaligned loads and stores
+ *   VSTORE_BYTES(p, v)           the low byte of each lane to p[0..VL-1]
  *   F16(d)                       one float to binary16 bits (qu_f32_to_f16's) */
 
 KFN VI
@@ -223,4 +230,114 @@ K(imatrix_lanes)(enum imatrix_kind kind, const float *src, unsigned char *dst, i
 			}
 		}
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* IQ4_NL: VL blocks a pass (see iq4nl_midpoints in quant_x86.c for     */
+/* why the index search equals the reference's)                        */
+/* ------------------------------------------------------------------ */
+
+/* The number of midpoints <= a (NaN -> 15, as the scalar search ends
+ * there): a 4-step binary search over the 15 midpoints */
+KFN VI
+K(iq4nl_index)(VF a, VTAB mids)
+{
+	VI k = VZEROI;
+
+	for (int step = 8; step; step >>= 1) {
+		VI cand = VADDI(k, VSET1I(step));
+		k = VSELI(VCMP(VLOOKUP16(cand, mids), a, _CMP_LE_OQ), cand, k);
+	}
+	return VSELI(VCMP(a, a, _CMP_UNORD_Q), VSET1I(15), k);
+}
+
+/* Σ w·q·x and Σ w·q·q over the block with codes chosen at inverse scale id */
+KFN void
+K(iq4nl_sums)(const VF *x, const VF *w, VF id, VTAB table, VTAB mids, VF *sqx, VF *sq2)
+{
+	VF sumqx = VZERO, sumq2 = VZERO;
+
+	for (int j = 0; j < QK32; j++) {
+		VF q = VLOOKUP16(K(iq4nl_index)(VMUL(id, x[j]), mids), table);
+		VF wq = VMUL(w[j], q);
+		sumqx = VADD(sumqx, VMUL(wq, x[j]));
+		sumq2 = VADD(sumq2, VMUL(wq, q));
+	}
+	*sqx = sumqx;
+	*sq2 = sumq2;
+}
+
+/* whole passes of VL blocks; the blocks left over go to the scalar
+ * iq4_nl_block */
+KPUBLIC void
+KX(iq4_nl_quantize)(const float *src, void *vy, int64_t nrows, int64_t n, const float *qw)
+{
+	struct blk_iq4_nl *y = vy;
+	int64_t nb = n / QK32, total = nrows * nb, g = 0;
+	float values[16], mids[16];
+	VTAB table, vmids;
+	VI lane32 = VSLLI(VLANE, 5);	/* lane k reads block k: QK32 floats apart */
+
+	for (int k = 0; k < 16; k++)
+		values[k] = (float)qk_iq4nl_values[k];
+	iq4nl_midpoints(mids);
+	table = VTAB_LOAD(values);
+	vmids = VTAB_LOAD(mids);
+	for (; g + VL <= total; g += VL) {
+		VF x[QK32], w[QK32], zero = VZERO, sigma2 = zero, amax = zero, max = zero;
+		VF d, id, best, sumqx, sumq2;
+		VI qoff = VZEROI;
+		VMASK tiny, upd;
+		uint8_t bytes[16][VL];
+		float df[VL];
+
+		if (qw) {	/* lane k reads the weights of its block's column */
+			int32_t off[VL];
+			for (int k = 0; k < VL; k++)
+				off[k] = (int32_t)(((g + k) % nb) * QK32);
+			qoff = VLOADI(off);
+		}
+		for (int j = 0; j < QK32; j++) {
+			x[j] = VGATHER_ALL(src + g * QK32 + j, lane32);
+			sigma2 = VADD(sigma2, VMUL(x[j], x[j]));
+		}
+		sigma2 = VMUL(sigma2, VSET1(2.0f / QK32));
+		for (int j = 0; j < QK32; j++) {
+			VF x2 = VMUL(x[j], x[j]), ax = VABS(x[j]);
+			VMASK gt;
+			w[j] = qw ? VMUL(VGATHER_ALL(qw + j, qoff), VSQRT(VADD(sigma2, x2))) : x2;
+			gt = VCMP(ax, amax, _CMP_GT_OQ);
+			amax = VSEL(gt, ax, amax);
+			max = VSEL(gt, x[j], max);
+		}
+		tiny = VCMP(amax, VSET1(1e-15f), _CMP_LT_OQ);
+		d = VDIV(VXOR(max, VSET1(-0.0f)), VSET1(-127.0f));
+		id = VDIV(VSET1(1.0f), d);
+		K(iq4nl_sums)(x, w, id, table, vmids, &sumqx, &sumq2);
+		d = VSEL(VCMP(sumq2, zero, _CMP_GT_OQ), VDIV(sumqx, sumq2), zero);
+		best = VMUL(d, sumqx);
+		for (int t = -7; t <= 7; t++) {
+			id = VDIV(VSET1((float)(t - 127)), max);
+			K(iq4nl_sums)(x, w, id, table, vmids, &sumqx, &sumq2);
+			upd = VMASK_AND(VCMP(sumq2, zero, _CMP_GT_OQ),
+			    VCMP(VMUL(sumqx, sumqx), VMUL(best, sumq2), _CMP_GT_OQ));
+			d = VSEL(upd, VDIV(sumqx, sumq2), d);
+			best = VSEL(upd, VMUL(d, sumqx), best);
+		}
+		d = VSEL(tiny, zero, d);
+		id = VSEL(VCMP(d, zero, _CMP_NEQ_UQ), VDIV(VSET1(1.0f), d), zero);
+		for (int j = 0; j < 16; j++) {
+			VI lo = K(iq4nl_index)(VMUL(id, x[j]), vmids);
+			VI hi = K(iq4nl_index)(VMUL(id, x[j + 16]), vmids);
+			VSTORE_BYTES(bytes[j], VORI(lo, VSLLI(hi, 4)));	/* 0..255 a lane */
+		}
+		VSTORE(df, d);
+		for (int k = 0; k < VL; k++) {
+			y[g + k].d = F16(df[k]);
+			for (int j = 0; j < 16; j++)
+				y[g + k].qs[j] = bytes[j][k];
+		}
+	}
+	for (; g < total; g++)
+		iq4_nl_block(src + g * QK32, qw ? qw + (g % nb) * QK32 : NULL, y + g);
 }
