@@ -1297,7 +1297,7 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	const char *path = o->input, *slash;
 	int default_type = o->default_type;
 	size_t i;
-	uint64_t largest = 0, total;
+	uint64_t largest = 0, largest_packed = 0, total;
 	char label[256];
 
 	if (ckpt_open(&c, path, &e) != 0)
@@ -1423,6 +1423,8 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 			cur_bytes += padded;
 			if (t->n_src && t->ne[0] * t->ne[1] > largest)
 				largest = t->ne[0] * t->ne[1];	/* one matrix (expert) */
+			if (t->n_src && t->module[0] && t->ne[0] * t->ne[1] > largest_packed)
+				largest_packed = t->ne[0] * t->ne[1];
 		}
 		n_shards++;
 	}
@@ -1480,9 +1482,11 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 		printf("total: %zu tensors, %llu bytes (%.1f MiB) in %d file%s\n", p.n,
 		    (unsigned long long)total, (double)total / 1048576.0, n_shards,
 		    n_shards > 1 ? "s" : "");
-		/* scratch: two F32 chunks (permutation) + the quantized chunk */
+		/* scratch: two F32 chunks (permutation) + the quantized chunk; a
+		 * packed matrix unpacked whole: int32 codes, and floats beside
+		 * them while it is dequantized */
 		printf("expected peak memory: %.1f MiB of buffers (+ mapped input pages)\n",
-		    (double)(rows_floats * 4 * 3) / 1048576.0 + 8.0);
+		    (double)(rows_floats * 4 * 3 + largest_packed * 8) / 1048576.0 + 8.0);
 		cli_close_stdout();
 	} else {
 		write_output(o, &p, writers, shard, n_shards, split, total, a, &h, im, qp, &src, path);
