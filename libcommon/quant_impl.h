@@ -56,6 +56,15 @@ static inline uint8_t qk_trunc_u8(float v) { return (uint8_t)((uint32_t)qk_cvtt_
  * quant_k_impl.h and serve the 32-element types too. */
 float qk_fit_symmetric(int n, int nmax, const float *x, int8_t *L, const float *weights);
 
+/* make_qkx3's search for Q4_1 and Q5_1 with an importance matrix (ggml's
+ * quantize_row_q4_1_impl / q5_1's: rmin -0.9, rdelta 0.05, 36 steps), [0]
+ * Q4_1, [1] Q5_1; one table for the reference and the vector lanes, static
+ * so the kernels see constants. */
+static const struct qk_search qx1_imatrix_searches[2] = {
+	{ QK32, 15, -0.9f, 0.05f, 36, 0 },
+	{ QK32, 31, -0.9f, 0.05f, 36, 0 },
+};
+
 /* Σx²/n over a row in order: σ² of the imatrix weights of Q4_0..Q5_1. */
 float qk_row_sigma2(const float *x, int64_t n);
 

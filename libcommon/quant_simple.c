@@ -315,7 +315,7 @@ q4_1_block_imatrix(const float *x, const float *w, struct blk_q4_1 *y)
 	uint8_t L[QK32];
 	float neg_min, d;
 
-	d = qk_fit_qkx(QK32, 15, x, w, L, &neg_min, -0.9f, 0.05f, 36, 0);
+	d = qk_fit_search(&qx1_imatrix_searches[0], x, w, L, &neg_min);
 	y->d = qu_f32_to_f16(d);
 	y->m = qu_f32_to_f16(-neg_min);
 	pack_nibbles(L, y->qs);
@@ -424,7 +424,7 @@ q5_1_block_imatrix(const float *x, const float *w, struct blk_q5_1 *y)
 	uint8_t L[QK32];
 	float neg_min, d;
 
-	d = qk_fit_qkx(QK32, 31, x, w, L, &neg_min, -0.9f, 0.05f, 36, 0);
+	d = qk_fit_search(&qx1_imatrix_searches[1], x, w, L, &neg_min);
 	y->d = qu_f32_to_f16(d);
 	y->m = qu_f32_to_f16(-neg_min);
 	pack_5bit(L, y->qs, y->qh);

@@ -818,239 +818,10 @@ bf16_quantize_avx2(const float *x, void *vy, int64_t nrows, int64_t n, const flo
 }
 
 /* ------------------------------------------------------------------ */
-/* Imatrix paths of Q4_0, Q4_1, Q5_0, Q5_1: lanes are blocks           */
+/* Lanes are blocks: Q4_0..Q5_1 with an imatrix, IQ4_NL (quant_lanes.h) */
 /* ------------------------------------------------------------------ */
 
-/* The imatrix fitters (qk_fit_symmetric / qk_fit_asymmetric) search 19 or
- * 38 scales per block with ordered sums, so as for IQ4_NL each lane runs
- * one block through the scalar algorithm, step for step. */
-
-T512 __m512i
-nearest_int512(__m512 v)
-{
-	__m512i bits = _mm512_castps_si512(_mm512_add_ps(v, _mm512_set1_ps(12582912.0f)));
-
-	return _mm512_sub_epi32(_mm512_and_si512(bits, _mm512_set1_epi32(0x7fffff)), _mm512_set1_epi32(0x400000));
-}
-
-T512 __m512i
-clamp512(__m512i l, int lo, int hi)
-{
-	return _mm512_min_epi32(_mm512_max_epi32(l, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
-}
-
-/* qk_fit_symmetric (make_qx_quants, weights given) on 16 blocks */
-T512 __m512
-fit_symmetric512(const __m512 *x, const __m512 *w, int nmax, __m512i *L)
-{
-	__m512 amax = _mm512_setzero_ps(), max = _mm512_setzero_ps(), zero = _mm512_setzero_ps();
-	__m512 iscale, sumlx = zero, suml2 = zero, scale, best;
-	__m512i off = _mm512_set1_epi32(nmax);
-	__mmask16 tiny;
-
-	for (int i = 0; i < QK32; i++) {
-		__mmask16 gt = _mm512_cmp_ps_mask(abs512(x[i]), amax, _CMP_GT_OQ);
-		amax = _mm512_mask_mov_ps(amax, gt, abs512(x[i]));
-		max = _mm512_mask_mov_ps(max, gt, x[i]);
-	}
-	tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(1e-15f), _CMP_LT_OQ);
-	iscale = _mm512_div_ps(_mm512_set1_ps((float)-nmax), max);
-	for (int i = 0; i < QK32; i++) {
-		__m512i l = clamp512(nearest_int512(_mm512_mul_ps(iscale, x[i])), -nmax, nmax - 1);
-		__m512 fl = _mm512_cvtepi32_ps(l);
-		L[i] = _mm512_add_epi32(l, off);
-		sumlx = _mm512_add_ps(sumlx, _mm512_mul_ps(_mm512_mul_ps(w[i], x[i]), fl));
-		suml2 = _mm512_add_ps(suml2, _mm512_mul_ps(_mm512_mul_ps(w[i], fl), fl));
-	}
-	/* "suml2 ? sumlx/suml2 : 0": NaN counts as true */
-	scale = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(suml2, zero, _CMP_NEQ_UQ), sumlx, suml2);
-	best = _mm512_mul_ps(scale, sumlx);
-	for (int is = -9; is <= 9; is++) {
-		__m512i l[QK32];
-		__mmask16 take;
-
-		if (is == 0)
-			continue;
-		iscale = _mm512_div_ps(_mm512_set1_ps(-((float)nmax + 0.1f * (float)is)), max);
-		sumlx = suml2 = zero;
-		for (int i = 0; i < QK32; i++) {
-			__m512 fl;
-			l[i] = clamp512(nearest_int512(_mm512_mul_ps(iscale, x[i])), -nmax, nmax - 1);
-			fl = _mm512_cvtepi32_ps(l[i]);
-			sumlx = _mm512_add_ps(sumlx, _mm512_mul_ps(_mm512_mul_ps(w[i], x[i]), fl));
-			suml2 = _mm512_add_ps(suml2, _mm512_mul_ps(_mm512_mul_ps(w[i], fl), fl));
-		}
-		take = _mm512_cmp_ps_mask(suml2, zero, _CMP_GT_OQ) &
-		    _mm512_cmp_ps_mask(_mm512_mul_ps(sumlx, sumlx), _mm512_mul_ps(best, suml2), _CMP_GT_OQ);
-		if (!take)
-			continue;
-		for (int i = 0; i < QK32; i++)
-			L[i] = _mm512_mask_add_epi32(L[i], take, l[i], off);
-		scale = _mm512_mask_div_ps(scale, take, sumlx, suml2);
-		best = _mm512_mask_mul_ps(best, take, scale, sumlx);
-	}
-	for (int i = 0; i < QK32; i++)
-		L[i] = _mm512_mask_mov_epi32(L[i], tiny, _mm512_setzero_si512());
-	return _mm512_mask_mov_ps(scale, tiny, zero);
-}
-
-/* qk_fit_asymmetric (make_qkx3_quants, squared error, weights given) on
- * 16 blocks; *minp gets the fitted min (≤ 0), i.e. −neg_min */
-T512 __m512
-fit_asymmetric512(const __m512 *x, const __m512 *w, int nmax, float rmin, float rdelta, int nstep,
-    __m512i *L, __m512 *minp)
-{
-	__m512 min = x[0], max = x[0], sum_w = w[0], sum_x = _mm512_mul_ps(w[0], x[0]);
-	__m512 zero = _mm512_setzero_ps(), iscale, scale, best_err = zero;
-	__mmask16 flat;
-
-	for (int i = 1; i < QK32; i++) {
-		min = _mm512_mask_mov_ps(min, _mm512_cmp_ps_mask(x[i], min, _CMP_LT_OQ), x[i]);
-		max = _mm512_mask_mov_ps(max, _mm512_cmp_ps_mask(x[i], max, _CMP_GT_OQ), x[i]);
-		sum_w = _mm512_add_ps(sum_w, w[i]);
-		sum_x = _mm512_add_ps(sum_x, _mm512_mul_ps(w[i], x[i]));
-	}
-	min = _mm512_mask_mov_ps(min, _mm512_cmp_ps_mask(min, zero, _CMP_GT_OQ), zero);
-	flat = _mm512_cmp_ps_mask(max, min, _CMP_LE_OQ);
-	iscale = _mm512_div_ps(_mm512_set1_ps((float)nmax), _mm512_sub_ps(max, min));
-	scale = _mm512_div_ps(_mm512_set1_ps(1.0f), iscale);
-	for (int i = 0; i < QK32; i++) {
-		__m512 diff;
-		L[i] = clamp512(nearest_int512(_mm512_mul_ps(iscale, _mm512_sub_ps(x[i], min))), 0, nmax);
-		diff = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(L[i])), min), x[i]);
-		best_err = _mm512_add_ps(best_err, _mm512_mul_ps(w[i], _mm512_mul_ps(diff, diff)));
-	}
-	for (int is = 0; is <= nstep; is++) {
-		__m512i l[QK32];
-		__m512 sum_l = zero, sum_l2 = zero, sum_xl = zero, D, this_scale, this_min, err = zero;
-		__mmask16 pos_min, take;
-
-		/* min moves when a trial wins, and later trials start from it */
-		iscale = _mm512_div_ps(_mm512_set1_ps(rmin + rdelta * (float)is + (float)nmax), _mm512_sub_ps(max, min));
-		for (int i = 0; i < QK32; i++) {
-			__m512 fl, wl;
-			l[i] = clamp512(nearest_int512(_mm512_mul_ps(iscale, _mm512_sub_ps(x[i], min))), 0, nmax);
-			fl = _mm512_cvtepi32_ps(l[i]);
-			wl = _mm512_mul_ps(w[i], fl);
-			sum_l = _mm512_add_ps(sum_l, wl);
-			sum_l2 = _mm512_add_ps(sum_l2, _mm512_mul_ps(wl, fl));
-			sum_xl = _mm512_add_ps(sum_xl, _mm512_mul_ps(wl, x[i]));
-		}
-		D = _mm512_sub_ps(_mm512_mul_ps(sum_w, sum_l2), _mm512_mul_ps(sum_l, sum_l));
-		this_scale = _mm512_div_ps(_mm512_sub_ps(_mm512_mul_ps(sum_w, sum_xl), _mm512_mul_ps(sum_x, sum_l)), D);
-		this_min = _mm512_div_ps(_mm512_sub_ps(_mm512_mul_ps(sum_l2, sum_x), _mm512_mul_ps(sum_l, sum_xl)), D);
-		pos_min = _mm512_cmp_ps_mask(this_min, zero, _CMP_GT_OQ);
-		this_min = _mm512_mask_mov_ps(this_min, pos_min, zero);
-		this_scale = _mm512_mask_div_ps(this_scale, pos_min, sum_xl, sum_l2);
-		for (int i = 0; i < QK32; i++) {
-			__m512 diff = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(this_scale, _mm512_cvtepi32_ps(l[i])),
-			    this_min), x[i]);
-			err = _mm512_add_ps(err, _mm512_mul_ps(w[i], _mm512_mul_ps(diff, diff)));
-		}
-		take = _mm512_cmp_ps_mask(D, zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(err, best_err, _CMP_LT_OQ);
-		if (!take)
-			continue;
-		for (int i = 0; i < QK32; i++)
-			L[i] = _mm512_mask_mov_epi32(L[i], take, l[i]);
-		best_err = _mm512_mask_mov_ps(best_err, take, err);
-		scale = _mm512_mask_mov_ps(scale, take, this_scale);
-		min = _mm512_mask_mov_ps(min, take, this_min);
-	}
-	for (int i = 0; i < QK32; i++)
-		L[i] = _mm512_mask_mov_epi32(L[i], flat, _mm512_setzero_si512());
-	*minp = min;
-	return _mm512_mask_mov_ps(scale, flat, zero);
-}
-
-/* 16 blocks g..g+15 of the flattened rows (fewer at the end: the missing
- * lanes read zeros and are not written) */
-QU_TARGET_AVX512 static void
-imatrix_lanes512(enum imatrix_kind kind, const float *src, unsigned char *dst, int64_t nrows,
-    int64_t n, const float *qw)
-{
-	static const int block_bytes[] = { 18, 20, 22, 24 };
-	int64_t nb = n / QK32, total = nrows * nb, cached_row = -1;
-	float cached_sigma2 = 0;
-	__m512i lane32 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-	    _mm512_set1_epi32(QK32));
-
-	for (int64_t g = 0; g < total; g += 16) {
-		int lanes = total - g < 16 ? (int)(total - g) : 16;
-		__mmask16 live = (__mmask16)((1u << lanes) - 1);
-		__m512 x[QK32], w[QK32], sigma2, d, min = _mm512_setzero_ps();
-		__m512i L[QK32], qoff;
-		int32_t off[16] = { 0 };
-		float sig[16] = { 0 };
-		uint16_t dh[16], mh[16];
-		uint32_t qh[16];
-		uint8_t bytes[16][16];
-
-		for (int k = 0; k < lanes; k++) {
-			int64_t row = (g + k) / nb;
-			if (row != cached_row) {
-				cached_row = row;
-				cached_sigma2 = qk_row_sigma2(src + row * n, n);
-			}
-			sig[k] = cached_sigma2;
-			off[k] = (int32_t)(((g + k) % nb) * QK32);
-		}
-		sigma2 = _mm512_loadu_ps(sig);
-		qoff = _mm512_loadu_si512(off);
-		for (int j = 0; j < QK32; j++) {
-			x[j] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, lane32, src + g * QK32 + j, 4);
-			w[j] = _mm512_mul_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, qoff, qw + j, 4),
-			    _mm512_sqrt_ps(_mm512_add_ps(sigma2, _mm512_mul_ps(x[j], x[j]))));
-		}
-		switch (kind) {
-		case IM_Q4_0: d = fit_symmetric512(x, w, 8, L); break;
-		case IM_Q5_0: d = fit_symmetric512(x, w, 16, L); break;
-		case IM_Q4_1: d = fit_asymmetric512(x, w, 15, -0.9f, 0.05f, 36, L, &min); break;
-		default: d = fit_asymmetric512(x, w, 31, -0.9f, 0.05f, 36, L, &min); break;
-		}
-		_mm256_storeu_si256((__m256i *)dh, _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-		_mm256_storeu_si256((__m256i *)mh, _mm512_cvtps_ph(min, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-		{
-			__m512i h = _mm512_setzero_si512(), lo4 = _mm512_set1_epi32(0x0f);
-			for (int j = 0; j < QK32; j++)
-				h = _mm512_or_si512(h, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(L[j], 4),
-				    _mm512_set1_epi32(1)), (unsigned)j));
-			_mm512_storeu_si512(qh, h);
-			for (int j = 0; j < 16; j++)
-				_mm_storeu_si128((__m128i *)bytes[j], _mm512_cvtepi32_epi8(_mm512_or_si512(
-				    _mm512_and_si512(L[j], lo4), _mm512_slli_epi32(_mm512_and_si512(L[j + 16], lo4), 4))));
-		}
-		{
-			float df[16], mf[16];
-			_mm512_storeu_ps(df, d);
-			_mm512_storeu_ps(mf, min);
-			for (int k = 0; k < lanes; k++) {
-				unsigned char *b = dst + (g + k) * block_bytes[kind];
-				uint16_t dk = df[k] == df[k] ? dh[k] : qu_f32_to_f16(df[k]);
-				uint16_t mk = mf[k] == mf[k] ? mh[k] : qu_f32_to_f16(mf[k]);
-				uint8_t qs[16];
-				for (int j = 0; j < 16; j++)
-					qs[j] = bytes[j][k];
-				memcpy(b, &dk, 2);
-				switch (kind) {
-				case IM_Q4_0: memcpy(b + 2, qs, 16); break;
-				case IM_Q4_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, qs, 16); break;
-				case IM_Q5_0: memcpy(b + 2, &qh[k], 4); memcpy(b + 6, qs, 16); break;
-				case IM_Q5_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, &qh[k], 4); memcpy(b + 8, qs, 16); break;
-				}
-			}
-		}
-	}
-}
-
-/* ------------------------------------------------------------------ */
-/* IQ4_NL: lanes are blocks                                            */
-/* ------------------------------------------------------------------ */
-
-/* The reference sums 32 products per block in order, 16 times; to keep
- * that order each vector lane runs one whole block (the scalar code, lane
- * by lane), on the block's elements gathered into x[j][lane]. */
-
-/* Index of the nearest codebook entry as the reference picks it: between
+/* IQ4_NL's index of the nearest codebook entry as the reference picks it: between
  * neighbours lo < hi the upper one unless x − lo < hi − x in binary32.
  * That float test is exactly x < (lo + hi)/2: near each midpoint both
  * differences are exact (they are no larger than x and in a binade no
@@ -1058,22 +829,7 @@ imatrix_lanes512(enum imatrix_kind kind, const float *src, unsigned char *dst, i
  * reverse their order.  So the index is the number of midpoints <= x,
  * found by a 4-step binary search over the 15 midpoints (tests/unit/
  * test_quant_ggml.c checks the equivalence around every midpoint).
- * mids[k] holds the midpoint below entry k (mids[0] unused); NaN -> 15
- * as the scalar search ends there. */
-T512 __m512i
-iq4nl_index512(__m512 a, __m512 mids)
-{
-	__m512i k = _mm512_setzero_si512();
-
-	for (int step = 8; step; step >>= 1) {
-		__m512i cand = _mm512_add_epi32(k, _mm512_set1_epi32(step));
-		__mmask16 le = _mm512_cmp_ps_mask(_mm512_permutexvar_ps(cand, mids), a, _CMP_LE_OQ);
-		k = _mm512_mask_mov_epi32(k, le, cand);
-	}
-	return _mm512_mask_mov_epi32(k, _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), _mm512_set1_epi32(15));
-}
-
-/* the midpoints between codebook neighbours, mids[k] below entry k */
+ * mids[k] holds the midpoint below entry k (mids[0] unused). */
 static void
 iq4nl_midpoints(float mids[16])
 {
@@ -1082,307 +838,62 @@ iq4nl_midpoints(float mids[16])
 		mids[k] = ((float)qk_iq4nl_values[k - 1] + (float)qk_iq4nl_values[k]) / 2;
 }
 
-/* Σ w·q·x and Σ w·q·q over the block with codes chosen at inverse scale id */
-T512 void
-iq4nl_sums512(const __m512 *x, const __m512 *w, __m512 id, __m512 table, __m512 mids, __m512 *sqx, __m512 *sq2)
-{
-	__m512 sumqx = _mm512_setzero_ps(), sumq2 = _mm512_setzero_ps();
+/* AVX-512: 16 blocks at a time */
+#define VL 16
+#define K(name) name##512
+#define KFN T512
+#define KTARGET QU_TARGET_AVX512 static
+#define VF __m512
+#define VI __m512i
+#define VMASK __mmask16
+#define VSET1(f) _mm512_set1_ps(f)
+#define VSET1I(i) _mm512_set1_epi32(i)
+#define VZERO _mm512_setzero_ps()
+#define VZEROI _mm512_setzero_si512()
+#define VADD(a, b) _mm512_add_ps(a, b)
+#define VSUB(a, b) _mm512_sub_ps(a, b)
+#define VMUL(a, b) _mm512_mul_ps(a, b)
+#define VDIV(a, b) _mm512_div_ps(a, b)
+#define VSQRT(a) _mm512_sqrt_ps(a)
+#define VADDI(a, b) _mm512_add_epi32(a, b)
+#define VSUBI(a, b) _mm512_sub_epi32(a, b)
+#define VANDI(a, b) _mm512_and_si512(a, b)
+#define VORI(a, b) _mm512_or_si512(a, b)
+#define VMINI(a, b) _mm512_min_epi32(a, b)
+#define VMAXI(a, b) _mm512_max_epi32(a, b)
+#define VSLLI(a, n) _mm512_slli_epi32(a, (unsigned)(n))
+#define VSRLI(a, n) _mm512_srli_epi32(a, (unsigned)(n))
+#define VTOF(i) _mm512_cvtepi32_ps(i)
+#define VBITS(f) _mm512_castps_si512(f)
+#define VABS(v) abs512(v)
+#define VCMP(a, b, P) _mm512_cmp_ps_mask(a, b, P)
+#define VMASK_AND(a, b) ((__mmask16)((a) & (b)))
+#define VANY(m) ((m) != 0)
+#define VSEL(m, a, b) _mm512_mask_mov_ps(b, m, a)
+#define VSELI(m, a, b) _mm512_mask_mov_epi32(b, m, a)
+#define VLANE _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define VLIVE(n) ((__mmask16)((1u << (n)) - 1))
+#define VGATHER(base, idx, m) _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, base, 4)
+#define VLOAD(p) _mm512_loadu_ps(p)
+#define VLOADI(p) _mm512_loadu_si512(p)
+#define VSTORE(p, v) _mm512_storeu_ps(p, v)
+#define VSTOREI(p, v) _mm512_storeu_si512(p, v)
+#define F16(d) f16_512(d)
+#define KX(name) name##_avx512
+#define KPUBLIC QU_TARGET_AVX512
+#define VXOR(a, b) _mm512_xor_ps(a, b)
+#define VTAB __m512
+#define VTAB_LOAD(p) _mm512_loadu_ps(p)
+#define VLOOKUP16(i, t) _mm512_permutexvar_ps(i, t)
+#define VGATHER_ALL(base, idx) _mm512_i32gather_ps(idx, base, 4)
+#define VSTORE_BYTES(p, v) _mm_storeu_si128((__m128i *)(p), _mm512_cvtepi32_epi8(v))
+#include "quant_lanes.h"
+#include "quant_lanes_undef.h"
 
-	for (int j = 0; j < QK32; j++) {
-		__m512 q = _mm512_permutexvar_ps(iq4nl_index512(_mm512_mul_ps(id, x[j]), mids), table);
-		__m512 wq = _mm512_mul_ps(w[j], q);
-		sumqx = _mm512_add_ps(sumqx, _mm512_mul_ps(wq, x[j]));
-		sumq2 = _mm512_add_ps(sumq2, _mm512_mul_ps(wq, q));
-	}
-	*sqx = sumqx;
-	*sq2 = sumq2;
-}
+struct tab16_256 { __m256 lo, hi; };	/* a 16-entry table: entries 0-7, 8-15 */
 
-QU_TARGET_AVX512 void
-iq4_nl_quantize_avx512(const float *src, void *vy, int64_t nrows, int64_t n, const float *qw)
-{
-	struct blk_iq4_nl *y = vy;
-	int64_t nb = n / QK32, total = nrows * nb, g = 0;
-	__m512 table = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)qk_iq4nl_values)));
-	__m512i lane32 = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-	    _mm512_set1_epi32(QK32));
-	float mids[16];
-	__m512 vmids;
-
-	iq4nl_midpoints(mids);
-	vmids = _mm512_loadu_ps(mids);
-	for (; g + 16 <= total; g += 16) {
-		__m512 x[QK32], w[QK32], sigma2 = _mm512_setzero_ps(), amax = _mm512_setzero_ps();
-		__m512 max = _mm512_setzero_ps(), d, id, best, sumqx, sumq2, zero = _mm512_setzero_ps();
-		__m512i qoff = _mm512_setzero_si512();
-		__mmask16 tiny, upd;
-		uint8_t bytes[16][16];
-		uint16_t dh[16];
-		float df[16];
-
-		if (qw) {	/* lane k reads the weights of its block's column */
-			int32_t off[16];
-			for (int k = 0; k < 16; k++)
-				off[k] = (int32_t)(((g + k) % nb) * QK32);
-			qoff = _mm512_loadu_si512(off);
-		}
-		for (int j = 0; j < QK32; j++) {
-			x[j] = _mm512_i32gather_ps(lane32, src + g * QK32 + j, 4);
-			sigma2 = _mm512_add_ps(sigma2, _mm512_mul_ps(x[j], x[j]));
-		}
-		sigma2 = _mm512_mul_ps(sigma2, _mm512_set1_ps(2.0f / QK32));
-		for (int j = 0; j < QK32; j++) {
-			__m512 x2 = _mm512_mul_ps(x[j], x[j]);
-			if (qw)
-				w[j] = _mm512_mul_ps(_mm512_i32gather_ps(qoff, qw + j, 4),
-				    _mm512_sqrt_ps(_mm512_add_ps(sigma2, x2)));
-			else
-				w[j] = x2;
-			__mmask16 gt = _mm512_cmp_ps_mask(abs512(x[j]), amax, _CMP_GT_OQ);
-			amax = _mm512_mask_mov_ps(amax, gt, abs512(x[j]));
-			max = _mm512_mask_mov_ps(max, gt, x[j]);
-		}
-		tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(1e-15f), _CMP_LT_OQ);
-		d = _mm512_div_ps(_mm512_xor_ps(max, _mm512_set1_ps(-0.0f)), _mm512_set1_ps(-127.0f));
-		id = _mm512_div_ps(_mm512_set1_ps(1.0f), d);
-		iq4nl_sums512(x, w, id, table, vmids, &sumqx, &sumq2);
-		d = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ), sumqx, sumq2);
-		best = _mm512_mul_ps(d, sumqx);
-		for (int t = -7; t <= 7; t++) {
-			id = _mm512_div_ps(_mm512_set1_ps((float)(t - 127)), max);
-			iq4nl_sums512(x, w, id, table, vmids, &sumqx, &sumq2);
-			upd = _mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ) &
-			    _mm512_cmp_ps_mask(_mm512_mul_ps(sumqx, sumqx), _mm512_mul_ps(best, sumq2), _CMP_GT_OQ);
-			d = _mm512_mask_div_ps(d, upd, sumqx, sumq2);
-			best = _mm512_mask_mul_ps(best, upd, d, sumqx);
-		}
-		d = _mm512_mask_mov_ps(d, tiny, zero);
-		_mm256_storeu_si256((__m256i *)dh, _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-		id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, zero, _CMP_NEQ_UQ), _mm512_set1_ps(1.0f), d);
-		for (int j = 0; j < 16; j++) {
-			__m512i lo = iq4nl_index512(_mm512_mul_ps(id, x[j]), vmids);
-			__m512i hi = iq4nl_index512(_mm512_mul_ps(id, x[j + 16]), vmids);
-			_mm_storeu_si128((__m128i *)bytes[j], _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
-		}
-		_mm512_storeu_ps(df, d);
-		for (int k = 0; k < 16; k++) {
-			y[g + k].d = df[k] == df[k] ? dh[k] : qu_f32_to_f16(df[k]);
-			for (int j = 0; j < 16; j++)
-				y[g + k].qs[j] = bytes[j][k];
-		}
-	}
-	for (; g < total; g++)
-		iq4_nl_block(src + g * QK32, qw ? qw + (g % nb) * QK32 : NULL, y + g);
-}
-
-/* AVX2 versions of the imatrix lanes: 8 blocks at a time, masks as
- * all-ones lanes. */
-
-T256 __m256i
-nearest_int256(__m256 v)
-{
-	__m256i bits = _mm256_castps_si256(_mm256_add_ps(v, _mm256_set1_ps(12582912.0f)));
-
-	return _mm256_sub_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x7fffff)), _mm256_set1_epi32(0x400000));
-}
-
-T256 __m256i
-clamp256(__m256i l, int lo, int hi)
-{
-	return _mm256_min_epi32(_mm256_max_epi32(l, _mm256_set1_epi32(lo)), _mm256_set1_epi32(hi));
-}
-
-#define SEL256(m, a, b) _mm256_blendv_ps((b), (a), (m))	/* m ? a : b */
-#define SELI256(m, a, b) _mm256_blendv_epi8((b), (a), _mm256_castps_si256(m))
-
-T256 __m256
-fit_symmetric256(const __m256 *x, const __m256 *w, int nmax, __m256i *L)
-{
-	__m256 zero = _mm256_setzero_ps(), amax = zero, max = zero, iscale, sumlx = zero, suml2 = zero;
-	__m256 scale, best, tiny, absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-	__m256i off = _mm256_set1_epi32(nmax);
-
-	for (int i = 0; i < QK32; i++) {
-		__m256 ax = _mm256_and_ps(x[i], absmask), gt = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
-		amax = SEL256(gt, ax, amax);
-		max = SEL256(gt, x[i], max);
-	}
-	tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
-	iscale = _mm256_div_ps(_mm256_set1_ps((float)-nmax), max);
-	for (int i = 0; i < QK32; i++) {
-		__m256i l = clamp256(nearest_int256(_mm256_mul_ps(iscale, x[i])), -nmax, nmax - 1);
-		__m256 fl = _mm256_cvtepi32_ps(l);
-		L[i] = _mm256_add_epi32(l, off);
-		sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(w[i], x[i]), fl));
-		suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(w[i], fl), fl));
-	}
-	scale = _mm256_and_ps(_mm256_div_ps(sumlx, suml2), _mm256_cmp_ps(suml2, zero, _CMP_NEQ_UQ));
-	best = _mm256_mul_ps(scale, sumlx);
-	for (int is = -9; is <= 9; is++) {
-		__m256i l[QK32];
-		__m256 take;
-
-		if (is == 0)
-			continue;
-		iscale = _mm256_div_ps(_mm256_set1_ps(-((float)nmax + 0.1f * (float)is)), max);
-		sumlx = suml2 = zero;
-		for (int i = 0; i < QK32; i++) {
-			__m256 fl;
-			l[i] = clamp256(nearest_int256(_mm256_mul_ps(iscale, x[i])), -nmax, nmax - 1);
-			fl = _mm256_cvtepi32_ps(l[i]);
-			sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(w[i], x[i]), fl));
-			suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(w[i], fl), fl));
-		}
-		take = _mm256_and_ps(_mm256_cmp_ps(suml2, zero, _CMP_GT_OQ),
-		    _mm256_cmp_ps(_mm256_mul_ps(sumlx, sumlx), _mm256_mul_ps(best, suml2), _CMP_GT_OQ));
-		if (_mm256_testz_ps(take, take))
-			continue;
-		for (int i = 0; i < QK32; i++)
-			L[i] = SELI256(take, _mm256_add_epi32(l[i], off), L[i]);
-		scale = SEL256(take, _mm256_div_ps(sumlx, suml2), scale);
-		best = SEL256(take, _mm256_mul_ps(scale, sumlx), best);
-	}
-	for (int i = 0; i < QK32; i++)
-		L[i] = SELI256(tiny, _mm256_setzero_si256(), L[i]);
-	return _mm256_andnot_ps(tiny, scale);
-}
-
-T256 __m256
-fit_asymmetric256(const __m256 *x, const __m256 *w, int nmax, float rmin, float rdelta, int nstep,
-    __m256i *L, __m256 *minp)
-{
-	__m256 min = x[0], max = x[0], sum_w = w[0], sum_x = _mm256_mul_ps(w[0], x[0]);
-	__m256 zero = _mm256_setzero_ps(), iscale, scale, best_err = zero, flat;
-
-	for (int i = 1; i < QK32; i++) {
-		min = SEL256(_mm256_cmp_ps(x[i], min, _CMP_LT_OQ), x[i], min);
-		max = SEL256(_mm256_cmp_ps(x[i], max, _CMP_GT_OQ), x[i], max);
-		sum_w = _mm256_add_ps(sum_w, w[i]);
-		sum_x = _mm256_add_ps(sum_x, _mm256_mul_ps(w[i], x[i]));
-	}
-	min = SEL256(_mm256_cmp_ps(min, zero, _CMP_GT_OQ), zero, min);
-	flat = _mm256_cmp_ps(max, min, _CMP_LE_OQ);
-	iscale = _mm256_div_ps(_mm256_set1_ps((float)nmax), _mm256_sub_ps(max, min));
-	scale = _mm256_div_ps(_mm256_set1_ps(1.0f), iscale);
-	for (int i = 0; i < QK32; i++) {
-		__m256 diff;
-		L[i] = clamp256(nearest_int256(_mm256_mul_ps(iscale, _mm256_sub_ps(x[i], min))), 0, nmax);
-		diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(scale, _mm256_cvtepi32_ps(L[i])), min), x[i]);
-		best_err = _mm256_add_ps(best_err, _mm256_mul_ps(w[i], _mm256_mul_ps(diff, diff)));
-	}
-	for (int is = 0; is <= nstep; is++) {
-		__m256i l[QK32];
-		__m256 sum_l = zero, sum_l2 = zero, sum_xl = zero, D, this_scale, this_min, err = zero, pos_min, take;
-
-		/* min moves when a trial wins, and later trials start from it */
-		iscale = _mm256_div_ps(_mm256_set1_ps(rmin + rdelta * (float)is + (float)nmax), _mm256_sub_ps(max, min));
-		for (int i = 0; i < QK32; i++) {
-			__m256 fl, wl;
-			l[i] = clamp256(nearest_int256(_mm256_mul_ps(iscale, _mm256_sub_ps(x[i], min))), 0, nmax);
-			fl = _mm256_cvtepi32_ps(l[i]);
-			wl = _mm256_mul_ps(w[i], fl);
-			sum_l = _mm256_add_ps(sum_l, wl);
-			sum_l2 = _mm256_add_ps(sum_l2, _mm256_mul_ps(wl, fl));
-			sum_xl = _mm256_add_ps(sum_xl, _mm256_mul_ps(wl, x[i]));
-		}
-		D = _mm256_sub_ps(_mm256_mul_ps(sum_w, sum_l2), _mm256_mul_ps(sum_l, sum_l));
-		this_scale = _mm256_div_ps(_mm256_sub_ps(_mm256_mul_ps(sum_w, sum_xl), _mm256_mul_ps(sum_x, sum_l)), D);
-		this_min = _mm256_div_ps(_mm256_sub_ps(_mm256_mul_ps(sum_l2, sum_x), _mm256_mul_ps(sum_l, sum_xl)), D);
-		pos_min = _mm256_cmp_ps(this_min, zero, _CMP_GT_OQ);
-		this_min = SEL256(pos_min, zero, this_min);
-		this_scale = SEL256(pos_min, _mm256_div_ps(sum_xl, sum_l2), this_scale);
-		for (int i = 0; i < QK32; i++) {
-			__m256 diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(this_scale, _mm256_cvtepi32_ps(l[i])),
-			    this_min), x[i]);
-			err = _mm256_add_ps(err, _mm256_mul_ps(w[i], _mm256_mul_ps(diff, diff)));
-		}
-		take = _mm256_and_ps(_mm256_cmp_ps(D, zero, _CMP_GT_OQ), _mm256_cmp_ps(err, best_err, _CMP_LT_OQ));
-		if (_mm256_testz_ps(take, take))
-			continue;
-		for (int i = 0; i < QK32; i++)
-			L[i] = SELI256(take, l[i], L[i]);
-		best_err = SEL256(take, err, best_err);
-		scale = SEL256(take, this_scale, scale);
-		min = SEL256(take, this_min, min);
-	}
-	for (int i = 0; i < QK32; i++)
-		L[i] = SELI256(flat, _mm256_setzero_si256(), L[i]);
-	*minp = min;
-	return _mm256_andnot_ps(flat, scale);
-}
-
-QU_TARGET_AVX2 static void
-imatrix_lanes256(enum imatrix_kind kind, const float *src, unsigned char *dst, int64_t nrows,
-    int64_t n, const float *qw)
-{
-	static const int block_bytes[] = { 18, 20, 22, 24 };
-	int64_t nb = n / QK32, total = nrows * nb, cached_row = -1;
-	float cached_sigma2 = 0;
-	__m256i lane32 = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
-
-	for (int64_t g = 0; g < total; g += 8) {
-		int lanes = total - g < 8 ? (int)(total - g) : 8;
-		__m256 x[QK32], w[QK32], sigma2, d, min = _mm256_setzero_ps(), live;
-		__m256i L[QK32], qoff;
-		int32_t off[8] = { 0 }, livei[8] = { 0 };
-		float sig[8] = { 0 }, df[8], mf[8];
-		uint32_t qh[8];
-		int32_t codes[QK32][8];
-
-		for (int k = 0; k < lanes; k++) {
-			int64_t row = (g + k) / nb;
-			if (row != cached_row) {
-				cached_row = row;
-				cached_sigma2 = qk_row_sigma2(src + row * n, n);
-			}
-			sig[k] = cached_sigma2;
-			off[k] = (int32_t)(((g + k) % nb) * QK32);
-			livei[k] = -1;
-		}
-		sigma2 = _mm256_loadu_ps(sig);
-		qoff = _mm256_loadu_si256((const __m256i *)off);
-		live = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)livei));
-		for (int j = 0; j < QK32; j++) {
-			x[j] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), src + g * QK32 + j, lane32, live, 4);
-			w[j] = _mm256_mul_ps(_mm256_mask_i32gather_ps(_mm256_setzero_ps(), qw + j, qoff, live, 4),
-			    _mm256_sqrt_ps(_mm256_add_ps(sigma2, _mm256_mul_ps(x[j], x[j]))));
-		}
-		switch (kind) {
-		case IM_Q4_0: d = fit_symmetric256(x, w, 8, L); break;
-		case IM_Q5_0: d = fit_symmetric256(x, w, 16, L); break;
-		case IM_Q4_1: d = fit_asymmetric256(x, w, 15, -0.9f, 0.05f, 36, L, &min); break;
-		default: d = fit_asymmetric256(x, w, 31, -0.9f, 0.05f, 36, L, &min); break;
-		}
-		{
-			__m256i h = _mm256_setzero_si256();
-			for (int j = 0; j < QK32; j++)
-				h = _mm256_or_si256(h, _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(L[j], 4),
-				    _mm256_set1_epi32(1)), j));
-			_mm256_storeu_si256((__m256i *)qh, h);
-		}
-		_mm256_storeu_ps(df, d);
-		_mm256_storeu_ps(mf, min);
-		for (int j = 0; j < QK32; j++)
-			_mm256_storeu_si256((__m256i *)codes[j], L[j]);
-		for (int k = 0; k < lanes; k++) {
-			unsigned char *b = dst + (g + k) * block_bytes[kind];
-			uint16_t dk = f16_256(df[k]), mk = f16_256(mf[k]);
-			uint8_t qs[16];
-			for (int j = 0; j < 16; j++)
-				qs[j] = (uint8_t)((codes[j][k] & 0x0f) | (codes[j + 16][k] & 0x0f) << 4);
-			memcpy(b, &dk, 2);
-			switch (kind) {
-			case IM_Q4_0: memcpy(b + 2, qs, 16); break;
-			case IM_Q4_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, qs, 16); break;
-			case IM_Q5_0: memcpy(b + 2, &qh[k], 4); memcpy(b + 6, qs, 16); break;
-			case IM_Q5_1: memcpy(b + 2, &mk, 2); memcpy(b + 4, &qh[k], 4); memcpy(b + 8, qs, 16); break;
-			}
-		}
-	}
-}
-
-/* AVX2: the same, 8 blocks at a time; the 16-entry table lookup is two
- * 8-entry permutes and a blend on bit 3 of the index. */
+/* AVX2's 16-entry table lookup: two 8-entry permutes and a blend on bit 3
+ * of the index. */
 T256 __m256
 lookup16_256(__m256i k, __m256 lo8, __m256 hi8)
 {
@@ -1391,112 +902,56 @@ lookup16_256(__m256i k, __m256 lo8, __m256 hi8)
 	return _mm256_blendv_ps(_mm256_permutevar8x32_ps(lo8, k), _mm256_permutevar8x32_ps(hi8, k), sel);
 }
 
-/* as iq4nl_index512: the number of midpoints <= a (NaN -> 15) */
-T256 __m256i
-iq4nl_index256(__m256 a, __m256 mlo8, __m256 mhi8)
-{
-	__m256i k = _mm256_setzero_si256();
-
-	for (int step = 8; step; step >>= 1) {
-		__m256i cand = _mm256_add_epi32(k, _mm256_set1_epi32(step));
-		__m256 le = _mm256_cmp_ps(lookup16_256(cand, mlo8, mhi8), a, _CMP_LE_OQ);
-		k = _mm256_blendv_epi8(k, cand, _mm256_castps_si256(le));
-	}
-	return _mm256_blendv_epi8(k, _mm256_set1_epi32(15), _mm256_castps_si256(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
-}
-
-T256 void
-iq4nl_sums256(const __m256 *x, const __m256 *w, __m256 id, const __m256 *tab, __m256 *sqx, __m256 *sq2)
-{
-	__m256 sumqx = _mm256_setzero_ps(), sumq2 = _mm256_setzero_ps();
-
-	for (int j = 0; j < QK32; j++) {
-		__m256 q = lookup16_256(iq4nl_index256(_mm256_mul_ps(id, x[j]), tab[2], tab[3]), tab[0], tab[1]);
-		__m256 wq = _mm256_mul_ps(w[j], q);
-		sumqx = _mm256_add_ps(sumqx, _mm256_mul_ps(wq, x[j]));
-		sumq2 = _mm256_add_ps(sumq2, _mm256_mul_ps(wq, q));
-	}
-	*sqx = sumqx;
-	*sq2 = sumq2;
-}
-
-QU_TARGET_AVX2 void
-iq4_nl_quantize_avx2(const float *src, void *vy, int64_t nrows, int64_t n, const float *qw)
-{
-	struct blk_iq4_nl *y = vy;
-	int64_t nb = n / QK32, total = nrows * nb, g = 0;
-	float mids[16];
-	__m256 tab[4];	/* codebook entries 0-7, 8-15; midpoints below entries 0-7, 8-15 */
-
-	iq4nl_midpoints(mids);
-	tab[0] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)qk_iq4nl_values)));
-	tab[1] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qk_iq4nl_values + 8))));
-	tab[2] = _mm256_loadu_ps(mids);
-	tab[3] = _mm256_loadu_ps(mids + 8);
-	__m256i lane32 = _mm256_setr_epi32(0, 32, 64, 96, 128, 160, 192, 224);
-	__m256 zero = _mm256_setzero_ps(), absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-
-	for (; g + 8 <= total; g += 8) {
-		__m256 x[QK32], w[QK32], sigma2 = zero, amax = zero, max = zero, d, id, best, sumqx, sumq2;
-		__m256 tiny, upd;
-		__m256i qoff = _mm256_setzero_si256();
-		uint8_t bytes[16][8];
-		float df[8];
-
-		if (qw) {
-			int32_t off[8];
-			for (int k = 0; k < 8; k++)
-				off[k] = (int32_t)(((g + k) % nb) * QK32);
-			qoff = _mm256_loadu_si256((const __m256i *)off);
-		}
-		for (int j = 0; j < QK32; j++) {
-			x[j] = _mm256_i32gather_ps(src + g * QK32 + j, lane32, 4);
-			sigma2 = _mm256_add_ps(sigma2, _mm256_mul_ps(x[j], x[j]));
-		}
-		sigma2 = _mm256_mul_ps(sigma2, _mm256_set1_ps(2.0f / QK32));
-		for (int j = 0; j < QK32; j++) {
-			__m256 x2 = _mm256_mul_ps(x[j], x[j]), ax = _mm256_and_ps(x[j], absmask), gt;
-			if (qw)
-				w[j] = _mm256_mul_ps(_mm256_i32gather_ps(qw + j, qoff, 4),
-				    _mm256_sqrt_ps(_mm256_add_ps(sigma2, x2)));
-			else
-				w[j] = x2;
-			gt = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
-			amax = _mm256_blendv_ps(amax, ax, gt);
-			max = _mm256_blendv_ps(max, x[j], gt);
-		}
-		tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
-		d = _mm256_div_ps(_mm256_xor_ps(max, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(-127.0f));
-		id = _mm256_div_ps(_mm256_set1_ps(1.0f), d);
-		iq4nl_sums256(x, w, id, tab, &sumqx, &sumq2);
-		d = _mm256_and_ps(_mm256_div_ps(sumqx, sumq2), _mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ));
-		best = _mm256_mul_ps(d, sumqx);
-		for (int t = -7; t <= 7; t++) {
-			id = _mm256_div_ps(_mm256_set1_ps((float)(t - 127)), max);
-			iq4nl_sums256(x, w, id, tab, &sumqx, &sumq2);
-			upd = _mm256_and_ps(_mm256_cmp_ps(sumq2, zero, _CMP_GT_OQ),
-			    _mm256_cmp_ps(_mm256_mul_ps(sumqx, sumqx), _mm256_mul_ps(best, sumq2), _CMP_GT_OQ));
-			d = _mm256_blendv_ps(d, _mm256_div_ps(sumqx, sumq2), upd);
-			best = _mm256_blendv_ps(best, _mm256_mul_ps(d, sumqx), upd);
-		}
-		d = _mm256_andnot_ps(tiny, d);
-		id = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), d), _mm256_cmp_ps(d, zero, _CMP_NEQ_UQ));
-		for (int j = 0; j < 16; j++) {
-			__m256i lo = iq4nl_index256(_mm256_mul_ps(id, x[j]), tab[2], tab[3]);
-			__m256i hi = iq4nl_index256(_mm256_mul_ps(id, x[j + 16]), tab[2], tab[3]);
-			__m256i b = _mm256_or_si256(lo, _mm256_slli_epi32(hi, 4));	/* 0..255 */
-			__m128i p = narrow_u8_256(b, b);
-			_mm_storel_epi64((__m128i *)bytes[j], p);	/* b0..b7 first */
-		}
-		_mm256_storeu_ps(df, d);
-		for (int k = 0; k < 8; k++) {
-			y[g + k].d = f16_256(df[k]);
-			for (int j = 0; j < 16; j++)
-				y[g + k].qs[j] = bytes[j][k];
-		}
-	}
-	for (; g < total; g++)
-		iq4_nl_block(src + g * QK32, qw ? qw + (g % nb) * QK32 : NULL, y + g);
-}
+/* AVX2: the same, 8 blocks at a time, masks as all-ones lanes */
+#define VL 8
+#define K(name) name##256
+#define KFN T256
+#define KTARGET QU_TARGET_AVX2 static
+#define VF __m256
+#define VI __m256i
+#define VMASK __m256
+#define VSET1(f) _mm256_set1_ps(f)
+#define VSET1I(i) _mm256_set1_epi32(i)
+#define VZERO _mm256_setzero_ps()
+#define VZEROI _mm256_setzero_si256()
+#define VADD(a, b) _mm256_add_ps(a, b)
+#define VSUB(a, b) _mm256_sub_ps(a, b)
+#define VMUL(a, b) _mm256_mul_ps(a, b)
+#define VDIV(a, b) _mm256_div_ps(a, b)
+#define VSQRT(a) _mm256_sqrt_ps(a)
+#define VADDI(a, b) _mm256_add_epi32(a, b)
+#define VSUBI(a, b) _mm256_sub_epi32(a, b)
+#define VANDI(a, b) _mm256_and_si256(a, b)
+#define VORI(a, b) _mm256_or_si256(a, b)
+#define VMINI(a, b) _mm256_min_epi32(a, b)
+#define VMAXI(a, b) _mm256_max_epi32(a, b)
+#define VSLLI(a, n) _mm256_slli_epi32(a, n)
+#define VSRLI(a, n) _mm256_srli_epi32(a, n)
+#define VTOF(i) _mm256_cvtepi32_ps(i)
+#define VBITS(f) _mm256_castps_si256(f)
+#define VABS(v) abs256(v)
+#define VCMP(a, b, P) _mm256_cmp_ps(a, b, P)
+#define VMASK_AND(a, b) _mm256_and_ps(a, b)
+#define VANY(m) (!_mm256_testz_ps(m, m))
+#define VSEL(m, a, b) _mm256_blendv_ps(b, a, m)
+#define VSELI(m, a, b) _mm256_blendv_epi8(b, a, _mm256_castps_si256(m))
+#define VLANE _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
+#define VLIVE(n) _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n), VLANE))
+#define VGATHER(base, idx, m) _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx, m, 4)
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VLOADI(p) _mm256_loadu_si256((const __m256i *)(p))
+#define VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define VSTOREI(p, v) _mm256_storeu_si256((__m256i *)(p), v)
+#define F16(d) f16_256(d)
+#define KX(name) name##_avx2
+#define KPUBLIC QU_TARGET_AVX2
+#define VXOR(a, b) _mm256_xor_ps(a, b)
+#define VTAB struct tab16_256
+#define VTAB_LOAD(p) ((struct tab16_256){ _mm256_loadu_ps(p), _mm256_loadu_ps((p) + 8) })
+#define VLOOKUP16(i, t) lookup16_256(i, (t).lo, (t).hi)
+#define VGATHER_ALL(base, idx) _mm256_i32gather_ps(base, idx, 4)
+#define VSTORE_BYTES(p, v) _mm_storel_epi64((__m128i *)(p), narrow_u8_256(v, v))
+#include "quant_lanes.h"
+#include "quant_lanes_undef.h"
 
 #endif

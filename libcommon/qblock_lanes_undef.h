@@ -1,0 +1,35 @@
+/* qblock_lanes_undef: forget the macros one inclusion of qblock_lanes.h
+ * was given, so the next instruction set can define its own. */
+#undef VL
+#undef K
+#undef KFN
+#undef KTARGET
+#undef VF
+#undef VD
+#undef VMASK
+#undef VSET1
+#undef VSET1D
+#undef VZEROD
+#undef VADD
+#undef VSUB
+#undef VMUL
+#undef VDIV
+#undef VMIN
+#undef VMAX
+#undef VOR
+#undef VADDD
+#undef VSUBD
+#undef VMULD
+#undef VLOAD_FIRST
+#undef VSTORED
+#undef VTRUNC
+#undef VF16
+#undef VABS
+#undef VSIGN
+#undef VCMP
+#undef VSEL
+#undef VADD_IF
+#undef VRECIP_NZ
+#undef VTOD_LO
+#undef VTOD_HI
+#undef VGT_BITS
