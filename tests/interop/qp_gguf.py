@@ -44,3 +44,12 @@ def module_of(hf):
 def permute(a, n):
     """llama's rotary row order for q_proj / k_proj with n heads"""
     return a.reshape(n, 2, a.shape[0] // n // 2, -1).swapaxes(1, 2).reshape(a.shape)
+
+
+def layer_weights(ref):
+    """(GGUF name, weight in llama's row order) for each layer matrix of mkmodel's checkpoint"""
+    for hf, w in ref.items():
+        if ".layers." not in hf or w.ndim != 2:
+            continue
+        mod, name = module_of(hf)
+        yield name, permute(w, ROPE_HEADS[mod]) if mod in ROPE_HEADS else w

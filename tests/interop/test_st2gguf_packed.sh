@@ -26,7 +26,7 @@ import sys
 import numpy as np
 from gguf import GGUFReader
 from gguf.quants import dequantize
-from qp_gguf import ROPE_HEADS, module_of, permute, st_load
+from qp_gguf import layer_weights, st_load
 
 ref = st_load(sys.argv[1])
 kept = {t.name: t for t in GGUFReader(sys.argv[2]).tensors}
@@ -41,12 +41,7 @@ def sqnr(x, y):
     return float("inf") if err == 0 else 10 * np.log10(float((x ** 2).sum()) / err)
 
 n, worst, worst_rq = 0, float("inf"), float("inf")
-for hf, w in ref.items():
-    if ".layers." not in hf or w.ndim != 2:
-        continue
-    mod, name = module_of(hf)
-    if mod in ROPE_HEADS:
-        w = permute(w, ROPE_HEADS[mod])
+for name, w in layer_weights(ref):
     t = kept[name]
     if t.tensor_type.name != want_type:
         sys.exit("%s is %s, not %s" % (name, t.tensor_type.name, want_type))
@@ -105,16 +100,11 @@ import sys
 import numpy as np
 from gguf import GGUFReader
 from gguf.quants import dequantize
-from qp_gguf import ROPE_HEADS, module_of, permute, st_load
+from qp_gguf import layer_weights, st_load
 ref = st_load(sys.argv[1])
 got = {t.name: t for t in GGUFReader(sys.argv[2]).tensors}
 n, worst = 0, 0.0
-for hf, w in ref.items():
-    if ".layers." not in hf or w.ndim != 2:
-        continue
-    mod, name = module_of(hf)
-    if mod in ROPE_HEADS:
-        w = permute(w, ROPE_HEADS[mod])
+for name, w in layer_weights(ref):
     t, sc = got[name], got.get(name.replace(".weight", ".scale"))
     if t.tensor_type.name != "NVFP4" or sc is None or sc.tensor_type.name != "F32":
         sys.exit("%s: %s, scale %s" % (name, t.tensor_type.name, sc and sc.tensor_type.name))
@@ -158,16 +148,11 @@ import sys
 import numpy as np
 from gguf import GGUFReader
 from gguf.quants import dequantize
-from qp_gguf import ROPE_HEADS, module_of, permute, st_load
+from qp_gguf import layer_weights, st_load
 ref = st_load(sys.argv[1])
 got = {t.name: t for t in GGUFReader(sys.argv[2]).tensors}
 types = {}
-for hf, w in ref.items():
-    if ".layers." not in hf or w.ndim != 2:
-        continue
-    mod, name = module_of(hf)
-    if mod in ROPE_HEADS:
-        w = permute(w, ROPE_HEADS[mod])
+for name, w in layer_weights(ref):
     t = got[name]
     v = dequantize(t.data, t.tensor_type).reshape(w.shape)
     if not np.array_equal(v, w):
@@ -196,16 +181,11 @@ for args in "--per-channel --layout compressed-tensors" "--per-channel --layout 
 import sys
 import numpy as np
 from gguf import GGUFReader
-from qp_gguf import ROPE_HEADS, module_of, permute, st_load
+from qp_gguf import layer_weights, st_load
 ref = st_load(sys.argv[1])
 got = {t.name: t for t in GGUFReader(sys.argv[2]).tensors}
 n = 0
-for hf, w in ref.items():
-    if ".layers." not in hf or w.ndim != 2:
-        continue
-    mod, name = module_of(hf)
-    if mod in ROPE_HEADS:
-        w = permute(w, ROPE_HEADS[mod])
+for name, w in layer_weights(ref):
     g = np.asarray(got[name].data, dtype=np.float32).reshape(w.shape)
     if not np.array_equal(g, w):
         sys.exit("%s: %d values differ from qpack --dequant's" % (name, int((g != w).sum())))
