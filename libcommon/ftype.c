@@ -69,6 +69,15 @@ ftype_find(const char *name)
 	return NULL;
 }
 
+int
+ftype_of_type(int t)
+{
+	for (size_t i = 0; i < ftype_npresets; i++)
+		if (ftype_presets[i].type == t)
+			return ftype_presets[i].ftype;
+	return t == QF_NVFP4 ? 39 : -1;	/* LLAMA_FTYPE_MOSTLY_NVFP4 */
+}
+
 /* The last entry with an id is the canonical spelling (aliases come first). */
 static const struct ftype_preset *
 preset_of(int ftype)

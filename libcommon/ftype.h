@@ -32,6 +32,10 @@ extern const size_t ftype_npresets;
 /* A preset by name, case-insensitively, aliases included ("Q4_K" is
  * Q4_K_M as in llama-quantize); NULL if none. */
 const struct ftype_preset *ftype_find(const char *name);
+/* The file type id whose tensors start as ggml type t (the first preset
+ * with that base type, as llama-quantize's -t TYPE would pick), or -1.
+ * NVFP4 gives llama's MOSTLY_NVFP4 (39), which no preset offers. */
+int ftype_of_type(int t);
 /* The canonical name of a file type id, or NULL. */
 const char *ftype_name(int ftype);
 /* The default tensor type of a file type id, or -1. */

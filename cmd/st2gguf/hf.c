@@ -1380,10 +1380,9 @@ st2gguf_from_hf(const struct st2gguf_opts *o)
 	set_sampling_kvs(w, c.dir ? c.dir : path);
 	{
 		/* without -t, a packed checkpoint is named by the blocks most of
-		 * its weights kept (llama's file types 2, 3, 7, 38, 39) */
+		 * its weights kept */
 		uint32_t ft = o->ftype >= 0 ? (uint32_t)o->ftype :
-		    packed_type == QF_Q4_0 ? 2 : packed_type == QF_Q4_1 ? 3 : packed_type == QF_Q8_0 ? 7 :
-		    packed_type == QF_MXFP4 ? 38 : packed_type == QF_NVFP4 ? 39 :
+		    packed_type >= 0 ? (uint32_t)ftype_of_type(packed_type) :
 		    default_type == QF_F32 ? 0 : default_type == QF_BF16 ? 32 :
 		    default_type == QF_Q8_0 ? 7 : 1, qv = 2;
 

@@ -88,13 +88,11 @@ set_type(struct st2gguf_opts *o, const char *name)
 	t = qfmt_from_name(name);
 	if (t < 0 || !qfmt_table[t].is_ggml)
 		cli_die("-t: unknown type '%s' (see --list-types)", name);
-	for (size_t i = 0; i < ftype_npresets; i++)
-		if (ftype_presets[i].type == t) {
-			o->ftype = ftype_presets[i].ftype;
-			o->default_type = t;
-			o->pure = 1;
-			return;
-		}
+	if (t != QF_NVFP4 && (o->ftype = ftype_of_type(t)) >= 0) {	/* NVFP4: no quantizer */
+		o->default_type = t;
+		o->pure = 1;
+		return;
+	}
 	cli_die("-t: %s is a ggml type no llama.cpp file type uses (see --list-types)", name);
 }
 

@@ -53,6 +53,12 @@ for name, w in layer_weights(ref):
     n += 1
 if n == 0:
     sys.exit("no packed weight found")
+# without -t the file type is the kept blocks' (gguf-py's names for llama's ids)
+import gguf
+f = GGUFReader(sys.argv[2]).fields["general.file_type"]
+ft = gguf.LlamaFileType(int(f.parts[f.data[0]][0])).name
+if ft != {"MXFP4": "MOSTLY_MXFP4_MOE"}.get(want_type, "MOSTLY_" + want_type):
+    sys.exit("general.file_type is %s for %s weights" % (ft, want_type))
 if want != "exact" and worst < float(want):
     sys.exit("least SQNR %.1f dB < %s" % (worst, want))
 if not worst >= worst_rq:
