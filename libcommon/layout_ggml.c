@@ -30,6 +30,7 @@
 
 #include "dtype.h"
 #include "layout.h"
+#include "qblock.h"
 #include "quant.h"
 
 static int
@@ -116,16 +117,16 @@ ql_ggml_blocks(const struct ql_codes *kc, int type, const uint64_t *rows, uint64
 		for (int64_t b = 0; b < nb; b++) {
 			int64_t cell = r / kc->g.br * kc->g.gcols + b * 32 / kc->g.bc;
 			const int32_t *q = kc->q + r * kc->cols + b * 32;
-			unsigned char *o = out + ((int64_t)i * nb + b) * (int64_t)bb;
 			float s = kc->scale[cell];
-			int32_t z = kc->z[cell];
-			uint16_t d = qu_f32_to_f16(s), m;
-			unsigned char *qs = o + 2;
+			int32_t z = kc->z[cell], c[32];
+			uint16_t d = qu_f32_to_f16(s), m = 0;
+			int ex;
 
-			if (type == QF_NVFP4) {	/* 4 UE4M3 bytes, then 8 bytes per 16: j | j+8 */
+			if (type == QF_NVFP4) {	/* 64 elements: 4 UE4M3 bytes, then j | j+8 per 16 */
+				unsigned char *o = out + ((int64_t)i * (nb / 2) + b / 2) * (int64_t)bb;
+
 				if (b % 2)
-					continue;	/* one block per 64, written at its first 32 */
-				o = out + ((int64_t)i * (nb / 2) + b / 2) * (int64_t)bb;
+					continue;	/* written with the block's first 32 */
 				for (int sb = 0; sb < 4; sb++) {
 					o[sb] = linq_fp8_encode(kc->scale[cell + sb], 1) & 0x7f;
 					for (int j = 0; j < 8; j++)
@@ -134,28 +135,15 @@ ql_ggml_blocks(const struct ql_codes *kc, int type, const uint64_t *rows, uint64
 				}
 				continue;
 			}
-			if (type == QF_MXFP4) {	/* the E8M0 byte of s = 2^(e-127), then the nibbles */
-				int ex;
-
-				frexpf(s, &ex);	/* s = 0.5 * 2^ex */
-				o[0] = (unsigned char)(ex - 1 + 127);
-				for (int j = 0; j < 16; j++)
-					o[1 + j] = (unsigned char)(q[j] | q[j + 16] << 4);
-				continue;
-			}
-			memcpy(o, &d, 2);	/* little-endian hosts only, as the writers */
-			if (type == QF_Q8_0) {
-				for (int j = 0; j < 32; j++)
-					qs[j] = (unsigned char)(int8_t)(q[j] - z);
-				continue;
-			}
-			if (type == QF_Q4_1) {
+			for (int j = 0; j < 32; j++)	/* the codes as the block stores them */
+				c[j] = type == QF_Q8_0 ? q[j] - z : type == QF_MXFP4 ? q[j] : q[j] - off;
+			if (type == QF_MXFP4) {
+				frexpf(s, &ex);	/* s = 0.5 * 2^ex = 2^(e - 127) */
+				d = (uint16_t)(ex - 1 + 127);
+			} else if (type == QF_Q4_1) {
 				m = qu_f32_to_f16(-(float)(z - off) * s);
-				memcpy(o + 2, &m, 2);
-				qs = o + 4;
 			}
-			for (int j = 0; j < 16; j++)
-				qs[j] = (unsigned char)((q[j] - off) | (q[j + 16] - off) << 4);
+			qblock_pack_codes((enum qfmt)type, d, m, c, out + ((int64_t)i * nb + b) * (int64_t)bb);
 		}
 	}
 }

@@ -159,16 +159,26 @@ qblock_value(enum qfmt f, int32_t q, float scale, float min, float global)
 void
 qblock_pack_ggml(enum qfmt f, const float *x, float d, float m, unsigned char *out)
 {
-	uint16_t dh = qu_f32_to_f16(d), mh = qu_f32_to_f16(m);
 	int32_t c[32];
-	uint32_t qh = 0;
-	int has_min = f == QF_Q4_1 || f == QF_Q5_1, five = f == QF_Q5_0 || f == QF_Q5_1;
 
 	for (int i = 0; i < 32; i++)
 		c[i] = ggml_code(f, x[i], d, m);
-	*out++ = (unsigned char)(dh & 0xff), *out++ = (unsigned char)(dh >> 8);
+	qblock_pack_codes(f, qu_f32_to_f16(d), qu_f32_to_f16(m), c, out);
+}
+
+void
+qblock_pack_codes(enum qfmt f, uint16_t d, uint16_t m, const int32_t *c, unsigned char *out)
+{
+	uint32_t qh = 0;
+	int has_min = f == QF_Q4_1 || f == QF_Q5_1, five = f == QF_Q5_0 || f == QF_Q5_1;
+
+	if (f == QF_MXFP4) {
+		*out++ = (unsigned char)d;
+	} else {
+		*out++ = (unsigned char)(d & 0xff), *out++ = (unsigned char)(d >> 8);
+	}
 	if (has_min)
-		*out++ = (unsigned char)(mh & 0xff), *out++ = (unsigned char)(mh >> 8);
+		*out++ = (unsigned char)(m & 0xff), *out++ = (unsigned char)(m >> 8);
 	if (f == QF_Q8_0) {
 		for (int i = 0; i < 32; i++)
 			out[i] = (unsigned char)(int8_t)c[i];

@@ -62,6 +62,11 @@ float qblock_value(enum qfmt f, int32_t q, float scale, float min, float global)
  * values from a given d (and m): f16(d) [f16(m)] [qh] codes.  With ggml's
  * own d and m the bytes are its reference quantizer's. */
 void qblock_pack_ggml(enum qfmt f, const float *x, float d, float m, unsigned char *out);
+/* The same block from its codes as it stores them (nibbles 0..15, 5-bit
+ * 0..31, Q8_0's -128..127, MXFP4's E2M1 indexes) and d, m as f16 bits
+ * (MXFP4: d is the E8M0 byte; m unused but for q4_1 and q5_1). */
+void qblock_pack_codes(enum qfmt f, uint16_t d, uint16_t m, const int32_t *codes,
+    unsigned char *out);
 
 /* E2M1 code of a finite r by its rounding boundaries: qu_f32_to_e2m1's
  * result, faster. */

@@ -1007,12 +1007,7 @@ blocks_from_scales(enum qfmt type, const float *x, uint64_t nrows, uint64_t cols
 				c[i] = q->codes ? qparams_code(q, (int64_t)(rows[r] * cols + b * 32) + i) +
 				    (type == QF_Q4_0 ? 8 : 0) : type == QF_Q4_0 ? linq_qint(xb[i], d, 8, 0, 15)
 				    : linq_qint(xb[i], d, 0, -128, 127);
-			o[0] = dh & 0xff;
-			o[1] = dh >> 8;
-			for (int i = 0; type == QF_Q4_0 && i < 16; i++)
-				o[2 + i] = (unsigned char)(c[i] | c[i + 16] << 4);
-			for (int i = 0; type == QF_Q8_0 && i < 32; i++)
-				o[2 + i] = (unsigned char)(int8_t)c[i];
+			qblock_pack_codes(type, dh, 0, c, o);
 		}
 }
 
