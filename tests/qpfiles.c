@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
+#include "qblock.h"
 #include "qerr.h"
 #include "qpfiles.h"
 #include "safetensors.h"
@@ -30,6 +32,19 @@ t_gauss(void)
 	for (int i = 0; i < 6; i++)
 		s += t_frand();
 	return s * 0.7f;
+}
+
+struct qp_entry *
+block_entry(struct qparams *qp, enum qfmt f, uint64_t rows, uint64_t cols)
+{
+	const struct qblock_info *b = qblock_info(f);
+	struct qscheme s = { f, !b->has_min, QG_GROUP, 0, b->group, { 0, 0 } };
+	uint64_t shape[2] = { rows, cols };
+	struct qerr e;
+	struct qp_entry *w = qparams_add(qp, "w.weight", &s, 2, shape, &e);
+
+	CHECKF(w != NULL, "%s", e.msg);
+	return w;
 }
 
 unsigned char *

@@ -17,6 +17,10 @@ void t_seed(uint32_t seed);
 float t_frand(void);	/* uniform in [-1, 1) */
 float t_gauss(void);	/* roughly normal, sd about 1.0 (sum of 6 uniforms) */
 
+/* A "w.weight" entry [rows, cols] in block format f's own scheme (a failed
+ * CHECK and NULL if the entry cannot be added). */
+struct qp_entry *block_entry(struct qparams *qp, enum qfmt f, uint64_t rows, uint64_t cols);
+
 /* qparams_write() into a malloc'd buffer; NULL if it fails. */
 unsigned char *mem_qparams(const struct qparams *qp, size_t *len);
 

@@ -28,19 +28,6 @@ fill(float *x, size_t n, float sd)
 		x[i] = t_gauss() * sd * (i % 53 == 0 ? 5.0f : 1.0f);
 }
 
-static struct qp_entry *
-entry(struct qparams *qp, enum qfmt f, uint64_t rows, uint64_t cols)
-{
-	const struct qblock_info *b = qblock_info(f);
-	struct qscheme s = { f, !b->has_min, QG_GROUP, 0, b->group, { 0, 0 } };
-	uint64_t shape[2] = { rows, cols };
-	struct qerr e;
-	struct qp_entry *w = qparams_add(qp, "w.weight", &s, 2, shape, &e);
-
-	CHECKF(w != NULL, "%s", e.msg);
-	return w;
-}
-
 static const enum qfmt all_blocks[] = { QF_NVFP4, QF_MXFP4, QF_Q4_0, QF_Q4_1, QF_Q5_0, QF_Q5_1,
 	QF_Q8_0 };
 #define N_ALL (sizeof all_blocks / sizeof all_blocks[0])
@@ -59,7 +46,7 @@ TEST(nvfp4_by_hand)
 	 * and 224 (0x76); effective scales 1 and 0.5, the same codes. */
 	float x[32];
 	struct qparams qp = { 0 };
-	struct qp_entry *w = entry(&qp, QF_NVFP4, 2, 16);
+	struct qp_entry *w = block_entry(&qp, QF_NVFP4, 2, 16);
 	struct calib_opts o;
 	struct qerr e;
 	int32_t q[32];
@@ -89,7 +76,7 @@ TEST(mxfp4_by_hand)
 	 * floor(log2 .75) - 2 = -3, scale 1/8, byte 124 */
 	float x[96];
 	struct qparams qp = { 0 };
-	struct qp_entry *w = entry(&qp, QF_MXFP4, 1, 96);
+	struct qp_entry *w = block_entry(&qp, QF_MXFP4, 1, 96);
 	struct calib_opts o;
 	struct qerr e;
 	int32_t q[96];
@@ -169,7 +156,7 @@ TEST(ggml_minmax_is_ggml_reference)
 	for (size_t k = 0; k < sizeof fs / sizeof fs[0]; k++) {
 		enum qfmt f = fs[k];
 		struct qparams qp = { 0 };
-		struct qp_entry *w = entry(&qp, f, R, C);
+		struct qp_entry *w = block_entry(&qp, f, R, C);
 		struct calib_opts o;
 		struct qerr e;
 		size_t bb = (size_t)qfmt_table[f].block_bytes, nb = R * C / 32;
@@ -201,7 +188,7 @@ TEST(mxfp4_minmax_is_ggml_exponent)
 	float x[R * C], fq[R * C], back[R * C];
 	unsigned char ref[R * C / 32 * 17];
 	struct qparams qp = { 0 };
-	struct qp_entry *w = entry(&qp, QF_MXFP4, R, C);
+	struct qp_entry *w = block_entry(&qp, QF_MXFP4, R, C);
 	struct calib_opts o;
 	struct qerr e;
 	int ties = 0, diff = 0;
@@ -253,7 +240,7 @@ TEST(mse_never_worse_per_group)
 	fill(x, R * C, 0.02f);
 	for (size_t k = 0; k < N_ALL; k++) {
 		struct qparams q1 = { 0 }, q2 = { 0 };
-		struct qp_entry *mm = entry(&q1, all_blocks[k], R, C), *ms = entry(&q2, all_blocks[k], R, C);
+		struct qp_entry *mm = block_entry(&q1, all_blocks[k], R, C), *ms = block_entry(&q2, all_blocks[k], R, C);
 		struct calib_opts o;
 		struct qerr e;
 		int g = qblock_info(all_blocks[k])->group, worse = 0;
@@ -294,8 +281,8 @@ mse_margin(const char *label, const float *x, uint64_t rows, uint64_t cols, enum
 
 	if (cols % (uint64_t)qblock_info(f)->group)
 		return 0;
-	mm = entry(&q1, f, rows, cols);
-	ms = entry(&q2, f, rows, cols);
+	mm = block_entry(&q1, f, rows, cols);
+	ms = block_entry(&q2, f, rows, cols);
 	calib_defaults(&o);
 	CHECK(qparams_choose(mm, x, &o, 2, &e) == 0);
 	o.method = CALIB_MSE;
@@ -356,8 +343,8 @@ mse_beats_minmax_on(const char *rel)
 				continue;
 			CHECK(wsel_load_f32(t, &x, &e) == 0);
 			xq = malloc((size_t)t->nelem * sizeof *xq);
-			mm = entry(&q1, all_blocks[k], t->nelem / cols, cols);
-			ms = entry(&q2, all_blocks[k], t->nelem / cols, cols);
+			mm = block_entry(&q1, all_blocks[k], t->nelem / cols, cols);
+			ms = block_entry(&q2, all_blocks[k], t->nelem / cols, cols);
 			calib_defaults(&o);
 			CHECK(qparams_choose(mm, x, &o, 2, &e) == 0);
 			o.method = CALIB_MSE;
@@ -397,7 +384,7 @@ TEST(fp4_pack_unpack_is_fake_quant)
 		for (int m = 0; m < 2; m++) {
 			enum qfmt fmt = f ? QF_MXFP4 : QF_NVFP4;
 			struct qparams qp = { 0 };
-			struct qp_entry *w = entry(&qp, fmt, R, C);
+			struct qp_entry *w = block_entry(&qp, fmt, R, C);
 			struct calib_opts o;
 			struct qerr e;
 			int32_t q[R * C];

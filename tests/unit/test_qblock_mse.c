@@ -15,6 +15,7 @@
 #include "qblock.h"
 #include "qblock_impl.h"
 #include "qparams.h"
+#include "qpfiles.h"
 #include "safetensors.h"
 #include "wsel.h"
 
@@ -24,19 +25,6 @@ static const enum qfmt all_blocks[] = { QF_NVFP4, QF_MXFP4, QF_Q4_0, QF_Q4_1, QF
 
 static int quick;	/* sanitizer build: fewer fixture tensors */
 static int bad_total;	/* the first few differences are reported one by one */
-
-static struct qp_entry *
-entry(struct qparams *qp, enum qfmt f, uint64_t rows, uint64_t cols)
-{
-	const struct qblock_info *b = qblock_info(f);
-	struct qscheme s = { f, !b->has_min, QG_GROUP, 0, b->group, { 0, 0 } };
-	uint64_t shape[2] = { rows, cols };
-	struct qerr e;
-	struct qp_entry *w = qparams_add(qp, "w.weight", &s, 2, shape, &e);
-
-	CHECKF(w != NULL, "%s", e.msg);
-	return w;
-}
 
 static uint32_t rng = 12345;
 
@@ -49,7 +37,7 @@ next_u32(void)
 
 /* roughly normal, sd about 1 (sum of 6 uniforms) */
 static float
-t_gauss(void)
+gauss(void)
 {
 	float s = 0;
 
@@ -64,14 +52,14 @@ static void
 d_gauss(float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		x[i] = t_gauss() * 0.02f;
+		x[i] = gauss() * 0.02f;
 }
 
 static void
 d_zeros(float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)	/* whole zero groups, and zeros of both signs */
-		x[i] = (i / 32) % 3 == 0 ? 0.0f : (i / 32) % 3 == 1 ? -0.0f : (i % 5 ? 0.0f : t_gauss());
+		x[i] = (i / 32) % 3 == 0 ? 0.0f : (i / 32) % 3 == 1 ? -0.0f : (i % 5 ? 0.0f : gauss());
 }
 
 /* values on the codes' rounding boundaries under the minmax scale: each
@@ -102,14 +90,14 @@ static void
 d_huge(float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)	/* up to just under f16's range for ggml's d */
-		x[i] = t_gauss() * ldexpf(1.0f, (int)((i / 32) % 20) - 4) * 100.0f;
+		x[i] = gauss() * ldexpf(1.0f, (int)((i / 32) % 20) - 4) * 100.0f;
 }
 
 static void
 d_tiny(float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)	/* f16 underflows d: scales of 0 and tiny */
-		x[i] = t_gauss() * ldexpf(1.0f, -(int)((i / 32) % 40) - 10);
+		x[i] = gauss() * ldexpf(1.0f, -(int)((i / 32) % 40) - 10);
 }
 
 static void
@@ -130,14 +118,14 @@ static void
 d_outliers(float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		x[i] = t_gauss() * 0.01f * (next_u32() % 61 == 0 ? 300.0f : 1.0f);
+		x[i] = gauss() * 0.01f * (next_u32() % 61 == 0 ? 300.0f : 1.0f);
 }
 
 static void
 d_skewed(float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)	/* one-sided groups: the minimum formats' case */
-		x[i] = fabsf(t_gauss()) * 0.05f + ((i / 32) % 2 ? 0.3f : -0.01f);
+		x[i] = fabsf(gauss()) * 0.05f + ((i / 32) % 2 ? 0.3f : -0.01f);
 }
 
 static const struct {
@@ -169,13 +157,13 @@ compare_levels(const char *label, const float *x, uint64_t rows, uint64_t cols, 
     const struct calib_opts *o)
 {
 	struct qparams q0 = { 0 };
-	struct qp_entry *ref = entry(&q0, f, rows, cols);
+	struct qp_entry *ref = block_entry(&q0, f, rows, cols);
 	struct qerr e0, e1;
 	int r0 = qblock_choose_at(ref, x, o, 2, QCPU_SCALAR, &e0), bad = 0;
 
 	for (int l = 1; l <= (int)qcpu_detected(); l++) {
 		struct qparams q1 = { 0 };
-		struct qp_entry *w = entry(&q1, f, rows, cols);
+		struct qp_entry *w = block_entry(&q1, f, rows, cols);
 		int r1 = qblock_choose_at(w, x, o, 2, (enum qcpu_level)l, &e1);
 		size_t nc = (size_t)linq_ncells(&w->g), k = 0;
 
@@ -339,7 +327,7 @@ TEST(kernel_sums_equal_elementwise)
 			/* the minmax and mse choices as candidates too: there the
 			 * ties distribution puts elements on the rounding boundaries */
 			struct qparams q1 = { 0 }, q2 = { 0 };
-			struct qp_entry *mm = entry(&q1, f, N / 256, 256), *ms = entry(&q2, f, N / 256, 256);
+			struct qp_entry *mm = block_entry(&q1, f, N / 256, 256), *ms = block_entry(&q2, f, N / 256, 256);
 			struct calib_opts o;
 			struct qerr e;
 			int chosen;
@@ -426,7 +414,7 @@ TEST(fakequant_is_elementwise)
 		dists[d].fill(x, R * C);
 		for (size_t k = 0; k < N_ALL; k++) {
 			struct qparams qp = { 0 };
-			struct qp_entry *w = entry(&qp, all_blocks[k], R, C);
+			struct qp_entry *w = block_entry(&qp, all_blocks[k], R, C);
 			int g = qblock_info(all_blocks[k])->group;
 			struct calib_opts o;
 			struct qerr e;
